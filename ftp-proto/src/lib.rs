@@ -1,0 +1,28 @@
+//! The FTP wire format, written once and shared by `ftp-server`, `ftp-client` and `inspector`.
+//!
+//! This crate does no I/O: bytes go in, values come out, and back again. It knows the grammar of
+//! RFC 959 (File Transfer Protocol), RFC 2428 (extensions for IPv6: EPRT, EPSV) and RFC 3659
+//! (SIZE, MDTM, REST in stream mode, MLST/MLSD).
+//!
+//! # Layout
+//! - [`line`]: splitting the control connection into lines, Telnet IAC stripping, the length limit.
+//! - [`command`]: [`Command`], what a client sends (`RETR file.txt`), parsed and encoded.
+//! - [`reply`]: [`Reply`], what a server answers (`226 Transfer complete.`), including multi-line.
+//! - [`reply_code`]: [`ReplyCode`], the three digits and what RFC 959 says they mean.
+//! - [`host_port`]: the address forms of PORT, EPRT, the 227 reply to PASV and the 229 reply to EPSV.
+//!
+//! Data flow: raw bytes → [`line::next_line`] → [`Command::parse`] or [`reply::ReplyDecoder`] →
+//! values; and values → `Display`/[`Reply::encode`] → bytes.
+#![warn(missing_docs)]
+
+pub mod command;
+pub mod host_port;
+pub mod line;
+pub mod reply;
+pub mod reply_code;
+
+pub use command::{Command, CommandError, TransferType};
+pub use host_port::HostPortError;
+pub use line::{LineError, MAX_LINE_LEN};
+pub use reply::{Reply, ReplyDecoder, ReplyError};
+pub use reply_code::ReplyCode;
