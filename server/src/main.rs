@@ -1,1 +1,284 @@
-fn main() {}
+//! `ftp-server` command line: parses arguments and calls the library.
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use ftp_server::config::ServerConfig;
+use ftp_server::user_store::{SqlUserStore, UserStore, mask_password};
+use ftp_server::{Server, user_admin};
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// An RFC 959 FTP server for teaching network security. Users live in a SQL table.
+#[derive(Parser, Debug)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// Where users live: sqlite://FILE.db (created on first use) or mysql://USER:PASS@HOST:PORT/DB.
+    #[arg(
+        long,
+        global = true,
+        env = "FTPLAB_DB",
+        default_value = "sqlite://ftplab.db"
+    )]
+    db: String,
+    /// Log format on stderr.
+    #[arg(long, global = true, env = "FTPLAB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Commands,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+enum Commands {
+    /// Serve FTP.
+    Serve(ServeArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Create the demo users user1..user4 (passwords pass1..pass4) with roots BASE/root1..root4.
+    Init {
+        /// Folder that gets root1..root4.
+        #[arg(long, value_name = "BASE")]
+        demo: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Add a user; the password is asked on the terminal.
+    Add {
+        /// Login name.
+        name: String,
+        /// The folder that is "/" for this user (created if missing).
+        #[arg(long)]
+        root: PathBuf,
+        /// Read the password as one line from stdin instead of the terminal.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users and their roots.
+    List,
+    /// Remove a user (their files stay).
+    Remove {
+        /// Login name.
+        name: String,
+    },
+    /// Change a user's password.
+    Passwd {
+        /// Login name.
+        name: String,
+        /// Read the password as one line from stdin instead of the terminal.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// Address to listen on; repeat for several (e.g. 127.0.0.1:2121 and [::1]:2121).
+    #[arg(
+        long,
+        env = "FTPLAB_LISTEN",
+        value_delimiter = ',',
+        default_value = "127.0.0.1:2121"
+    )]
+    listen: Vec<SocketAddr>,
+    /// Ports for passive data connections, e.g. 50000-50100 (default: any free port).
+    #[arg(long, env = "FTPLAB_PASSIVE_PORTS", value_parser = parse_port_range)]
+    passive_ports: Option<RangeInclusive<u16>>,
+    /// Address to advertise in 227 replies (behind NAT); default: the control connection's.
+    #[arg(long, env = "FTPLAB_PASSIVE_ADDRESS")]
+    passive_address: Option<IpAddr>,
+    /// Allow anonymous login (users "anonymous" and "ftp"), read-only, in this folder.
+    #[arg(long, env = "FTPLAB_ANONYMOUS")]
+    anonymous: Option<PathBuf>,
+    /// WEAKENS SECURITY: accept PORT/EPRT to any address (for the FTP bounce lab).
+    #[arg(long, env = "FTPLAB_ALLOW_FOREIGN_DATA_ADDRESS")]
+    allow_foreign_data_address: bool,
+    /// Failed logins from one address before it is locked out (0: never).
+    #[arg(long, env = "FTPLAB_MAX_LOGIN_FAILURES", default_value_t = 10)]
+    max_login_failures: u32,
+    /// Window for counting failures, and how long a lockout lasts.
+    #[arg(long, env = "FTPLAB_LOCKOUT_SECS", default_value_t = 300)]
+    lockout_secs: u64,
+    /// Pause before answering a wrong password.
+    #[arg(long, env = "FTPLAB_LOGIN_FAILURE_DELAY_MS", default_value_t = 1000)]
+    login_failure_delay_ms: u64,
+    /// Close control connections idle this long.
+    #[arg(long, env = "FTPLAB_IDLE_TIMEOUT_SECS", default_value_t = 300)]
+    idle_timeout_secs: u64,
+    /// Give up on data connections that stall this long.
+    #[arg(long, env = "FTPLAB_DATA_TIMEOUT_SECS", default_value_t = 60)]
+    data_timeout_secs: u64,
+    /// Most sessions at once.
+    #[arg(long, env = "FTPLAB_MAX_SESSIONS", default_value_t = 2000)]
+    max_sessions: usize,
+    /// Most sessions at once from one address.
+    #[arg(long, env = "FTPLAB_MAX_SESSIONS_PER_ADDRESS", default_value_t = 100)]
+    max_sessions_per_address: usize,
+    /// Log the sha256 of every download too (uploads are always hashed).
+    #[arg(long, env = "FTPLAB_HASH_DOWNLOADS")]
+    hash_downloads: bool,
+}
+
+fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>, String> {
+    let (low, high) = text
+        .split_once('-')
+        .ok_or("expected LOW-HIGH, e.g. 50000-50100")?;
+    let low: u16 = low
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad port {low:?}"))?;
+    let high: u16 = high
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad port {high:?}"))?;
+    if low == 0 || low > high {
+        return Err(format!(
+            "{low}-{high} is not a range of ports (1-65535, low first)"
+        ));
+    }
+    Ok(low..=high)
+}
+
+impl ServeArgs {
+    fn into_config(self) -> ServerConfig {
+        ServerConfig {
+            listen: self.listen,
+            passive_ports: self.passive_ports,
+            passive_address: self.passive_address,
+            anonymous_root: self.anonymous,
+            allow_foreign_data_address: self.allow_foreign_data_address,
+            max_login_failures: self.max_login_failures,
+            lockout: Duration::from_secs(self.lockout_secs),
+            login_failure_delay: Duration::from_millis(self.login_failure_delay_ms),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),
+            data_timeout: Duration::from_secs(self.data_timeout_secs.max(1)),
+            max_sessions: self.max_sessions,
+            max_sessions_per_address: self.max_sessions_per_address,
+            hash_downloads: self.hash_downloads,
+            ..ServerConfig::default()
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FTPLAB_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use std::io::IsTerminal;
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colour);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn open_store(url: &str) -> Result<SqlUserStore> {
+    SqlUserStore::connect(url).await.with_context(|| {
+        format!(
+            "cannot open the user database {}: check --db (or FTPLAB_DB); for MySQL, is the server running and the user allowed?",
+            mask_password(url)
+        )
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match cli.command {
+        Commands::Serve(args) => serve(&cli.db, args).await,
+        Commands::Init { demo } => {
+            let store = open_store(&cli.db).await?;
+            let users = user_admin::init_demo(&store, &demo).await?;
+            println!("demo users in {}:", mask_password(&cli.db));
+            print!("{}", user_admin::format_user_table(&users));
+            println!("passwords: user1/pass1 … user4/pass4 (lab use only!)");
+            Ok(())
+        }
+        Commands::User(command) => user_command(&cli.db, command).await,
+    }
+}
+
+async fn user_command(db: &str, command: UserCommand) -> Result<()> {
+    let store = open_store(db).await?;
+    match command {
+        UserCommand::Add {
+            name,
+            root,
+            password_stdin,
+        } => {
+            let password =
+                user_admin::read_password(password_stdin, &format!("Password for {name}: "))?;
+            let root = user_admin::add_user(&store, &name, &root, &password).await?;
+            println!("added {name} with root {}", root.display());
+        }
+        UserCommand::List => {
+            let users = store.list_users().await?;
+            print!("{}", user_admin::format_user_table(&users));
+        }
+        UserCommand::Remove { name } => {
+            store.remove_user(&name).await?;
+            println!("removed {name} (their files stay where they are)");
+        }
+        UserCommand::Passwd {
+            name,
+            password_stdin,
+        } => {
+            let password =
+                user_admin::read_password(password_stdin, &format!("New password for {name}: "))?;
+            store.set_password(&name, &password).await?;
+            println!("password of {name} changed");
+        }
+    }
+    Ok(())
+}
+
+async fn serve(db: &str, args: ServeArgs) -> Result<()> {
+    let config = args.into_config();
+    if let Some(root) = &config.anonymous_root
+        && !root.is_dir()
+    {
+        bail!(
+            "--anonymous {}: not a folder; create it or point to an existing one",
+            root.display()
+        );
+    }
+    let store: Arc<dyn UserStore> = Arc::new(open_store(db).await?);
+    for weakening in config.weakenings() {
+        eprintln!("WARNING: {weakening}");
+        tracing::warn!("weakened rule in force: {weakening}");
+    }
+    let server =
+        Server::bind(config, store).context("cannot start: is another server on that port?")?;
+    for addr in server.local_addrs() {
+        println!("listening on ftp://{addr}");
+    }
+    tracing::info!(db = %mask_password(db), "ftp-server ready; Ctrl-C stops it");
+    server.run(shutdown_signal()).await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

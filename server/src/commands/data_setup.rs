@@ -1,0 +1,144 @@
+//! RFC 959 §4.1.2 and RFC 2428: PORT, EPRT, PASV, EPSV, TYPE, STRU, MODE, and REST (RFC 3659).
+
+use crate::data_channel::{self, DataEndpoint};
+use crate::session::{Handled, Representation, Session, SessionError, reply};
+use ftp_proto::host_port::{format_epsv_reply, format_pasv_reply};
+use ftp_proto::{ReplyCode, TransferType};
+use std::net::{IpAddr, SocketAddr, SocketAddrV4};
+
+impl Session {
+    /// PORT and EPRT: remember where to connect for the next transfer.
+    pub(crate) fn port(&mut self, addr: SocketAddr) -> Handled {
+        if self.epsv_all {
+            return Err(SessionError::BadSequence(
+                "EPSV ALL was sent: only EPSV is allowed now.",
+            ));
+        }
+        let peer = self.peer.ip().to_canonical();
+        let target = addr.ip().to_canonical();
+        if target != peer {
+            if !self.config.allow_foreign_data_address {
+                tracing::warn!(session = self.id, peer = %self.peer, %addr,
+                    "refused PORT/EPRT to a foreign address (FTP bounce attempt?)");
+                return Err(SessionError::ForeignDataAddress(peer));
+            }
+            tracing::warn!(session = self.id, peer = %self.peer, %addr,
+                "WEAKENED RULE USED: PORT/EPRT to a foreign address accepted (bounce attack possible)");
+        }
+        // Ports below 1024 belong to system services; connecting there is how bounce attacks
+        // reach them (RFC 2577 §3).
+        if addr.port() < 1024 && !self.config.allow_foreign_data_address {
+            return Err(SessionError::NotImplementedForParameter(format!(
+                "Data port {} is privileged; refused (RFC 2577).",
+                addr.port()
+            )));
+        }
+        self.data = Some(DataEndpoint::Active(addr));
+        reply(
+            ReplyCode::OK,
+            "PORT command successful. Consider using PASV.",
+        )
+    }
+
+    /// PASV and EPSV: listen on a fresh port and tell the client where.
+    pub(crate) fn pasv(&mut self, extended: bool, argument: Option<String>) -> Handled {
+        if extended {
+            match argument.as_deref().map(str::trim) {
+                None => {}
+                Some(all) if all.eq_ignore_ascii_case("ALL") => {
+                    self.epsv_all = true;
+                    return reply(ReplyCode::OK, "EPSV ALL ok.");
+                }
+                Some("1") if self.local.is_ipv4() => {}
+                Some("2") if self.local.is_ipv6() => {}
+                Some(_) => {
+                    let family = if self.local.is_ipv4() { "(1)" } else { "(2)" };
+                    return reply(
+                        ReplyCode::PROTOCOL_NOT_SUPPORTED,
+                        format!("Network protocol not supported, use {family}"),
+                    );
+                }
+            }
+        } else if self.epsv_all {
+            return Err(SessionError::BadSequence(
+                "EPSV ALL was sent: only EPSV is allowed now.",
+            ));
+        }
+        let local_ip = self.local.ip();
+        let advertised = self.config.passive_address.unwrap_or(local_ip);
+        let advertised_v4 = match advertised {
+            IpAddr::V4(v4) => Some(v4),
+            IpAddr::V6(v6) => v6.to_ipv4_mapped(),
+        };
+        if !extended && advertised_v4.is_none() {
+            return reply(
+                ReplyCode::SYNTAX_ERROR,
+                "PASV cannot name an IPv6 address; use EPSV.",
+            );
+        }
+        // Drop any earlier listener first: its port goes back to the range.
+        self.data = None;
+        let listener = data_channel::bind_passive(local_ip, self.config.passive_ports.as_ref())
+            .map_err(|e| {
+                tracing::error!(session = self.id, error = %e, "cannot open a passive port");
+                SessionError::Local(e)
+            })?;
+        let port = listener.local_addr().map_err(SessionError::Local)?.port();
+        self.data = Some(DataEndpoint::Passive(listener));
+        match (extended, advertised_v4) {
+            (true, _) => reply(
+                ReplyCode::ENTERING_EXTENDED_PASSIVE,
+                format_epsv_reply(port),
+            ),
+            (false, Some(v4)) => reply(
+                ReplyCode::ENTERING_PASSIVE,
+                format_pasv_reply(SocketAddrV4::new(v4, port)),
+            ),
+            (false, None) => Err(SessionError::BadSequence("PASV needs IPv4.")),
+        }
+    }
+
+    pub(crate) fn type_(&mut self, transfer_type: TransferType) -> Handled {
+        match transfer_type {
+            TransferType::Ascii => {
+                self.representation = Representation::Ascii;
+                reply(ReplyCode::OK, "Switching to ASCII mode.")
+            }
+            TransferType::Image => {
+                self.representation = Representation::Image;
+                reply(ReplyCode::OK, "Switching to Binary mode.")
+            }
+            TransferType::Other(text) => Err(SessionError::NotImplementedForParameter(format!(
+                "TYPE {text} not implemented; use TYPE A or TYPE I."
+            ))),
+        }
+    }
+
+    pub(crate) fn stru(&mut self, structure: &str) -> Handled {
+        if structure.trim().eq_ignore_ascii_case("F") {
+            reply(ReplyCode::OK, "Structure set to F.")
+        } else {
+            Err(SessionError::NotImplementedForParameter(
+                "Only STRU F is supported.".into(),
+            ))
+        }
+    }
+
+    pub(crate) fn mode(&mut self, mode: &str) -> Handled {
+        if mode.trim().eq_ignore_ascii_case("S") {
+            reply(ReplyCode::OK, "Mode set to S.")
+        } else {
+            Err(SessionError::NotImplementedForParameter(
+                "Only MODE S is supported.".into(),
+            ))
+        }
+    }
+
+    pub(crate) fn rest(&mut self, offset: u64) -> Handled {
+        self.restart_offset = offset;
+        reply(
+            ReplyCode::FILE_ACTION_PENDING,
+            format!("Restarting at {offset}. Send STORE or RETRIEVE to initiate transfer."),
+        )
+    }
+}

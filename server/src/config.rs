@@ -1,0 +1,75 @@
+//! Everything an operator can set on `ftp-server serve`, with classroom-proof defaults.
+
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Settings of a running server. [`ServerConfig::default`] is safe (RFC 2577) and roomy.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Addresses to listen on for control connections.
+    pub listen: Vec<SocketAddr>,
+    /// Ports to use for passive data connections; `None` lets the OS choose.
+    pub passive_ports: Option<RangeInclusive<u16>>,
+    /// Address to advertise in 227 replies instead of the control connection's local address.
+    pub passive_address: Option<IpAddr>,
+    /// Serve this folder read-only to `anonymous`/`ftp` users; `None` refuses them.
+    pub anonymous_root: Option<PathBuf>,
+    /// WEAKENING: accept PORT/EPRT to addresses other than the client's (bounce-attack lab).
+    pub allow_foreign_data_address: bool,
+    /// Failed logins from one address, within `lockout`, before that address is refused.
+    pub max_login_failures: u32,
+    /// How long failures are remembered, and how long an address stays refused.
+    pub lockout: Duration,
+    /// Pause before answering a failed PASS (slows down password guessing).
+    pub login_failure_delay: Duration,
+    /// Close a control connection that sends nothing for this long.
+    pub idle_timeout: Duration,
+    /// Give up on a data connection that does not connect or moves no bytes for this long.
+    pub data_timeout: Duration,
+    /// Most control connections at once.
+    pub max_sessions: usize,
+    /// Most control connections at once from one IP address.
+    pub max_sessions_per_address: usize,
+    /// Also compute and log the sha256 of every download (uploads are always hashed).
+    pub hash_downloads: bool,
+    /// How long running transfers may go on after Ctrl-C.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: vec![SocketAddr::from(([127, 0, 0, 1], 2121))],
+            passive_ports: None,
+            passive_address: None,
+            anonymous_root: None,
+            allow_foreign_data_address: false,
+            max_login_failures: 10,
+            lockout: Duration::from_secs(300),
+            login_failure_delay: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(300),
+            data_timeout: Duration::from_secs(60),
+            max_sessions: 2000,
+            max_sessions_per_address: 100,
+            hash_downloads: false,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The rules this configuration weakens, one sentence each, for the start-up banner,
+    /// the 220 greeting and the log.
+    pub fn weakenings(&self) -> Vec<&'static str> {
+        let mut list = Vec::new();
+        if self.allow_foreign_data_address {
+            list.push("PORT/EPRT may name any address (FTP bounce attack possible, RFC 2577 §3)");
+        }
+        if self.anonymous_root.is_some() {
+            list.push("anonymous login is allowed (read-only)");
+        }
+        list
+    }
+}

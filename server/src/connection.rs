@@ -1,0 +1,399 @@
+//! The control connection loop: read a line, let the [`Session`] decide, do the I/O it asks
+//! for (write replies, check a login, run a transfer), repeat.
+//!
+//! While a transfer runs, the loop keeps reading the control connection so ABOR works
+//! (RFC 959 §4.1.3); other commands that arrive meanwhile wait until the transfer is over.
+
+use crate::config::ServerConfig;
+use crate::data_channel::{self, Outcome};
+use crate::login_guard::LoginGuard;
+use crate::session::{Action, Session, TransferKind, TransferPlan};
+use crate::user_store::UserStore;
+use ftp_proto::line::{LineStatus, decode_line, next_line};
+use ftp_proto::{LineError, MAX_LINE_LEN, Reply, ReplyCode};
+use std::collections::VecDeque;
+use std::io;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::watch;
+
+/// What every session shares.
+pub struct Shared {
+    /// The configuration.
+    pub config: Arc<ServerConfig>,
+    /// Where users are checked.
+    pub store: Arc<dyn UserStore>,
+    /// Failed-login counting and lockout.
+    pub guard: LoginGuard,
+}
+
+/// One incoming line, or why there is none.
+type Incoming = Result<String, LineError>;
+
+/// Reads lines from the control connection, bounded by [`MAX_LINE_LEN`].
+struct ControlReader {
+    half: OwnedReadHalf,
+    buf: Vec<u8>,
+    /// Skipping the rest of an over-long line.
+    discarding: bool,
+    /// Lines read during a transfer, handled after it.
+    deferred: VecDeque<Incoming>,
+}
+
+impl ControlReader {
+    /// The next line, or `None` at end of stream.
+    async fn next(&mut self) -> io::Result<Option<Incoming>> {
+        if let Some(line) = self.deferred.pop_front() {
+            return Ok(Some(line));
+        }
+        loop {
+            if let Some(line) = self.take_line() {
+                return Ok(Some(line));
+            }
+            let mut chunk = [0u8; 4096];
+            let n = self.half.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// A complete line from the buffer, if there is one.
+    fn take_line(&mut self) -> Option<Incoming> {
+        if self.discarding {
+            match self.buf.iter().position(|&b| b == b'\n') {
+                Some(lf) => {
+                    self.buf.drain(..=lf);
+                    self.discarding = false;
+                }
+                None => {
+                    self.buf.clear();
+                    return None;
+                }
+            }
+        }
+        match next_line(&self.buf, MAX_LINE_LEN) {
+            LineStatus::Complete { content, consumed } => {
+                let line = decode_line(&self.buf[..content]);
+                self.buf.drain(..consumed);
+                Some(line)
+            }
+            LineStatus::TooLong => {
+                let len = self.buf.len();
+                self.discarding = true;
+                Some(Err(LineError::TooLong {
+                    len,
+                    limit: MAX_LINE_LEN,
+                }))
+            }
+            LineStatus::Incomplete => None,
+        }
+    }
+
+    /// Whether the peer has closed the control connection, without waiting.
+    fn peer_has_closed(&mut self) -> bool {
+        let mut chunk = [0u8; 4096];
+        match self.half.try_read(&mut chunk) {
+            Ok(0) => true,
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                false
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
+            Err(_) => true,
+        }
+    }
+}
+
+/// Serves one control connection until QUIT, an error, a timeout or shutdown.
+pub async fn serve(
+    stream: TcpStream,
+    mut session: Session,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let (half, writer) = stream.into_split();
+    let mut conn = Connection {
+        reader: ControlReader {
+            half,
+            buf: Vec::new(),
+            discarding: false,
+            deferred: VecDeque::new(),
+        },
+        writer,
+    };
+    let result = conn.run(&mut session, &shared, &mut shutdown).await;
+    match result {
+        Ok(()) => tracing::info!(session = session.id, peer = %session.peer, "session closed"),
+        Err(error) => {
+            tracing::info!(session = session.id, peer = %session.peer, %error, "session ended")
+        }
+    }
+}
+
+struct Connection {
+    reader: ControlReader,
+    writer: OwnedWriteHalf,
+}
+
+impl Connection {
+    async fn send(&mut self, reply: &Reply) -> io::Result<()> {
+        self.writer.write_all(reply.encode().as_bytes()).await
+    }
+
+    async fn run(
+        &mut self,
+        session: &mut Session,
+        shared: &Shared,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> io::Result<()> {
+        let config = &shared.config;
+        self.send(&greeting(config)).await?;
+        loop {
+            let incoming = tokio::select! {
+                incoming = tokio::time::timeout(config.idle_timeout, self.reader.next()) => incoming,
+                _ = shutdown.changed() => {
+                    let bye = Reply::new(ReplyCode::SERVICE_NOT_AVAILABLE, "Server shutting down.");
+                    return self.send(&bye).await;
+                }
+            };
+            let line = match incoming {
+                Err(_elapsed) => {
+                    let bye = Reply::new(
+                        ReplyCode::SERVICE_NOT_AVAILABLE,
+                        "Timeout: closing control connection.",
+                    );
+                    return self.send(&bye).await;
+                }
+                Ok(Ok(None)) => return Ok(()),
+                Ok(Err(error)) => return Err(error),
+                Ok(Ok(Some(Err(error)))) => {
+                    tracing::info!(session = session.id, peer = %session.peer, %error, "bad command line");
+                    let text = match error {
+                        LineError::TooLong { limit, .. } => {
+                            format!("Command line too long (the limit is {limit} bytes).")
+                        }
+                        LineError::NotUtf8 { .. } => "Command line is not valid UTF-8.".to_owned(),
+                    };
+                    self.send(&Reply::new(ReplyCode::SYNTAX_ERROR, text))
+                        .await?;
+                    continue;
+                }
+                Ok(Ok(Some(Ok(line)))) => line,
+            };
+            tracing::info!(session = session.id, peer = %session.peer, command = %loggable(&line), "command");
+            match session.handle_line(&line) {
+                Action::Reply(reply) => self.send(&reply).await?,
+                Action::Close(reply) => return self.send(&reply).await,
+                Action::Authenticate { name, password } => {
+                    if !self.authenticate(session, shared, name, password).await? {
+                        return Ok(());
+                    }
+                }
+                Action::Transfer(plan) => self.transfer(session, config, *plan).await?,
+            }
+        }
+    }
+
+    /// Checks a login. Returns false when the connection must close (lockout).
+    async fn authenticate(
+        &mut self,
+        session: &mut Session,
+        shared: &Shared,
+        name: String,
+        password: String,
+    ) -> io::Result<bool> {
+        let ip = session.peer.ip();
+        if let Some(left) = shared.guard.locked_for(ip) {
+            let text = format!(
+                "Too many failed logins from your address; try again in {} s.",
+                left.as_secs() + 1
+            );
+            self.send(&Reply::new(ReplyCode::SERVICE_NOT_AVAILABLE, text))
+                .await?;
+            return Ok(false);
+        }
+        let result = shared.store.authenticate(&name, &password).await;
+        let accepted = matches!(result, Ok(Some(_)));
+        let reply = session.finish_login(result);
+        if accepted {
+            shared.guard.record_success(ip);
+            tracing::info!(session = session.id, peer = %session.peer, user = %name, "login ok");
+        } else {
+            let locked = shared.guard.record_failure(ip);
+            tracing::warn!(session = session.id, peer = %session.peer, user = %name, locked, "login failed");
+            // The pause makes each guess cost the guesser time (RFC 2577 §4).
+            tokio::time::sleep(shared.config.login_failure_delay).await;
+        }
+        self.send(&reply).await?;
+        Ok(true)
+    }
+
+    async fn transfer(
+        &mut self,
+        session: &mut Session,
+        config: &ServerConfig,
+        plan: TransferPlan,
+    ) -> io::Result<()> {
+        let TransferPlan {
+            endpoint,
+            job,
+            opening,
+            kind,
+            description,
+        } = plan;
+        let (id, peer) = (session.id, session.peer);
+        let endpoint_text = match &endpoint {
+            data_channel::DataEndpoint::Active(addr) => format!("active to {addr}"),
+            data_channel::DataEndpoint::Passive(l) => {
+                format!(
+                    "passive on {}",
+                    l.local_addr().map(|a| a.to_string()).unwrap_or_default()
+                )
+            }
+        };
+        self.send(&opening).await?;
+        let stream =
+            match data_channel::open(endpoint, peer.ip(), session.local.ip(), config.data_timeout)
+                .await
+            {
+                Ok(stream) => stream,
+                Err(error) => {
+                    tracing::warn!(session = id, %peer, %error, "cannot open data connection");
+                    let text = format!("Can't open data connection: {error}.");
+                    return self
+                        .send(&Reply::new(ReplyCode::CANT_OPEN_DATA, text))
+                        .await;
+                }
+            };
+        let data_peer = stream
+            .peer_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        session.last_data = Some(format!(
+            "{description} ({endpoint_text}, client side {data_peer})"
+        ));
+        let stream = stream.into_std()?;
+        let killer = stream.try_clone()?;
+        let started = Instant::now();
+        let timeout = config.data_timeout;
+        let mut worker =
+            tokio::task::spawn_blocking(move || data_channel::run_job(job, stream, timeout));
+        let mut aborted = false;
+        let mut control_gone = false;
+        let result = loop {
+            tokio::select! {
+                joined = &mut worker => break joined.unwrap_or_else(|e| Err(io::Error::other(e))),
+                incoming = self.reader.next(), if !control_gone => match incoming {
+                    Ok(Some(Ok(line))) if line.trim().eq_ignore_ascii_case("ABOR") => {
+                        tracing::info!(session = id, %peer, "ABOR during {description}");
+                        aborted = true;
+                        killer.shutdown(std::net::Shutdown::Both).ok();
+                    }
+                    Ok(Some(line)) => self.reader.deferred.push_back(line),
+                    Ok(None) | Err(_) => {
+                        // The client is gone: nobody wants these bytes, and an upload from a
+                        // vanished client must not land.
+                        control_gone = true;
+                        killer.shutdown(std::net::Shutdown::Both).ok();
+                    }
+                },
+            }
+        };
+        let elapsed = started.elapsed();
+        if aborted {
+            self.send(&Reply::new(
+                ReplyCode::TRANSFER_ABORTED,
+                "Connection closed; transfer aborted.",
+            ))
+            .await?;
+            return self
+                .send(&Reply::new(ReplyCode::CLOSING_DATA, "ABOR successful."))
+                .await;
+        }
+        let outcome = match result {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                tracing::warn!(session = id, %peer, %error, "transfer failed: {description}");
+                if control_gone {
+                    return Err(io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        "client vanished mid-transfer",
+                    ));
+                }
+                let text = format!("Connection closed; transfer aborted ({error}).");
+                return self
+                    .send(&Reply::new(ReplyCode::TRANSFER_ABORTED, text))
+                    .await;
+            }
+        };
+        let Outcome {
+            bytes,
+            sha256,
+            upload,
+        } = outcome;
+        if let Some(upload) = upload {
+            if control_gone || self.reader.peer_has_closed() {
+                // Dropping the upload deletes its temp file.
+                drop(upload);
+                tracing::warn!(session = id, %peer, bytes, "client vanished before {description} was confirmed; upload discarded");
+                return Err(io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "client vanished",
+                ));
+            }
+            let landed = tokio::task::spawn_blocking(move || data_channel::land(upload))
+                .await
+                .unwrap_or_else(|e| Err(io::Error::other(e)));
+            if let Err(error) = landed {
+                tracing::error!(session = id, %peer, %error, "cannot store {description}");
+                let text = format!("Requested action aborted: cannot store the file ({error}).");
+                return self.send(&Reply::new(ReplyCode::LOCAL_ERROR, text)).await;
+            }
+        }
+        let rate = bytes as f64 / elapsed.as_secs_f64().max(1e-6) / 1e6;
+        let sha = sha256.as_deref().unwrap_or("-");
+        match kind {
+            TransferKind::Listing => {
+                tracing::debug!(session = id, %peer, size = bytes, "{description} sent")
+            }
+            _ => tracing::info!(session = id, %peer, size = bytes, ms = elapsed.as_millis() as u64,
+                mb_per_s = format!("{rate:.1}"), sha256 = sha, "transfer complete: {description}"),
+        }
+        if control_gone {
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "client vanished",
+            ));
+        }
+        self.send(&Reply::new(ReplyCode::CLOSING_DATA, "Transfer complete."))
+            .await
+    }
+}
+
+/// The 220 greeting. Weakened rules are announced here too: whoever connects must know.
+/// No software version: banners that name versions help attackers pick exploits.
+fn greeting(config: &ServerConfig) -> Reply {
+    let weakenings = config.weakenings();
+    if weakenings.is_empty() {
+        return Reply::new(ReplyCode::SERVICE_READY, "ftplab ftp-server ready.");
+    }
+    let mut lines = vec!["ftplab ftp-server: THIS SERVER IS WEAKENED FOR A LAB.".to_owned()];
+    lines.extend(weakenings.iter().map(|w| format!("WARNING: {w}")));
+    lines.push("ftplab ftp-server ready.".to_owned());
+    Reply::multiline(ReplyCode::SERVICE_READY, lines)
+}
+
+/// A command line fit for the log: the password never goes there.
+fn loggable(line: &str) -> std::borrow::Cow<'_, str> {
+    let verb = line.split(' ').next().unwrap_or_default();
+    if verb.eq_ignore_ascii_case("PASS") {
+        std::borrow::Cow::Borrowed("PASS ****")
+    } else {
+        std::borrow::Cow::Borrowed(line)
+    }
+}

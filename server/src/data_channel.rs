@@ -1,0 +1,465 @@
+//! Data connections (RFC 959 §3.2): opening them (active or passive) and moving the bytes.
+//!
+//! The bytes of a transfer move on a blocking thread with std sockets, so a binary download is
+//! one `sendfile(2)` loop in the kernel (std's `io::copy` picks it for file → socket) and never
+//! touches user space. The control connection keeps a clone of the socket: ABOR shuts it down,
+//! which ends the blocking copy at once.
+
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream as StdTcpStream};
+use std::path::PathBuf;
+use std::time::Duration;
+use tempfile::NamedTempFile;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+
+/// Size of the buffer for transfers that need user space (uploads, TYPE A, hashing).
+const CHUNK: usize = 256 * 1024;
+
+/// Where the next data connection comes from, as set up by PORT/EPRT or PASV/EPSV.
+#[derive(Debug)]
+pub enum DataEndpoint {
+    /// Active mode: the server connects to the client's address.
+    Active(SocketAddr),
+    /// Passive mode: the client connects to this listener.
+    Passive(TcpListener),
+}
+
+/// Why a data connection could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// Nothing connected, or the connect did not finish, within the data timeout.
+    #[error("data connection timed out after {0:?}")]
+    Timeout(Duration),
+    /// The connect or accept failed.
+    #[error("data connection failed: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// Opens the data connection. In passive mode connections from any address but the control
+/// connection's peer are dropped (RFC 2577 §5, "port stealing") and waiting goes on.
+pub async fn open(
+    endpoint: DataEndpoint,
+    control_peer: IpAddr,
+    local_ip: IpAddr,
+    timeout: Duration,
+) -> Result<TcpStream, DataError> {
+    let work = async {
+        match endpoint {
+            DataEndpoint::Active(addr) => {
+                let socket = if addr.is_ipv4() {
+                    TcpSocket::new_v4()?
+                } else {
+                    TcpSocket::new_v6()?
+                };
+                // Connect from the address the client reached us on, so the client's view agrees.
+                if local_ip.is_ipv4() == addr.is_ipv4() {
+                    socket.bind(SocketAddr::new(local_ip, 0))?;
+                }
+                Ok(socket.connect(addr).await?)
+            }
+            DataEndpoint::Passive(listener) => loop {
+                let (stream, from) = listener.accept().await?;
+                if from.ip().to_canonical() == control_peer.to_canonical() {
+                    return Ok(stream);
+                }
+                tracing::warn!(%from, expected = %control_peer,
+                    "refused passive data connection from a foreign address (RFC 2577 port stealing)");
+            },
+        }
+    };
+    tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| DataError::Timeout(timeout))?
+}
+
+/// Binds a passive listener on `ip`, on a free port of `range` or any port.
+///
+/// Binding is immediate, so this is a plain function; it must run inside the tokio runtime.
+pub fn bind_passive(
+    ip: IpAddr,
+    range: Option<&std::ops::RangeInclusive<u16>>,
+) -> io::Result<TcpListener> {
+    let bind = |port| -> io::Result<TcpListener> {
+        let listener = std::net::TcpListener::bind(SocketAddr::new(ip, port))?;
+        listener.set_nonblocking(true)?;
+        TcpListener::from_std(listener)
+    };
+    let Some(range) = range else {
+        return bind(0);
+    };
+    // Start at a random port of the range so concurrent sessions rarely collide.
+    let span = u32::from(range.end() - range.start()) + 1;
+    let offset = rand::random::<u32>() % span;
+    for i in 0..span {
+        let port = u32::from(*range.start()) + (offset + i) % span;
+        if let Ok(listener) = bind(u16::try_from(port).unwrap_or(*range.end())) {
+            return Ok(listener);
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AddrInUse,
+        "every passive port of the range is in use",
+    ))
+}
+
+/// How an upload lands once all its bytes are in.
+#[derive(Debug)]
+pub enum UploadMode {
+    /// STOR/STOU: the temp file replaces (or becomes) the target.
+    Replace,
+    /// APPE: the bytes are added at the end of the target.
+    Append,
+    /// REST n + STOR: the bytes overwrite the target from offset n, which is then cut there.
+    At(u64),
+}
+
+/// An upload in progress: bytes go to a hidden temp file in the target's folder, which is
+/// dropped (deleted) if the transfer fails, so a vanished client never leaves a half file.
+#[derive(Debug)]
+pub struct Upload {
+    /// The temp file.
+    pub temp: NamedTempFile,
+    /// The real path the file gets when complete.
+    pub target: PathBuf,
+    /// How it lands there.
+    pub mode: UploadMode,
+    /// STOU: never replace an existing file.
+    pub no_clobber: bool,
+}
+
+/// What moves over a data connection.
+#[derive(Debug)]
+pub enum Job {
+    /// RETR: a file from `offset`.
+    SendFile {
+        /// The opened file.
+        file: File,
+        /// REST offset.
+        offset: u64,
+        /// TYPE A: LF → CRLF.
+        ascii: bool,
+        /// Compute sha256 of what was sent.
+        hash: bool,
+    },
+    /// LIST/NLST/MLSD output, already built.
+    SendBytes(Vec<u8>),
+    /// STOR/APPE/STOU.
+    Receive {
+        /// Where the bytes go.
+        upload: Upload,
+        /// TYPE A: CRLF → LF.
+        ascii: bool,
+    },
+}
+
+/// What a finished transfer did.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Bytes that crossed the data connection.
+    pub bytes: u64,
+    /// sha256 of the bytes as stored or read from disk, when computed.
+    pub sha256: Option<String>,
+    /// An upload whose bytes are all in its temp file, waiting for [`land`].
+    ///
+    /// In stream mode the end of a file is the data connection's close (RFC 959 §3.4.1), which
+    /// a crashing client also produces; so the caller first checks that the control connection
+    /// is still there before the file gets its real name.
+    pub upload: Option<Upload>,
+}
+
+/// Runs a job on a blocking thread's socket; the socket is closed when it returns.
+pub fn run_job(job: Job, mut stream: StdTcpStream, timeout: Duration) -> io::Result<Outcome> {
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    let outcome = match job {
+        Job::SendBytes(bytes) => {
+            stream.write_all(&bytes)?;
+            Outcome {
+                bytes: bytes.len() as u64,
+                sha256: None,
+                upload: None,
+            }
+        }
+        Job::SendFile {
+            file,
+            offset,
+            ascii,
+            hash,
+        } => send_file(file, offset, ascii, hash, &stream)?,
+        Job::Receive { upload, ascii } => receive(upload, ascii, &mut stream)?,
+    };
+    stream.shutdown(std::net::Shutdown::Write).ok();
+    Ok(outcome)
+}
+
+fn send_file(
+    mut file: File,
+    offset: u64,
+    ascii: bool,
+    hash: bool,
+    mut stream: &StdTcpStream,
+) -> io::Result<Outcome> {
+    use std::io::{Seek, SeekFrom};
+    file.seek(SeekFrom::Start(offset))?;
+    if !ascii && !hash {
+        // std specialises this to sendfile(2) for a file and a socket: zero copies.
+        let bytes = io::copy(&mut file, &mut stream)?;
+        return Ok(Outcome {
+            bytes,
+            sha256: None,
+            upload: None,
+        });
+    }
+    let mut hasher = hash.then(Sha256::new);
+    let mut buf = vec![0u8; CHUNK];
+    let mut converted = Vec::new();
+    let mut sent = 0u64;
+    let mut last_was_cr = false;
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let chunk = &buf[..n];
+        if let Some(h) = hasher.as_mut() {
+            h.update(chunk);
+        }
+        let out = if ascii {
+            converted.clear();
+            for &b in chunk {
+                // RFC 959 §3.1.1.1: NVT-ASCII lines end in CRLF on the wire.
+                if b == b'\n' && !last_was_cr {
+                    converted.push(b'\r');
+                }
+                converted.push(b);
+                last_was_cr = b == b'\r';
+            }
+            &converted[..]
+        } else {
+            chunk
+        };
+        stream.write_all(out)?;
+        sent += out.len() as u64;
+    }
+    Ok(Outcome {
+        bytes: sent,
+        sha256: hasher.map(|h| hex::encode(h.finalize())),
+        upload: None,
+    })
+}
+
+fn receive(upload: Upload, ascii: bool, stream: &mut StdTcpStream) -> io::Result<Outcome> {
+    let mut upload = upload;
+    let temp = &mut upload.temp;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    let mut converted = Vec::new();
+    let mut received = 0u64;
+    let mut pending_cr = false;
+    loop {
+        let n = match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        received += n as u64;
+        let out = if ascii {
+            converted.clear();
+            for &b in &buf[..n] {
+                if pending_cr && b != b'\n' {
+                    converted.push(b'\r');
+                }
+                pending_cr = b == b'\r';
+                if !pending_cr {
+                    converted.push(b);
+                }
+            }
+            &converted[..]
+        } else {
+            &buf[..n]
+        };
+        hasher.update(out);
+        temp.write_all(out)?;
+    }
+    if pending_cr {
+        hasher.update(b"\r");
+        temp.write_all(b"\r")?;
+    }
+    temp.as_file().sync_data().ok();
+    let sha256 = hex::encode(hasher.finalize());
+    Ok(Outcome {
+        bytes: received,
+        sha256: Some(sha256),
+        upload: Some(upload),
+    })
+}
+
+/// Puts a complete upload in place under its real name (blocking file I/O).
+pub fn land(upload: Upload) -> io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    use std::os::unix::fs::PermissionsExt;
+    let Upload {
+        temp,
+        target,
+        mode,
+        no_clobber,
+    } = upload;
+    let target = &target;
+    let exists = target.exists();
+    match mode {
+        UploadMode::Append | UploadMode::At(_) if exists => {
+            let mut source = temp.reopen()?;
+            let mut dest = std::fs::OpenOptions::new().write(true).open(target)?;
+            let start = match mode {
+                UploadMode::At(offset) => offset,
+                _ => dest.metadata()?.len(),
+            };
+            dest.seek(SeekFrom::Start(start))?;
+            let copied = io::copy(&mut source, &mut dest)?;
+            if matches!(mode, UploadMode::At(_)) {
+                dest.set_len(start + copied)?;
+            }
+            Ok(())
+        }
+        _ => {
+            // tempfile creates 0600; an uploaded file is an ordinary file.
+            temp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+            if no_clobber {
+                temp.persist_noclobber(target).map_err(|e| e.error)?;
+            } else {
+                temp.persist(target).map_err(|e| e.error)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener as StdListener;
+
+    fn pair() -> (StdTcpStream, StdTcpStream) {
+        let l = StdListener::bind("127.0.0.1:0").unwrap();
+        let a = StdTcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (b, _) = l.accept().unwrap();
+        (a, b)
+    }
+
+    fn upload(dir: &std::path::Path, name: &str, mode: UploadMode) -> Upload {
+        Upload {
+            temp: tempfile::Builder::new()
+                .prefix(".ftplab-upload-")
+                .tempfile_in(dir)
+                .unwrap(),
+            target: dir.join(name),
+            mode,
+            no_clobber: false,
+        }
+    }
+
+    #[test]
+    fn ascii_send_turns_lf_into_crlf_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t"), b"a\nb\r\nc\n").unwrap();
+        let (server, mut client) = pair();
+        let file = File::open(dir.path().join("t")).unwrap();
+        let job = Job::SendFile {
+            file,
+            offset: 0,
+            ascii: true,
+            hash: true,
+        };
+        let outcome = run_job(job, server, Duration::from_secs(5)).unwrap();
+        let mut got = Vec::new();
+        client.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"a\r\nb\r\nc\r\n");
+        assert_eq!(outcome.bytes, 9);
+    }
+
+    #[test]
+    fn ascii_receive_turns_crlf_into_lf_and_keeps_lone_cr() {
+        let dir = tempfile::tempdir().unwrap();
+        let (server, mut client) = pair();
+        let sender = std::thread::spawn(move || {
+            client.write_all(b"a\r\nb\rc\r").unwrap();
+        });
+        let job = Job::Receive {
+            upload: upload(dir.path(), "t", UploadMode::Replace),
+            ascii: true,
+        };
+        let outcome = run_job(job, server, Duration::from_secs(5)).unwrap();
+        sender.join().unwrap();
+        assert!(!dir.path().join("t").exists(), "named before it was landed");
+        land(outcome.upload.unwrap()).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("t")).unwrap(), b"a\nb\rc\r");
+    }
+
+    #[test]
+    fn failed_upload_leaves_no_file_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let (server, client) = pair();
+        drop(client);
+        let job = Job::Receive {
+            upload: upload(dir.path(), "t", UploadMode::Replace),
+            ascii: false,
+        };
+        // A zero-byte upload that ends cleanly is a real (empty) file...
+        land(
+            run_job(job, server, Duration::from_secs(5))
+                .unwrap()
+                .upload
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(std::fs::read(dir.path().join("t")).unwrap(), b"");
+        // ...but one that errors leaves nothing behind.
+        let (server, client) = pair();
+        client.set_linger(Some(Duration::ZERO)).ok();
+        let job = Job::Receive {
+            upload: upload(dir.path(), "u", UploadMode::Replace),
+            ascii: false,
+        };
+        let mut c = client;
+        c.write_all(b"partial").unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        drop(c);
+        let _ = run_job(job, server, Duration::from_millis(300));
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(
+            !names.iter().any(|n| n.starts_with(".ftplab-upload-")),
+            "{names:?}"
+        );
+    }
+
+    #[test]
+    fn rest_store_overwrites_from_the_offset_and_cuts_there() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t"), b"0123456789").unwrap();
+        let (server, mut client) = pair();
+        let sender = std::thread::spawn(move || client.write_all(b"ab").unwrap());
+        let job = Job::Receive {
+            upload: upload(dir.path(), "t", UploadMode::At(3)),
+            ascii: false,
+        };
+        land(
+            run_job(job, server, Duration::from_secs(5))
+                .unwrap()
+                .upload
+                .unwrap(),
+        )
+        .unwrap();
+        sender.join().unwrap();
+        assert_eq!(std::fs::read(dir.path().join("t")).unwrap(), b"012ab");
+    }
+}

@@ -1,0 +1,383 @@
+//! One client's session: the RFC 959 state machine that turns a command into a reply.
+//!
+//! [`Session::handle`] decides and does no network I/O: it returns an [`Action`] (a reply,
+//! a login to check against the user store, or a transfer to run) and the connection loop in
+//! [`crate::connection`] performs it. Commands that only touch the file system (MKD, DELE,
+//! SIZE…) are answered here directly.
+//!
+//! The login gate (RFC 959 §5.4, "530 Not logged in") is checked once, at the top of
+//! [`Session::handle`], not in every command.
+
+use crate::config::ServerConfig;
+use crate::data_channel::{DataEndpoint, Job};
+use crate::paths::{Jail, PathError, Resolved};
+use ftp_proto::{Command, CommandError, Reply, ReplyCode};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Where the session is in the login sequence (RFC 959 §6, the USER/PASS state diagram).
+#[derive(Debug)]
+pub enum LoginState {
+    /// Waiting for USER.
+    AwaitingUser,
+    /// USER was accepted; waiting for PASS.
+    AwaitingPassword {
+        /// The name given with USER.
+        username: String,
+    },
+    /// Logged in.
+    LoggedIn {
+        /// Who, and where their files are.
+        user: LoggedInUser,
+    },
+}
+
+/// A logged-in user.
+#[derive(Debug)]
+pub struct LoggedInUser {
+    /// Login name (`anonymous` for anonymous users).
+    pub name: String,
+    /// Root folder and working directory.
+    pub jail: Jail,
+    /// Anonymous users may only read.
+    pub read_only: bool,
+}
+
+/// The representation type in force (TYPE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Representation {
+    /// TYPE A: text with CRLF line ends on the wire.
+    Ascii,
+    /// TYPE I: bytes as they are.
+    Image,
+}
+
+/// What the connection loop must do after a command.
+#[derive(Debug)]
+pub enum Action {
+    /// Send this reply, then read the next command.
+    Reply(Reply),
+    /// Send this reply, then close the control connection.
+    Close(Reply),
+    /// Check these credentials with the user store, then call [`Session::finish_login`].
+    Authenticate {
+        /// From USER.
+        name: String,
+        /// From PASS.
+        password: String,
+    },
+    /// Open the data connection and run a transfer.
+    Transfer(Box<TransferPlan>),
+}
+
+/// What kind of transfer, for the log and for the upload check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferKind {
+    /// RETR.
+    Download,
+    /// STOR, STOU, APPE.
+    Upload,
+    /// LIST, NLST, MLSD.
+    Listing,
+}
+
+/// A transfer ready to go: the data connection to open and the job to run on it.
+#[derive(Debug)]
+pub struct TransferPlan {
+    /// How the data connection is made.
+    pub endpoint: DataEndpoint,
+    /// The bytes to move.
+    pub job: Job,
+    /// The 150 reply sent before the data connection opens.
+    pub opening: Reply,
+    /// Which transfer this is.
+    pub kind: TransferKind,
+    /// The command, for logs (`RETR /pub/a.bin`).
+    pub description: String,
+}
+
+/// Errors of a command, each mapped to exactly one reply by [`SessionError::into_reply`].
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The command line did not parse.
+    #[error(transparent)]
+    Syntax(#[from] CommandError),
+    /// The command needs a login.
+    #[error("Please login with USER and PASS.")]
+    NotLoggedIn,
+    /// The command came out of order (RNTO without RNFR, PASS without USER…).
+    #[error("{0}")]
+    BadSequence(&'static str),
+    /// A path was refused or the file system said no.
+    #[error(transparent)]
+    Path(#[from] PathError),
+    /// Anonymous users cannot change anything.
+    #[error("Permission denied: this login is read-only.")]
+    ReadOnly,
+    /// A parameter the server does not implement (TYPE E, MODE B…).
+    #[error("{0}")]
+    NotImplementedForParameter(String),
+    /// PORT/EPRT to an address that is not the client's (RFC 2577 §3).
+    #[error(
+        "Data connection address must be your own ({0}); refused (RFC 2577 bounce protection)."
+    )]
+    ForeignDataAddress(std::net::IpAddr),
+    /// A transfer command without PORT/EPRT/PASV/EPSV before it.
+    #[error("Use PORT, EPRT, PASV or EPSV first.")]
+    NoDataConnection,
+    /// An I/O error that is not about a path.
+    #[error("Local error: {0}")]
+    Local(std::io::Error),
+}
+
+impl SessionError {
+    /// The one place where errors become replies.
+    pub fn into_reply(self) -> Reply {
+        let code = match &self {
+            SessionError::Syntax(CommandError::Empty) => ReplyCode::SYNTAX_ERROR,
+            SessionError::Syntax(CommandError::BadAddress {
+                source: ftp_proto::HostPortError::UnsupportedFamily { .. },
+                ..
+            }) => ReplyCode::PROTOCOL_NOT_SUPPORTED,
+            SessionError::Syntax(_) => ReplyCode::SYNTAX_ERROR_ARGS,
+            SessionError::NotLoggedIn => ReplyCode::NOT_LOGGED_IN,
+            SessionError::BadSequence(_) => ReplyCode::BAD_SEQUENCE,
+            SessionError::Path(PathError::Invalid { .. }) => ReplyCode::FILE_NAME_NOT_ALLOWED,
+            SessionError::Path(_) | SessionError::ReadOnly => ReplyCode::FILE_UNAVAILABLE,
+            SessionError::NotImplementedForParameter(_) | SessionError::ForeignDataAddress(_) => {
+                ReplyCode::NOT_IMPLEMENTED_FOR_PARAMETER
+            }
+            SessionError::NoDataConnection => ReplyCode::CANT_OPEN_DATA,
+            SessionError::Local(_) => ReplyCode::LOCAL_ERROR,
+        };
+        let text = match self {
+            // Say what happened without echoing host paths: only the client's own path is shown.
+            SessionError::Path(PathError::Io {
+                virtual_path,
+                source,
+            }) => {
+                format!("{virtual_path}: {}.", describe_io(&source))
+            }
+            other => other.to_string(),
+        };
+        Reply::new(code, text)
+    }
+}
+
+fn describe_io(error: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind::*;
+    match error.kind() {
+        NotFound => "No such file or directory",
+        PermissionDenied => "Permission denied",
+        AlreadyExists => "File exists",
+        NotADirectory => "Not a directory",
+        IsADirectory => "Is a directory",
+        DirectoryNotEmpty => "Directory not empty",
+        _ => "Cannot access it",
+    }
+}
+
+/// A session's state. Owned by its connection task; never shared.
+pub struct Session {
+    /// Session number, for logs.
+    pub id: u64,
+    /// The client's address on the control connection.
+    pub peer: SocketAddr,
+    /// Our address on the control connection.
+    pub local: SocketAddr,
+    pub(crate) config: Arc<ServerConfig>,
+    pub(crate) state: LoginState,
+    pub(crate) representation: Representation,
+    pub(crate) data: Option<DataEndpoint>,
+    pub(crate) restart_offset: u64,
+    pub(crate) rename_from: Option<Resolved>,
+    /// After `EPSV ALL` only EPSV may set up data connections (RFC 2428 §4).
+    pub(crate) epsv_all: bool,
+    /// The last data connection, for STAT.
+    pub(crate) last_data: Option<String>,
+}
+
+/// The outcome of handling one command.
+pub type Handled = Result<Action, SessionError>;
+
+impl Session {
+    /// A new session for a control connection from `peer` to `local`.
+    pub fn new(id: u64, peer: SocketAddr, local: SocketAddr, config: Arc<ServerConfig>) -> Session {
+        Session {
+            id,
+            peer,
+            local,
+            config,
+            state: LoginState::AwaitingUser,
+            representation: Representation::Ascii,
+            data: None,
+            restart_offset: 0,
+            rename_from: None,
+            epsv_all: false,
+            last_data: None,
+        }
+    }
+
+    /// Handles one command line (already split off the stream and decoded).
+    pub fn handle_line(&mut self, line: &str) -> Action {
+        let result = Command::parse(line)
+            .map_err(SessionError::from)
+            .and_then(|c| self.handle(c));
+        result.unwrap_or_else(|error| Action::Reply(error.into_reply()))
+    }
+
+    /// Handles one command.
+    pub fn handle(&mut self, command: Command) -> Handled {
+        if !self.is_logged_in() && needs_login(&command) {
+            return Err(SessionError::NotLoggedIn);
+        }
+        // RNFR must be followed directly by RNTO (RFC 959 §4.1.3).
+        let rename_from = self.rename_from.take();
+        // REST applies only to the command right after it (RFC 3659 §5.4).
+        let restart_offset = std::mem::take(&mut self.restart_offset);
+        use Command::*;
+        match command {
+            // Access control (RFC 959 §4.1.1)
+            User { name } => self.user(name),
+            Pass { password } => self.pass(password),
+            Acct { .. } => reply(ReplyCode::SUPERFLUOUS, "ACCT not needed on this server."),
+            Cwd { path } => self.cwd(&path),
+            Cdup => self.cwd(".."),
+            Rein => self.rein(),
+            Quit => Ok(Action::Close(Reply::new(
+                ReplyCode::CLOSING_CONTROL,
+                "Goodbye.",
+            ))),
+            // Transfer parameters (§4.1.2)
+            Port { addr } => self.port(addr.into()),
+            Eprt { addr } => self.port(addr),
+            Pasv => self.pasv(false, None),
+            Epsv { argument } => self.pasv(true, argument),
+            Type { transfer_type } => self.type_(transfer_type),
+            Stru { structure } => self.stru(&structure),
+            Mode { mode } => self.mode(&mode),
+            // Service commands (§4.1.3)
+            Retr { path } => self.retr(&path, restart_offset),
+            Stor { path } => self.stor(&path, restart_offset),
+            Stou => self.stou(),
+            Appe { path } => self.appe(&path),
+            Allo { .. } => reply(ReplyCode::SUPERFLUOUS, "ALLO not needed on this server."),
+            Rest { offset } => self.rest(offset),
+            Rnfr { path } => self.rnfr(&path),
+            Rnto { path } => self.rnto(&path, rename_from),
+            Abor => reply(ReplyCode::DATA_OPEN_NO_TRANSFER, "No transfer to abort."),
+            Dele { path } => self.dele(&path),
+            Rmd { path } => self.rmd(&path),
+            Mkd { path } => self.mkd(&path),
+            Pwd => self.pwd(),
+            List { path } => self.list(path.as_deref()),
+            Nlst { path } => self.nlst(path.as_deref()),
+            Mlsd { path } => self.mlsd(path.as_deref()),
+            Mlst { path } => self.mlst(path.as_deref()),
+            Size { path } => self.size(&path),
+            Mdtm { path } => self.mdtm(&path),
+            Syst => reply(ReplyCode::SYSTEM_TYPE, "UNIX Type: L8"),
+            Stat { path: None } => self.stat(),
+            Stat { path: Some(path) } => self.stat_path(&path),
+            Help { topic } => self.help(topic.as_deref()),
+            Feat => self.feat(),
+            Opts { option } => self.opts(&option),
+            Noop => reply(ReplyCode::OK, "NOOP ok."),
+            // RFC 2228 security extensions: not yet (FTPS is a later lab).
+            Auth { .. } => reply(
+                ReplyCode::NOT_IMPLEMENTED,
+                "AUTH not supported: this server speaks clear-text FTP only (FTPS comes later).",
+            ),
+            Pbsz { .. } | Prot { .. } => Err(SessionError::BadSequence(
+                "PBSZ and PROT need a successful AUTH first.",
+            )),
+            Unknown { verb, .. } if matches!(verb.as_str(), "SITE" | "SMNT") => reply(
+                ReplyCode::NOT_IMPLEMENTED,
+                format!("{verb} not implemented."),
+            ),
+            Unknown { verb, .. } => reply(
+                ReplyCode::SYNTAX_ERROR,
+                format!("Unknown command {verb:?}; HELP lists the commands."),
+            ),
+        }
+    }
+
+    /// Whether USER/PASS succeeded.
+    pub fn is_logged_in(&self) -> bool {
+        matches!(self.state, LoginState::LoggedIn { .. })
+    }
+
+    /// The logged-in user, or the 530 error.
+    pub(crate) fn user_mut(&mut self) -> Result<&mut LoggedInUser, SessionError> {
+        match &mut self.state {
+            LoginState::LoggedIn { user } => Ok(user),
+            _ => Err(SessionError::NotLoggedIn),
+        }
+    }
+
+    /// The logged-in user's jail.
+    pub(crate) fn jail(&mut self) -> Result<&mut Jail, SessionError> {
+        Ok(&mut self.user_mut()?.jail)
+    }
+
+    /// The jail of a user allowed to change things.
+    pub(crate) fn writable_jail(&mut self) -> Result<&mut Jail, SessionError> {
+        let user = self.user_mut()?;
+        if user.read_only {
+            return Err(SessionError::ReadOnly);
+        }
+        Ok(&mut user.jail)
+    }
+
+    /// Moves to a new login state; every change goes through here so it is logged once.
+    pub(crate) fn set_state(&mut self, next: LoginState) {
+        tracing::debug!(
+            session = self.id,
+            from = state_name(&self.state),
+            to = state_name(&next),
+            "login state"
+        );
+        self.state = next;
+    }
+}
+
+fn state_name(state: &LoginState) -> &'static str {
+    match state {
+        LoginState::AwaitingUser => "AwaitingUser",
+        LoginState::AwaitingPassword { .. } => "AwaitingPassword",
+        LoginState::LoggedIn { .. } => "LoggedIn",
+    }
+}
+
+/// Commands allowed before login: the login itself, and harmless ones clients send first.
+fn needs_login(command: &Command) -> bool {
+    use Command::*;
+    !matches!(
+        command,
+        User { .. }
+            | Pass { .. }
+            | Acct { .. }
+            | Quit
+            | Noop
+            | Syst
+            | Feat
+            | Help { .. }
+            | Opts { .. }
+            | Auth { .. }
+            | Pbsz { .. }
+            | Prot { .. }
+            | Rein
+            | Stat { path: None }
+            | Abor
+    )
+}
+
+/// A plain reply.
+pub(crate) fn reply(code: ReplyCode, text: impl Into<String>) -> Handled {
+    Ok(Action::Reply(Reply::new(code, text)))
+}
+
+/// Quotes a path for a 257 reply: RFC 959 Appendix II doubles embedded quotes.
+pub(crate) fn quote_path(path: &str) -> String {
+    format!("\"{}\"", path.replace('"', "\"\""))
+}
