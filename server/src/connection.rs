@@ -362,7 +362,7 @@ impl Connection {
                 tracing::debug!(session = id, %peer, size = bytes, "{description} sent")
             }
             _ => tracing::info!(session = id, %peer, size = bytes, ms = elapsed.as_millis() as u64,
-                mb_per_s = format!("{rate:.1}"), sha256 = sha, "transfer complete: {description}"),
+                mb_per_s = %format!("{rate:.1}"), sha256 = %sha, "transfer complete: {description}"),
         }
         if control_gone {
             return Err(io::Error::new(

@@ -104,7 +104,14 @@ async fn download(s: &mut Session, n: usize) -> Result<String, String> {
     let mut data = TcpStream::connect(addr)
         .await
         .map_err(|e| format!("data connect {addr}: {e}"))?;
-    s.cmd("RETR big.bin", 150).await?;
+    s.writer
+        .write_all(b"RETR big.bin\r\n")
+        .await
+        .map_err(|e| format!("send RETR: {e}"))?;
+    let (code, text) = s.reply().await?;
+    if code != 125 && code != 150 {
+        return Err(format!("RETR big.bin: want 125 or 150, got {text:?}"));
+    }
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {

@@ -4,6 +4,7 @@
 mod common;
 
 use std::fs;
+use std::io::{Read, Write};
 use std::process::{Command, Output};
 
 use common::{
@@ -147,15 +148,36 @@ fn hundred_mib_file_round_trips_in_active_mode() {
 }
 
 #[test]
-fn ascii_upload_turns_crlf_into_lf_on_disk() {
+fn ascii_upload_with_curl_stores_lf_line_ends() {
+    // curl --use-ascii turns each LF of the local file into CRLF on the wire; the server must
+    // turn them back into LF on disk.
     let server = TestServer::start(&[]);
     let local = tempfile::tempdir().unwrap();
-    let original = local.path().join("dos.txt");
-    fs::write(&original, b"line one\r\nline two\r\n\r\nlast\r\n").unwrap();
+    let original = local.path().join("unix.txt");
+    fs::write(&original, b"line one\nline two\n\nlast\n").unwrap();
 
-    let url = format!("{}dos.txt", server.url(1));
+    let url = format!("{}unix.txt", server.url(1));
     curl_ok(&["--use-ascii", "-T", original.to_str().unwrap(), &url]);
 
+    assert_eq!(
+        fs::read(server.root(1).join("unix.txt")).unwrap(),
+        b"line one\nline two\n\nlast\n",
+        "TYPE A upload must store LF line ends"
+    );
+}
+
+#[test]
+fn ascii_upload_turns_crlf_on_the_wire_into_lf_on_disk() {
+    let server = TestServer::start(&[]);
+    let mut c = server.login(1);
+    c.expect("TYPE A", 200);
+    let mut data = c.open_passive();
+    let first = c.cmd("STOR dos.txt");
+    assert!(matches!(first.code, 125 | 150), "{first:?}");
+    data.write_all(b"line one\r\nline two\r\n\r\nlast\r\n")
+        .unwrap();
+    drop(data);
+    assert_eq!(c.read_reply().code, 226);
     assert_eq!(
         fs::read(server.root(1).join("dos.txt")).unwrap(),
         b"line one\nline two\n\nlast\n",
@@ -164,13 +186,22 @@ fn ascii_upload_turns_crlf_into_lf_on_disk() {
 }
 
 #[test]
-fn ascii_download_turns_lf_into_crlf() {
+fn ascii_download_turns_lf_into_crlf_on_the_wire() {
+    // curl turns CRLF back into LF when it saves a TYPE A download, so the wire bytes are read
+    // from a raw data connection here.
     let server = TestServer::start(&[]);
     fs::write(server.root(1).join("unix.txt"), b"alpha\nbeta\n\ngamma\n").unwrap();
 
-    let out = curl_ok(&["--use-ascii", &format!("{}unix.txt", server.url(1))]);
+    let mut c = server.login(1);
+    c.expect("TYPE A", 200);
+    let mut data = c.open_passive();
+    let first = c.cmd("RETR unix.txt");
+    assert!(matches!(first.code, 125 | 150), "{first:?}");
+    let mut bytes = Vec::new();
+    data.read_to_end(&mut bytes).unwrap();
+    assert_eq!(c.read_reply().code, 226);
     assert_eq!(
-        out.stdout, b"alpha\r\nbeta\r\n\r\ngamma\r\n",
+        bytes, b"alpha\r\nbeta\r\n\r\ngamma\r\n",
         "TYPE A download must send CRLF line ends"
     );
 }

@@ -66,6 +66,7 @@ fn tree(dir: &Path) -> BTreeMap<String, String> {
 
 /// A nested tree with empty, small, odd-sized and spaced names.
 fn make_tree(dir: &Path) {
+    fs::create_dir_all(dir.join("a/b/c")).unwrap();
     random_file(&dir.join("top.bin"), 100_000);
     random_file(&dir.join("a/one.bin"), MIB + 3);
     fs::write(dir.join("a/b/two.txt"), b"two\nlines\n").unwrap();

@@ -74,7 +74,7 @@ fn absolute_paths_are_relative_to_the_user_root() {
     // …and `/welcome.txt` is root1/welcome.txt.
     let expected = fs::read(server.root(1).join("welcome.txt")).unwrap();
     let (first, bytes, last) = c.retr("/welcome.txt");
-    assert_eq!(first.code, 150, "{first:?}");
+    assert!(matches!(first.code, 125 | 150), "{first:?}");
     assert_eq!(bytes, expected);
     assert_eq!(last.map(|r| r.code), Some(226));
 }
@@ -131,7 +131,7 @@ fn dot_dot_inside_the_root_works() {
     assert!(c.expect("PWD", 257).text.contains("\"/\""));
     c.expect("CWD sub", 250);
     let (first, bytes, _) = c.retr("../welcome.txt");
-    assert_eq!(first.code, 150, "{first:?}");
+    assert!(matches!(first.code, 125 | 150), "{first:?}");
     assert_eq!(bytes, fs::read(server.root(1).join("welcome.txt")).unwrap());
 }
 
@@ -225,7 +225,7 @@ fn allow_foreign_data_address_accepts_port_to_another_host_and_warns() {
         200,
     );
     let first = c.cmd("RETR welcome.txt");
-    assert_eq!(first.code, 150, "{first:?}");
+    assert!(matches!(first.code, 125 | 150), "{first:?}");
     let (data, peer) = listener.accept().unwrap();
     assert_eq!(peer.ip().to_string(), "127.0.0.1");
     let bytes = read_for(data, Duration::from_secs(10));
@@ -329,7 +329,7 @@ fn dropped_upload_leaves_neither_the_file_nor_a_temp_file() {
     c.expect("TYPE I", 200);
     let mut data = c.open_passive();
     let first = c.cmd("STOR dropped.bin");
-    assert_eq!(first.code, 150, "{first:?}");
+    assert!(matches!(first.code, 125 | 150), "{first:?}");
     let bytes = random_bytes(4 * MIB);
     data.write_all(&bytes[..2 * MIB]).unwrap();
     data.flush().unwrap();

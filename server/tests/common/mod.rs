@@ -81,7 +81,6 @@ impl TestServer {
             .args(["--db", &db_url, "serve", "--listen", "127.0.0.1:0"])
             .args(["--login-failure-delay-ms", "0"])
             .args(extra)
-            .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -254,7 +253,8 @@ pub struct MysqlDatabase {
 }
 
 impl MysqlDatabase {
-    /// Creates `ftplab_it_<random>` on 127.0.0.1:3306 as root without password.
+    /// Picks a new name `ftplab_it_<random>` on 127.0.0.1:3306 (root, no password), after
+    /// checking that MariaDB answers.
     pub fn create() -> Option<MysqlDatabase> {
         let probe = mariadb("SELECT 1");
         if !probe.status.success() {
@@ -269,9 +269,8 @@ impl MysqlDatabase {
                 describe(&probe)
             );
         }
+        // Not created here: the server creates the database on first use.
         let name = format!("ftplab_it_{:016x}", rand::thread_rng().r#gen::<u64>());
-        let created = mariadb(&format!("CREATE DATABASE `{name}`"));
-        assert_success(&created, "CREATE DATABASE");
         Some(MysqlDatabase { name })
     }
 
