@@ -12,7 +12,7 @@ use crate::user_store::UserStore;
 use ftp_proto::line::{LineStatus, decode_line, next_line};
 use ftp_proto::{LineError, MAX_LINE_LEN, Reply, ReplyCode};
 use std::collections::VecDeque;
-use std::io;
+use std::io::{self, Read};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -41,6 +41,8 @@ struct ControlReader {
     discarding: bool,
     /// Lines read during a transfer, handled after it.
     deferred: VecDeque<Incoming>,
+    /// The peer closed its side; lines still in `buf` are handled first.
+    eof: bool,
 }
 
 impl ControlReader {
@@ -53,13 +55,41 @@ impl ControlReader {
             if let Some(line) = self.take_line() {
                 return Ok(Some(line));
             }
+            if self.eof {
+                return Ok(None);
+            }
             let mut chunk = [0u8; 4096];
             let n = self.half.read(&mut chunk).await?;
             if n == 0 {
                 return Ok(None);
             }
             self.buf.extend_from_slice(&chunk[..n]);
+            self.drain_ready()?;
         }
+    }
+
+    /// Reads whatever else is waiting, without waiting.
+    ///
+    /// Urgent data (clients send ABOR that way) makes the kernel end a read at the urgent
+    /// mark although more bytes are there; tokio takes a short read to mean "drained" and
+    /// would wait for a new wake-up that never comes. So read on until the socket says so.
+    fn drain_ready(&mut self) -> io::Result<()> {
+        let mut chunk = [0u8; 4096];
+        // Straight to the socket: tokio's own `try_read` answers "would block" from its cached
+        // readiness without asking the kernel, which is exactly the state we must get out of.
+        let socket = socket2::SockRef::from(self.half.as_ref());
+        while self.buf.len() < 4 * MAX_LINE_LEN {
+            match (&*socket).read(&mut chunk) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// A complete line from the buffer, if there is one.
@@ -96,6 +126,9 @@ impl ControlReader {
 
     /// Whether the peer has closed the control connection, without waiting.
     fn peer_has_closed(&mut self) -> bool {
+        if self.eof {
+            return true;
+        }
         let mut chunk = [0u8; 4096];
         match self.half.try_read(&mut chunk) {
             Ok(0) => true,
@@ -123,6 +156,7 @@ pub async fn serve(
             buf: Vec::new(),
             discarding: false,
             deferred: VecDeque::new(),
+            eof: false,
         },
         writer,
     };

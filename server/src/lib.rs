@@ -169,6 +169,12 @@ async fn admit_and_serve(
         }
     };
     stream.set_nodelay(true).ok();
+    // Clients send ABOR (and Telnet Synch) as TCP urgent data; ftplib even sends the whole
+    // "ABOR\r\n" urgent. Keeping urgent bytes in the stream, as vsftpd does, means no byte of
+    // the command line goes missing.
+    socket2::SockRef::from(&stream)
+        .set_out_of_band_inline(true)
+        .ok();
     tracing::info!(session = id, %peer, "connected");
     let session = session::Session::new(id, peer, local, Arc::clone(&shared.config));
     connection::serve(stream, session, shared, stop_rx).await;

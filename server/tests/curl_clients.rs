@@ -7,9 +7,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::process::{Command, Output};
 
-use common::{
-    MIB, TestServer, assert_success, describe, random_file, run, sha256_file, sha256_hex,
-};
+use common::{MIB, TestServer, describe, random_file, run, sha256_file, sha256_hex};
 
 /// The three ways curl opens data connections.
 #[derive(Debug, Clone, Copy)]
@@ -40,9 +38,9 @@ fn curl(args: &[&str]) -> Output {
 }
 
 /// Runs curl and panics with its output unless it succeeded.
-fn curl_ok(args: &[&str]) -> Output {
+fn curl_ok(server: &TestServer, args: &[&str]) -> Output {
     let out = curl(args);
-    assert_success(&out, &format!("curl {args:?}"));
+    server.assert_success(&out, &format!("curl {args:?}"));
     out
 }
 
@@ -58,7 +56,7 @@ fn round_trip(mode: Mode, size: usize) {
     let up_url = format!("{}{name}", server.url(1));
     let mut args: Vec<&str> = mode.args().to_vec();
     args.extend(["-T", original.to_str().unwrap(), &up_url]);
-    curl_ok(&args);
+    curl_ok(&server, &args);
 
     let on_disk = server.root(1).join(&name);
     assert_eq!(
@@ -75,7 +73,7 @@ fn round_trip(mode: Mode, size: usize) {
     let back = local.path().join("back.bin");
     let mut args: Vec<&str> = mode.args().to_vec();
     args.extend(["-o", back.to_str().unwrap(), &up_url]);
-    curl_ok(&args);
+    curl_ok(&server, &args);
     assert_eq!(sha256_file(&back), hash, "sha256 of the downloaded file");
 
     let line = server
@@ -157,7 +155,10 @@ fn ascii_upload_with_curl_stores_lf_line_ends() {
     fs::write(&original, b"line one\nline two\n\nlast\n").unwrap();
 
     let url = format!("{}unix.txt", server.url(1));
-    curl_ok(&["--use-ascii", "-T", original.to_str().unwrap(), &url]);
+    curl_ok(
+        &server,
+        &["--use-ascii", "-T", original.to_str().unwrap(), &url],
+    );
 
     assert_eq!(
         fs::read(server.root(1).join("unix.txt")).unwrap(),
@@ -212,7 +213,7 @@ fn binary_download_keeps_lf_and_crlf_untouched() {
     let content: &[u8] = b"unix\nwindows\r\nlone cr\rend";
     fs::write(server.root(1).join("mixed.txt"), content).unwrap();
 
-    let out = curl_ok(&[&format!("{}mixed.txt", server.url(1))]);
+    let out = curl_ok(&server, &[&format!("{}mixed.txt", server.url(1))]);
     assert_eq!(out.stdout, content, "TYPE I download must be byte exact");
 }
 
@@ -227,13 +228,16 @@ fn interrupted_download_resumes_with_rest() {
     let all = fs::read(&remote).unwrap();
     fs::write(&partial, &all[..1_000_001]).unwrap();
 
-    curl_ok(&[
-        "-C",
-        "-",
-        "-o",
-        partial.to_str().unwrap(),
-        &format!("{}big.bin", server.url(1)),
-    ]);
+    curl_ok(
+        &server,
+        &[
+            "-C",
+            "-",
+            "-o",
+            partial.to_str().unwrap(),
+            &format!("{}big.bin", server.url(1)),
+        ],
+    );
     assert_eq!(sha256_file(&partial), hash, "resumed download");
 }
 
@@ -249,13 +253,16 @@ fn resumed_download_transfers_only_the_missing_tail() {
     let local = tempfile::tempdir().unwrap();
     let partial = local.path().join("tail.bin");
     fs::write(&partial, vec![0u8; MIB]).unwrap();
-    curl_ok(&[
-        "-C",
-        "-",
-        "-o",
-        partial.to_str().unwrap(),
-        &format!("{}tail.bin", server.url(1)),
-    ]);
+    curl_ok(
+        &server,
+        &[
+            "-C",
+            "-",
+            "-o",
+            partial.to_str().unwrap(),
+            &format!("{}tail.bin", server.url(1)),
+        ],
+    );
     let got = fs::read(&partial).unwrap();
     assert_eq!(got.len(), all.len(), "length after resume");
     assert!(
@@ -275,13 +282,16 @@ fn interrupted_upload_resumes_from_the_size_on_the_server() {
     let remote = server.root(1).join("up.bin");
     fs::write(&remote, &all[..777_777]).unwrap();
 
-    curl_ok(&[
-        "-C",
-        "-",
-        "-T",
-        original.to_str().unwrap(),
-        &format!("{}up.bin", server.url(1)),
-    ]);
+    curl_ok(
+        &server,
+        &[
+            "-C",
+            "-",
+            "-T",
+            original.to_str().unwrap(),
+            &format!("{}up.bin", server.url(1)),
+        ],
+    );
     assert_eq!(sha256_file(&remote), hash, "resumed upload on disk");
 }
 
@@ -294,12 +304,15 @@ fn append_adds_to_the_end_of_an_existing_file() {
     let local = tempfile::tempdir().unwrap();
     let more = local.path().join("more.txt");
     fs::write(&more, b"second part\n").unwrap();
-    curl_ok(&[
-        "--append",
-        "-T",
-        more.to_str().unwrap(),
-        &format!("{}log.txt", server.url(1)),
-    ]);
+    curl_ok(
+        &server,
+        &[
+            "--append",
+            "-T",
+            more.to_str().unwrap(),
+            &format!("{}log.txt", server.url(1)),
+        ],
+    );
     assert_eq!(fs::read(&remote).unwrap(), b"first part\nsecond part\n");
 }
 
@@ -309,12 +322,15 @@ fn append_to_a_missing_file_creates_it() {
     let local = tempfile::tempdir().unwrap();
     let src = local.path().join("new.bin");
     let hash = random_file(&src, 4096);
-    curl_ok(&[
-        "--append",
-        "-T",
-        src.to_str().unwrap(),
-        &format!("{}new.bin", server.url(1)),
-    ]);
+    curl_ok(
+        &server,
+        &[
+            "--append",
+            "-T",
+            src.to_str().unwrap(),
+            &format!("{}new.bin", server.url(1)),
+        ],
+    );
     assert_eq!(sha256_file(&server.root(1).join("new.bin")), hash);
 }
 
@@ -337,23 +353,23 @@ fn quote_mkd_rnfr_rnto_dele_rmd_change_the_disk() {
     fs::write(root.join("a.txt"), b"payload").unwrap();
 
     let out = quote(&server, &["MKD newdir"]);
-    assert_success(&out, "MKD");
+    server.assert_success(&out, "MKD");
     assert!(root.join("newdir").is_dir(), "MKD must create the folder");
 
     let out = quote(&server, &["RNFR a.txt", "RNTO newdir/b.txt"]);
-    assert_success(&out, "RNFR/RNTO");
+    server.assert_success(&out, "RNFR/RNTO");
     assert!(!root.join("a.txt").exists(), "RNFR source must be gone");
     assert_eq!(fs::read(root.join("newdir/b.txt")).unwrap(), b"payload");
 
     let out = quote(&server, &["DELE newdir/b.txt"]);
-    assert_success(&out, "DELE");
+    server.assert_success(&out, "DELE");
     assert!(
         !root.join("newdir/b.txt").exists(),
         "DELE must remove the file"
     );
 
     let out = quote(&server, &["RMD newdir"]);
-    assert_success(&out, "RMD");
+    server.assert_success(&out, "RMD");
     assert!(!root.join("newdir").exists(), "RMD must remove the folder");
 }
 
@@ -387,13 +403,16 @@ fn list_and_nlst_show_uploaded_files() {
     let local = tempfile::tempdir().unwrap();
     let src = local.path().join("shown.bin");
     random_file(&src, 1000);
-    curl_ok(&[
-        "-T",
-        src.to_str().unwrap(),
-        &format!("{}shown.bin", server.url(1)),
-    ]);
+    curl_ok(
+        &server,
+        &[
+            "-T",
+            src.to_str().unwrap(),
+            &format!("{}shown.bin", server.url(1)),
+        ],
+    );
 
-    let list = curl_ok(&[&server.url(1)]);
+    let list = curl_ok(&server, &[&server.url(1)]);
     let list = String::from_utf8_lossy(&list.stdout);
     let line = list
         .lines()
@@ -402,7 +421,7 @@ fn list_and_nlst_show_uploaded_files() {
     assert!(line.starts_with('-'), "ls -l style line for a file: {line}");
     assert!(line.contains(" 1000 "), "size in the LIST line: {line}");
 
-    let nlst = curl_ok(&["--list-only", &server.url(1)]);
+    let nlst = curl_ok(&server, &["--list-only", &server.url(1)]);
     let nlst = String::from_utf8_lossy(&nlst.stdout);
     let mut names: Vec<&str> = nlst.lines().map(str::trim).collect();
     names.sort_unstable();
@@ -417,7 +436,7 @@ fn welcome_file_of_the_demo_is_downloadable() {
         !expected.is_empty(),
         "init --demo writes a non-empty welcome.txt"
     );
-    let out = curl_ok(&[&format!("{}welcome.txt", server.url(2))]);
+    let out = curl_ok(&server, &[&format!("{}welcome.txt", server.url(2))]);
     assert_eq!(sha256_hex(&out.stdout), sha256_hex(&expected));
 }
 

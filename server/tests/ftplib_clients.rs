@@ -8,7 +8,7 @@ use std::fs;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use common::{MIB, TestServer, assert_success, random_file, run, sha256_file};
+use common::{MIB, TestServer, random_file, run, sha256_file};
 use serde_json::Value;
 
 /// Opens `ftp` as user1 on the port in argv[1]; the rest of argv is the script's.
@@ -28,7 +28,7 @@ fn python(server: &TestServer, script: &str, args: &[&str]) -> Value {
         .arg(&code)
         .arg(server.port.to_string())
         .args(args));
-    assert_success(&out, "python3 ftplib script");
+    server.assert_success(&out, "python3 ftplib script");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let last = stdout.lines().last().unwrap_or("");
     serde_json::from_str(last)

@@ -9,7 +9,7 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{MIB, TestServer, assert_success, random_file, run, sha256_file};
+use common::{MIB, TestServer, random_file, run, sha256_file};
 
 /// Settings that only bound the run time; ssl-allow and everything else stay at their defaults.
 const BOUNDED: &str = "set cmd:fail-exit yes; set net:max-retries 1; set net:timeout 10; \
@@ -37,7 +37,7 @@ fn lftp(server: &TestServer, active: bool, script: &str) -> Output {
 
 fn lftp_ok(server: &TestServer, active: bool, script: &str) -> Output {
     let out = lftp(server, active, script);
-    assert_success(&out, &format!("lftp {script:?}"));
+    server.assert_success(&out, &format!("lftp {script:?}"));
     out
 }
 

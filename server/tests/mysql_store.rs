@@ -7,7 +7,7 @@ mod common;
 use std::fs;
 use std::process::Command;
 
-use common::{MIB, TestServer, assert_success, describe, mariadb, random_file, run, sha256_file};
+use common::{MIB, TestServer, describe, random_file, run, sha256_file};
 
 fn round_trip(active: bool) {
     let Some(server) = TestServer::start_mysql(&[]) else {
@@ -28,7 +28,7 @@ fn round_trip(active: bool) {
         .args(["--silent", "--show-error", "--max-time", "60"])
         .args(mode)
         .args(["-T", src.to_str().unwrap(), &url]));
-    assert_success(&up, "curl upload");
+    server.assert_success(&up, "curl upload");
     assert_eq!(
         sha256_file(&server.root(3).join("mysql.bin")),
         hash,
@@ -39,7 +39,7 @@ fn round_trip(active: bool) {
         .args(["--silent", "--show-error", "--max-time", "60"])
         .args(mode)
         .args(["-o", back.to_str().unwrap(), &url]));
-    assert_success(&down, "curl download");
+    server.assert_success(&down, "curl download");
     assert_eq!(sha256_file(&back), hash, "downloaded");
 }
 
@@ -78,7 +78,7 @@ fn mysql_database_holds_the_demo_users_without_plain_passwords() {
         "--skip-comments",
         &name,
     ]));
-    assert_success(&dump, "mariadb-dump");
+    server.assert_success(&dump, "mariadb-dump");
     let dump = String::from_utf8_lossy(&dump.stdout);
     for n in 1..=4 {
         assert!(
@@ -90,7 +90,6 @@ fn mysql_database_holds_the_demo_users_without_plain_passwords() {
             "pass{n} stored in clear text"
         );
     }
-    let _ = mariadb; // The helper is also what drops the database at the end.
 }
 
 #[test]
@@ -113,9 +112,9 @@ fn mysql_user_add_passwd_and_remove_take_effect_on_a_running_server() {
         ],
         Some("s3cret-alice\n"),
     );
-    assert_success(&out, "user add");
+    server.assert_success(&out, "user add");
     let list = server.admin(&["user", "list"], None);
-    assert_success(&list, "user list");
+    server.assert_success(&list, "user list");
     assert!(
         String::from_utf8_lossy(&list.stdout).contains("alice"),
         "{}",
@@ -133,7 +132,7 @@ fn mysql_user_add_passwd_and_remove_take_effect_on_a_running_server() {
         &["user", "passwd", "alice", "--password-stdin"],
         Some("new-pw\n"),
     );
-    assert_success(&out, "user passwd");
+    server.assert_success(&out, "user passwd");
     let mut c = server.connect();
     c.expect("USER alice", 331);
     c.expect("PASS s3cret-alice", 530);
@@ -142,7 +141,7 @@ fn mysql_user_add_passwd_and_remove_take_effect_on_a_running_server() {
     drop(c);
 
     let out = server.admin(&["user", "remove", "alice"], None);
-    assert_success(&out, "user remove");
+    server.assert_success(&out, "user remove");
     let mut c = server.connect();
     c.expect("USER alice", 331);
     c.expect("PASS new-pw", 530);

@@ -437,7 +437,8 @@ fn line_just_over_4096_bytes_gets_500_and_one_under_is_parsed() {
 fn invalid_utf8_gets_an_error_reply_and_the_session_goes_on() {
     let server = TestServer::start(&[]);
     let mut c = server.login(1);
-    c.send_raw(b"RETR \xff\xfe\xc3\x28.txt\r\n");
+    // No 0xFF here: that is Telnet's IAC (RFC 854), which the server rightly interprets.
+    c.send_raw(b"RETR \xc3\x28\x80\xfe.txt\r\n");
     let reply = c.read_reply();
     assert!(matches!(reply.code, 500 | 501), "{reply:?}");
     c.expect("NOOP", 200);

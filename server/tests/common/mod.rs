@@ -10,7 +10,7 @@ use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -50,9 +50,15 @@ impl TestServer {
     /// Starts a server on `127.0.0.1:0` with a fresh SQLite database, no login failure delay,
     /// plus `extra` arguments for `serve`.
     pub fn start(extra: &[&str]) -> TestServer {
+        Self::start_global(&[], extra)
+    }
+
+    /// Like [`TestServer::start`], with `global` options before the subcommand
+    /// (e.g. `--log-format json`).
+    pub fn start_global(global: &[&str], extra: &[&str]) -> TestServer {
         let dir = tempfile::tempdir().expect("create temp dir");
         let db_url = format!("sqlite://{}/users.db", dir.path().display());
-        Self::start_with(dir, db_url, None, extra)
+        Self::start_with(dir, db_url, None, global, extra)
     }
 
     /// Like [`TestServer::start`], with users in a new MariaDB database that is dropped at the
@@ -62,13 +68,14 @@ impl TestServer {
         let db = MysqlDatabase::create()?;
         let dir = tempfile::tempdir().expect("create temp dir");
         let db_url = db.url();
-        Some(Self::start_with(dir, db_url, Some(db), extra))
+        Some(Self::start_with(dir, db_url, Some(db), &[], extra))
     }
 
     fn start_with(
         dir: tempfile::TempDir,
         db_url: String,
         mysql: Option<MysqlDatabase>,
+        global: &[&str],
         extra: &[&str],
     ) -> TestServer {
         let base = dir.path().join("base");
@@ -77,9 +84,17 @@ impl TestServer {
             .arg(&base));
         assert_success(&init, "ftp-server init --demo");
 
+        // No failure delay unless the test sets one: failed logins must not slow the suite.
+        let delay: &[&str] = if extra.contains(&"--login-failure-delay-ms") {
+            &[]
+        } else {
+            &["--login-failure-delay-ms", "0"]
+        };
         let mut child = Command::new(SERVER_BIN)
-            .args(["--db", &db_url, "serve", "--listen", "127.0.0.1:0"])
-            .args(["--login-failure-delay-ms", "0"])
+            .args(["--db", &db_url])
+            .args(global)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(delay)
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -157,6 +172,24 @@ impl TestServer {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// The last `n` lines the server has logged.
+    pub fn log_tail(&self, n: usize) -> String {
+        let log = self.stderr();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+
+    /// Panics with the command's output and the end of the server's log unless the command
+    /// exited with status 0.
+    pub fn assert_success(&self, out: &Output, what: &str) {
+        assert!(
+            out.status.success(),
+            "{what} failed\n{}\n--- server log (last 40 lines) ---\n{}",
+            describe(out),
+            self.log_tail(40)
+        );
+    }
+
     /// Everything the server has printed on stdout so far.
     pub fn stdout(&self) -> String {
         self.stdout.lock().unwrap().clone()
@@ -171,6 +204,42 @@ impl TestServer {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(line) = self.stderr().lines().find(|l| pred(l)) {
+                return Some(line.to_string());
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends SIGTERM and waits up to `timeout` for the process to end; `None` if it did not.
+    pub fn terminate(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let kill = run(Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string()));
+        assert_success(&kill, "kill -TERM");
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits up to `timeout` for a stdout line satisfying `pred`; returns it, or `None`.
+    pub fn wait_for_stdout_line(
+        &self,
+        timeout: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(line) = self.stdout().lines().find(|l| pred(l)) {
                 return Some(line.to_string());
             }
             if Instant::now() >= deadline {
