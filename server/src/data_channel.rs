@@ -443,7 +443,9 @@ mod tests {
         assert_eq!(std::fs::read(dir.path().join("t")).unwrap(), b"");
         // ...but one that errors leaves nothing behind.
         let (server, client) = pair();
-        client.set_linger(Some(Duration::ZERO)).ok();
+        socket2::SockRef::from(&client)
+            .set_linger(Some(Duration::ZERO))
+            .ok();
         let job = Job::Receive {
             upload: upload(dir.path(), "u", UploadMode::Replace),
             ascii: false,

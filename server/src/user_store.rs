@@ -213,18 +213,33 @@ fn absolute_root(root: PathBuf) -> Result<(PathBuf, String), StoreError> {
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, StoreError> {
+    let slot = argon2_slot().await?;
+    run_blocking(slot, work).await
+}
+
+/// Waits for one of the argon2 slots (one per core).
+async fn argon2_slot() -> Result<tokio::sync::SemaphorePermit<'static>, StoreError> {
     static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
     let slots = SLOTS.get_or_init(|| {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         tokio::sync::Semaphore::new(cores)
     });
-    let _slot = slots
+    slots
         .acquire()
         .await
-        .map_err(|e| StoreError::Hash(format!("hashing queue closed: {e}")))?;
-    tokio::task::spawn_blocking(work)
+        .map_err(|e| StoreError::Hash(format!("hashing queue closed: {e}")))
+}
+
+/// Runs `work` on a blocking thread while holding `slot`.
+async fn run_blocking<T: Send + 'static>(
+    slot: tokio::sync::SemaphorePermit<'static>,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, StoreError> {
+    let result = tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| StoreError::Hash(format!("hashing task failed: {e}")))
+        .map_err(|e| StoreError::Hash(format!("hashing task failed: {e}")));
+    drop(slot);
+    result
 }
 
 /// Hashes a password with argon2id (the crate's default parameters) and a fresh random salt.
@@ -409,8 +424,19 @@ impl PasswordChecker {
                 root: user.root,
             }));
         }
+        // A burst of first logins by one user would otherwise all run argon2: whoever waited
+        // for a slot looks at the cache again, since the login ahead of it may have filled it.
+        let slot = argon2_slot().await?;
+        if self.cache.matches(name, &user.hash, password) {
+            return Ok(Some(UserRecord {
+                name: user.name,
+                root: user.root,
+            }));
+        }
         // A mismatch still pays for argon2, so a wrong password costs the same for every name.
-        if self.verify(password, Some(user.hash.clone())).await? {
+        self.argon2_runs.fetch_add(1, Ordering::Relaxed);
+        let (offered, hash) = (password.to_owned(), user.hash.clone());
+        if run_blocking(slot, move || verify_now(&offered, &hash)).await? {
             self.cache.remember(name, &user.hash, password);
             Ok(Some(UserRecord {
                 name: user.name,
