@@ -243,10 +243,7 @@ impl Connection {
     ) -> io::Result<bool> {
         let ip = session.peer.ip();
         if let Some(left) = shared.guard.locked_for(ip) {
-            let text = format!(
-                "Too many failed logins from your address; try again in {} s.",
-                left.as_secs() + 1
-            );
+            let text = crate::login_guard::lockout_message(left);
             self.send(&Reply::new(ReplyCode::SERVICE_NOT_AVAILABLE, text))
                 .await?;
             return Ok(false);
@@ -265,6 +262,42 @@ impl Connection {
         }
         self.send(&reply).await?;
         Ok(true)
+    }
+
+    /// Runs a transfer while reading the control connection: ABOR stops it (RFC 959 §4.1.3),
+    /// other commands wait for its end, and a vanished client stops it too.
+    /// Returns the transfer's result, whether ABOR came, and whether the client is gone.
+    async fn watch_control(
+        &mut self,
+        work: impl std::future::Future<Output = io::Result<Outcome>>,
+        stop: impl Fn(),
+        session: &Session,
+        description: &str,
+    ) -> (io::Result<Outcome>, bool, bool) {
+        let (id, peer) = (session.id, session.peer);
+        let mut aborted = false;
+        let mut control_gone = false;
+        tokio::pin!(work);
+        let result = loop {
+            tokio::select! {
+                result = &mut work => break result,
+                incoming = self.reader.next(), if !control_gone => match incoming {
+                    Ok(Some(Ok(line))) if line.trim().eq_ignore_ascii_case("ABOR") => {
+                        tracing::info!(session = id, %peer, "ABOR during {description}");
+                        aborted = true;
+                        stop();
+                    }
+                    Ok(Some(line)) => self.reader.deferred.push_back(line),
+                    Ok(None) | Err(_) => {
+                        // The client is gone: nobody wants these bytes, and an upload from a
+                        // vanished client must not land.
+                        control_gone = true;
+                        stop();
+                    }
+                },
+            }
+        };
+        (result, aborted, control_gone)
     }
 
     async fn transfer(
@@ -311,32 +344,27 @@ impl Connection {
         session.last_data = Some(format!(
             "{description} ({endpoint_text}, client side {data_peer})"
         ));
-        let stream = stream.into_std()?;
-        let killer = stream.try_clone()?;
         let started = Instant::now();
         let timeout = config.data_timeout;
-        let mut worker =
-            tokio::task::spawn_blocking(move || data_channel::run_job(job, stream, timeout));
-        let mut aborted = false;
-        let mut control_gone = false;
-        let result = loop {
-            tokio::select! {
-                joined = &mut worker => break joined.unwrap_or_else(|e| Err(io::Error::other(e))),
-                incoming = self.reader.next(), if !control_gone => match incoming {
-                    Ok(Some(Ok(line))) if line.trim().eq_ignore_ascii_case("ABOR") => {
-                        tracing::info!(session = id, %peer, "ABOR during {description}");
-                        aborted = true;
-                        killer.shutdown(std::net::Shutdown::Both).ok();
-                    }
-                    Ok(Some(line)) => self.reader.deferred.push_back(line),
-                    Ok(None) | Err(_) => {
-                        // The client is gone: nobody wants these bytes, and an upload from a
-                        // vanished client must not land.
-                        control_gone = true;
-                        killer.shutdown(std::net::Shutdown::Both).ok();
-                    }
-                },
-            }
+        let (result, aborted, control_gone) = if job.runs_in_place() {
+            // Binary downloads and listings need no CPU of ours: sendfile on this task.
+            let work = data_channel::run_job_in_place(job, &stream, timeout);
+            let stop = || {
+                socket2::SockRef::from(&stream)
+                    .shutdown(std::net::Shutdown::Both)
+                    .ok();
+            };
+            self.watch_control(work, stop, session, &description).await
+        } else {
+            let stream = stream.into_std()?;
+            let killer = stream.try_clone()?;
+            let worker =
+                tokio::task::spawn_blocking(move || data_channel::run_job(job, stream, timeout));
+            let work = async move { worker.await.unwrap_or_else(|e| Err(io::Error::other(e))) };
+            let stop = || {
+                killer.shutdown(std::net::Shutdown::Both).ok();
+            };
+            self.watch_control(work, stop, session, &description).await
         };
         let elapsed = started.elapsed();
         if aborted {

@@ -82,12 +82,27 @@ pub fn bind_passive(
     range: Option<&std::ops::RangeInclusive<u16>>,
 ) -> io::Result<TcpListener> {
     let bind = |port| -> io::Result<TcpListener> {
-        let listener = std::net::TcpListener::bind(SocketAddr::new(ip, port))?;
-        listener.set_nonblocking(true)?;
-        TcpListener::from_std(listener)
+        use socket2::{Domain, Socket, Type};
+        let addr = SocketAddr::new(ip, port);
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+        // Busy servers leave many data connections in TIME_WAIT; without SO_REUSEADDR their
+        // ports could not be listened on again for a minute.
+        socket.set_reuse_address(true)?;
+        socket.set_nonblocking(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(8)?;
+        TcpListener::from_std(socket.into())
     };
-    let Some(range) = range else {
-        return bind(0);
+    // Without a configured range, pick from the kernel's ephemeral range ourselves: bind(0)
+    // makes the kernel scan for a port with no TIME_WAIT neighbours, which under load costs
+    // more CPU than everything else a session does.
+    let ephemeral;
+    let range = match range {
+        Some(range) => range,
+        None => {
+            ephemeral = ephemeral_ports();
+            &ephemeral
+        }
     };
     // Start at a random port of the range so concurrent sessions rarely collide.
     let span = u32::from(range.end() - range.start()) + 1;
@@ -102,6 +117,24 @@ pub fn bind_passive(
         io::ErrorKind::AddrInUse,
         "every passive port of the range is in use",
     ))
+}
+
+/// The kernel's ephemeral port range (Linux), or IANA's dynamic range.
+fn ephemeral_ports() -> std::ops::RangeInclusive<u16> {
+    static RANGE: std::sync::OnceLock<std::ops::RangeInclusive<u16>> = std::sync::OnceLock::new();
+    RANGE
+        .get_or_init(|| {
+            let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range");
+            let mut ports = text
+                .iter()
+                .flat_map(|t| t.split_whitespace())
+                .map(str::parse::<u16>);
+            match (ports.next(), ports.next()) {
+                (Some(Ok(low)), Some(Ok(high))) if low > 0 && low <= high => low..=high,
+                _ => 49152..=65535,
+            }
+        })
+        .clone()
 }
 
 /// How an upload lands once all its bytes are in.
@@ -169,6 +202,87 @@ pub struct Outcome {
     pub upload: Option<Upload>,
 }
 
+impl Job {
+    /// Whether the job needs no user-space work on its bytes, so it can run on the session's
+    /// own task without a blocking thread (binary downloads by sendfile, listings).
+    pub fn runs_in_place(&self) -> bool {
+        matches!(
+            self,
+            Job::SendBytes(_)
+                | Job::SendFile {
+                    ascii: false,
+                    hash: false,
+                    ..
+                }
+        )
+    }
+}
+
+/// Runs a job for which [`Job::runs_in_place`] is true on the async socket.
+///
+/// Reading the file is sendfile from the page cache; a file not in the cache makes this task
+/// wait for the disk, which a teaching server accepts for the thread hand-offs it saves.
+pub async fn run_job_in_place(
+    job: Job,
+    stream: &TcpStream,
+    timeout: Duration,
+) -> io::Result<Outcome> {
+    let bytes = match job {
+        Job::SendBytes(bytes) => {
+            let mut sent = 0;
+            while sent < bytes.len() {
+                wait_writable(stream, timeout).await?;
+                match stream.try_write(&bytes[sent..]) {
+                    Ok(n) => sent += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            sent as u64
+        }
+        Job::SendFile { file, offset, .. } => {
+            // The largest count Linux's sendfile moves in one call.
+            const MAX_CALL: usize = 0x7fff_f000;
+            let mut position = offset;
+            loop {
+                wait_writable(stream, timeout).await?;
+                let sent = stream.try_io(tokio::io::Interest::WRITABLE, || {
+                    rustix::fs::sendfile(stream, &file, Some(&mut position), MAX_CALL)
+                        .map_err(io::Error::from)
+                });
+                match sent {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            position - offset
+        }
+        Job::Receive { .. } => {
+            return Err(io::Error::other("uploads run on a blocking thread"));
+        }
+    };
+    socket2::SockRef::from(stream)
+        .shutdown(std::net::Shutdown::Write)
+        .ok();
+    Ok(Outcome {
+        bytes,
+        sha256: None,
+        upload: None,
+    })
+}
+
+async fn wait_writable(stream: &TcpStream, timeout: Duration) -> io::Result<()> {
+    match tokio::time::timeout(timeout, stream.writable()).await {
+        Ok(ready) => ready,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "data connection stalled",
+        )),
+    }
+}
+
 /// Runs a job on a blocking thread's socket; the socket is closed when it returns.
 pub fn run_job(job: Job, mut stream: StdTcpStream, timeout: Duration) -> io::Result<Outcome> {
     stream.set_nonblocking(false)?;
@@ -204,14 +318,6 @@ fn send_file(
 ) -> io::Result<Outcome> {
     use std::io::{Seek, SeekFrom};
     file.seek(SeekFrom::Start(offset))?;
-    if !ascii && !hash {
-        let bytes = sendfile_all(&file, offset, stream)?;
-        return Ok(Outcome {
-            bytes,
-            sha256: None,
-            upload: None,
-        });
-    }
     let mut hasher = hash.then(Sha256::new);
     let mut buf = vec![0u8; CHUNK];
     let mut converted = Vec::new();
@@ -250,28 +356,6 @@ fn send_file(
         sha256: hasher.map(|h| hex::encode(h.finalize())),
         upload: None,
     })
-}
-
-/// Sends the file from `offset` to its end with sendfile(2). std's `io::copy` does not use
-/// sendfile for sockets, and a user-space copy costs about twice the CPU per GiB.
-fn sendfile_all(file: &File, offset: u64, stream: &StdTcpStream) -> io::Result<u64> {
-    // The largest count Linux's sendfile moves in one call.
-    const MAX_CALL: usize = 0x7fff_f000;
-    let mut position = offset;
-    loop {
-        match rustix::fs::sendfile(stream, file, Some(&mut position), MAX_CALL) {
-            Ok(0) => return Ok(position - offset),
-            Ok(_) => {}
-            Err(rustix::io::Errno::INTR) => {}
-            Err(rustix::io::Errno::AGAIN) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "data connection stalled",
-                ));
-            }
-            Err(errno) => return Err(errno.into()),
-        }
-    }
 }
 
 fn receive(upload: Upload, ascii: bool, stream: &mut StdTcpStream) -> io::Result<Outcome> {

@@ -141,14 +141,10 @@ async fn admit_and_serve(
         Ok(local) => local,
         Err(_) => return,
     };
-    let refusal = if let Some(left) = shared.guard.locked_for(peer.ip()) {
-        Some(format!(
-            "Too many failed logins from your address; try again in {} s.",
-            left.as_secs() + 1
-        ))
-    } else {
-        None
-    };
+    let refusal = shared
+        .guard
+        .locked_for(peer.ip())
+        .map(login_guard::lockout_message);
     let permit = match (refusal, limits.admit(peer.ip())) {
         (Some(text), _) => Err(text),
         (None, Err(listener::Refusal::TooManySessions)) => {

@@ -91,6 +91,14 @@ impl LoginGuard {
     }
 }
 
+/// The text of the 421 reply to a locked-out address.
+pub fn lockout_message(left: Duration) -> String {
+    format!(
+        "Too many failed logins from your address; try again in {} s.",
+        left.as_secs() + 1
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -184,3 +184,39 @@ fn anonymous_login_is_refused_by_default() {
         assert_eq!(user.code, 530, "{user:?}");
     }
 }
+
+#[test]
+fn idle_session_gets_421_and_is_closed_after_the_idle_timeout() {
+    let server = TestServer::start(&["--idle-timeout-secs", "1"]);
+    let mut c = server.login(1);
+    let start = std::time::Instant::now();
+    let reply = c.read_reply();
+    let waited = start.elapsed();
+    assert_eq!(reply.code, 421, "{reply:?}");
+    assert!(
+        waited >= Duration::from_millis(800) && waited < Duration::from_secs(10),
+        "421 after {waited:?}, want about 1 s"
+    );
+    assert!(
+        c.try_read_reply().is_err(),
+        "connection still open after 421"
+    );
+}
+
+#[test]
+fn passive_transfer_nobody_connects_to_fails_with_425_after_the_data_timeout() {
+    let server = TestServer::start(&["--data-timeout-secs", "1"]);
+    let mut c = server.login(1);
+    c.expect("TYPE I", 200);
+    let _addr = c.pasv();
+    let first = c.cmd("RETR welcome.txt");
+    // Either the server waits for the data connection before its preliminary reply, or it
+    // sends 150 first; in both cases the transfer ends with 425 once the timeout passes.
+    let end = if matches!(first.code, 125 | 150) {
+        c.read_reply()
+    } else {
+        first
+    };
+    assert_eq!(end.code, 425, "{end:?}");
+    c.expect("NOOP", 200);
+}
