@@ -396,7 +396,6 @@ fn receive(upload: Upload, ascii: bool, stream: &mut StdTcpStream) -> io::Result
         hasher.update(b"\r");
         temp.write_all(b"\r")?;
     }
-    temp.as_file().sync_data().ok();
     let sha256 = hex::encode(hasher.finalize());
     Ok(Outcome {
         bytes: received,
