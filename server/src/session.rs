@@ -233,8 +233,14 @@ impl Session {
         }
         // RNFR must be followed directly by RNTO (RFC 959 §4.1.3).
         let rename_from = self.rename_from.take();
-        // REST applies only to the command right after it (RFC 3659 §5.4).
-        let restart_offset = std::mem::take(&mut self.restart_offset);
+        // RFC 959 wants REST right before the transfer it restarts, but clients send PASV or
+        // TYPE in between, and real servers keep the offset until a transfer uses it. Silently
+        // dropping it would send a whole file where a client expects the rest of it.
+        let restart_offset = if starts_transfer(&command) {
+            std::mem::take(&mut self.restart_offset)
+        } else {
+            self.restart_offset
+        };
         use Command::*;
         match command {
             // Access control (RFC 959 §4.1.1)
@@ -349,6 +355,15 @@ fn state_name(state: &LoginState) -> &'static str {
     }
 }
 
+/// Commands that open a data connection and so use up a REST offset.
+fn starts_transfer(command: &Command) -> bool {
+    use Command::*;
+    matches!(
+        command,
+        Retr { .. } | Stor { .. } | Stou | Appe { .. } | List { .. } | Nlst { .. } | Mlsd { .. }
+    )
+}
+
 /// Commands allowed before login: the login itself, and harmless ones clients send first.
 fn needs_login(command: &Command) -> bool {
     use Command::*;
@@ -380,4 +395,106 @@ pub(crate) fn reply(code: ReplyCode, text: impl Into<String>) -> Handled {
 /// Quotes a path for a 257 reply: RFC 959 Appendix II doubles embedded quotes.
 pub(crate) fn quote_path(path: &str) -> String {
     format!("\"{}\"", path.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data_channel::Job;
+
+    fn logged_in(root: &std::path::Path) -> Session {
+        let config = Arc::new(ServerConfig::default());
+        let peer = "127.0.0.1:40000".parse().unwrap();
+        let local = "127.0.0.1:2121".parse().unwrap();
+        let mut session = Session::new(1, peer, local, config);
+        let jail = Jail::new(root).unwrap();
+        let user = LoggedInUser {
+            name: "user1".into(),
+            jail,
+            read_only: false,
+        };
+        session.set_state(LoginState::LoggedIn { user });
+        session
+    }
+
+    fn code(action: Action) -> u16 {
+        match action {
+            Action::Reply(reply) | Action::Close(reply) => reply.code.0,
+            other => panic!("expected a reply, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn retr_before_login_is_refused_with_530() {
+        let config = Arc::new(ServerConfig::default());
+        let mut session = Session::new(
+            1,
+            "127.0.0.1:1".parse().unwrap(),
+            "127.0.0.1:2".parse().unwrap(),
+            config,
+        );
+        assert_eq!(code(session.handle_line("RETR x")), 530);
+        assert_eq!(code(session.handle_line("NOOP")), 200);
+        assert_eq!(code(session.handle_line("PASS x")), 503);
+    }
+
+    #[test]
+    fn rest_offset_survives_port_and_type_until_the_transfer() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), b"0123456789").unwrap();
+        let mut session = logged_in(dir.path());
+        assert_eq!(code(session.handle_line("REST 4")), 350);
+        assert_eq!(code(session.handle_line("TYPE I")), 200);
+        assert_eq!(code(session.handle_line("PORT 127,0,0,1,195,80")), 200);
+        match session.handle_line("RETR f") {
+            Action::Transfer(plan) => {
+                assert!(
+                    matches!(plan.job, Job::SendFile { offset: 4, .. }),
+                    "{:?}",
+                    plan.job
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        // Used up: the next RETR starts at 0.
+        assert_eq!(code(session.handle_line("PORT 127,0,0,1,195,80")), 200);
+        match session.handle_line("RETR f") {
+            Action::Transfer(plan) => assert!(matches!(plan.job, Job::SendFile { offset: 0, .. })),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn rnto_needs_rnfr_right_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), b"a").unwrap();
+        let mut session = logged_in(dir.path());
+        assert_eq!(code(session.handle_line("RNTO b")), 503);
+        assert_eq!(code(session.handle_line("RNFR a")), 350);
+        assert_eq!(code(session.handle_line("NOOP")), 200);
+        assert_eq!(code(session.handle_line("RNTO b")), 503);
+        assert_eq!(code(session.handle_line("RNFR a")), 350);
+        assert_eq!(code(session.handle_line("RNTO b")), 250);
+        assert!(dir.path().join("b").exists());
+    }
+
+    #[test]
+    fn port_to_another_host_or_a_privileged_port_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut session = logged_in(dir.path());
+        assert_eq!(code(session.handle_line("PORT 127,0,0,2,195,80")), 504);
+        assert_eq!(code(session.handle_line("PORT 127,0,0,1,0,25")), 504);
+        assert_eq!(code(session.handle_line("EPRT |1|10.0.0.1|5000|")), 504);
+        assert_eq!(code(session.handle_line("EPRT |3|x|5000|")), 522);
+        assert!(session.data.is_none());
+    }
+
+    #[test]
+    fn transfer_without_port_or_pasv_gets_425() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), b"x").unwrap();
+        let mut session = logged_in(dir.path());
+        assert_eq!(code(session.handle_line("RETR f")), 425);
+        assert_eq!(code(session.handle_line("RETR missing")), 550);
+    }
 }

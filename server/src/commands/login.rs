@@ -101,6 +101,7 @@ impl Session {
     pub(crate) fn rein(&mut self) -> Handled {
         self.data = None;
         self.rename_from = None;
+        self.restart_offset = 0;
         self.set_state(LoginState::AwaitingUser);
         reply(ReplyCode::SERVICE_READY, "Service ready for new user.")
     }
