@@ -26,6 +26,20 @@ fn quick_start_blocks() -> Vec<Vec<String>> {
         .collect()
 }
 
+/// `ftp-client` sits next to `ftp-server` in the target folder; build it when this test runs alone.
+fn client_binary() -> String {
+    let server = std::path::Path::new(env!("CARGO_BIN_EXE_ftp-server"));
+    let client = server.with_file_name("ftp-client");
+    if !client.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "ftp-client", "--bin", "ftp-client"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot build ftp-client");
+    }
+    client.to_string_lossy().into_owned()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -49,8 +63,10 @@ fn readme_quick_start_works_as_written() {
     .unwrap();
     let port = free_port().to_string();
     let binary = env!("CARGO_BIN_EXE_ftp-server");
+    let client = client_binary();
     let adapt = |line: &str| {
         line.replace("./target/release/ftp-server", binary)
+            .replace("./target/release/ftp-client", &client)
             .replace("2121", &port)
     };
 
@@ -125,6 +141,12 @@ fn readme_quick_start_works_as_written() {
         std::fs::read(dir.path().join("README.md")).unwrap()
     );
     assert!(all.contains("welcome.txt"), "listings: {all}");
+    // The client's `get welcome.txt -` printed the file after curl did: two copies in all.
+    assert_eq!(
+        all.matches("Welcome to ftplab, user1").count(),
+        2,
+        "outputs: {all}"
+    );
     let fetched =
         std::fs::read_to_string(dir.path().join("copy-of-welcome.txt")).unwrap_or_default();
     assert!(
