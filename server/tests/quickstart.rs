@@ -26,28 +26,6 @@ fn quick_start_blocks() -> Vec<Vec<String>> {
         .collect()
 }
 
-/// `ftp-client` sits next to `ftp-server` in the target folder; build it when this test runs alone.
-fn client_binary() -> String {
-    let server = std::path::Path::new(env!("CARGO_BIN_EXE_ftp-server"));
-    let client = server.with_file_name("ftp-client");
-    if !client.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "ftp-client", "--bin", "ftp-client"])
-            .status()
-            .unwrap();
-        assert!(status.success(), "cannot build ftp-client");
-    }
-    client.to_string_lossy().into_owned()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn readme_quick_start_works_as_written() {
     let blocks = quick_start_blocks();
@@ -61,9 +39,11 @@ fn readme_quick_start_works_as_written() {
         dir.path().join("README.md"),
     )
     .unwrap();
-    let port = free_port().to_string();
+    let port = testkit::free_port().to_string();
     let binary = env!("CARGO_BIN_EXE_ftp-server");
-    let client = client_binary();
+    let client = testkit::workspace_bin("ftp-client")
+        .to_string_lossy()
+        .into_owned();
     let adapt = |line: &str| {
         line.replace("./target/release/ftp-server", binary)
             .replace("./target/release/ftp-client", &client)

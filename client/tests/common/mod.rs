@@ -11,49 +11,29 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rand::RngCore;
-use sha2::{Digest, Sha256};
+#[allow(unused_imports, reason = "each test file uses a different subset")]
+pub use testkit::files::{random_bytes, random_file, sha256_file, sha256_hex};
+#[allow(unused_imports, reason = "each test file uses a different subset")]
+pub use testkit::process::{
+    RUN_TIMEOUT as CLIENT_TIMEOUT, assert_success, describe, run, run_with_stdin,
+};
+#[allow(unused_imports, reason = "each test file uses a different subset")]
+pub use testkit::{MIB, free_port};
+
+/// `ftp-server`, next to `ftp-client` in the target folder (built when missing).
+pub fn server_bin() -> std::path::PathBuf {
+    testkit::workspace_bin("ftp-server")
+}
 
 /// The binary under test.
 pub const CLIENT_BIN: &str = env!("CARGO_BIN_EXE_ftp-client");
 
 /// How long a server may take to start.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How long one client run may take before it is killed.
-pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(180);
-
-/// One MiB.
-pub const MIB: usize = 1024 * 1024;
-
-/// `ftp-server`, next to `ftp-client` in the target folder; built on first use when
-/// `cargo test -p ftp-client` did not build it.
-pub fn server_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let dir = Path::new(CLIENT_BIN)
-            .parent()
-            .expect("the client binary sits in a folder")
-            .to_owned();
-        let bin = dir.join("ftp-server");
-        if !bin.exists() {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let mut cmd = Command::new(cargo);
-            cmd.args(["build", "-p", "ftp-server"]);
-            if dir.ends_with("release") {
-                cmd.arg("--release");
-            }
-            let out = run(&mut cmd);
-            assert_success(&out, "cargo build -p ftp-server");
-        }
-        bin
-    })
-    .clone()
-}
 
 /// Which server a [`Peer`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -290,14 +270,6 @@ fn chmod(path: &Path, mode: &str) {
     assert_success(&out, "chmod");
 }
 
-/// A port nobody listens on right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind 127.0.0.1:0")
-}
-
 /// `n` consecutive free ports, for vsftpd's passive range.
 fn free_port_range(n: u16) -> (u16, u16) {
     for _ in 0..200 {
@@ -368,122 +340,6 @@ fn collect(
             }
         }
     });
-}
-
-/// Writes `size` pseudo-random bytes to `path` (1 MiB at a time) and returns their sha256.
-pub fn random_file(path: &Path, size: usize) -> String {
-    let mut file =
-        fs::File::create(path).unwrap_or_else(|e| panic!("create {}: {e}", path.display()));
-    let mut hasher = Sha256::new();
-    let mut block = vec![0u8; MIB];
-    let mut left = size;
-    while left > 0 {
-        let n = left.min(MIB);
-        rand::thread_rng().fill_bytes(&mut block[..n]);
-        file.write_all(&block[..n]).expect("write random file");
-        hasher.update(&block[..n]);
-        left -= n;
-    }
-    hex::encode(hasher.finalize())
-}
-
-/// sha256 of a file in hex.
-pub fn sha256_file(path: &Path) -> String {
-    let mut file = fs::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; MIB];
-    loop {
-        let n = file.read(&mut buf).expect("read");
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    hex::encode(hasher.finalize())
-}
-
-/// Runs `cmd` with no input, capturing its output; killed after [`CLIENT_TIMEOUT`].
-pub fn run(cmd: &mut Command) -> Output {
-    run_with_stdin(cmd, b"")
-}
-
-/// Like [`run`], feeding `input` on standard input.
-pub fn run_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = Arc::new(Mutex::new(Vec::new()));
-    let err = Arc::new(Mutex::new(Vec::new()));
-    let readers = [
-        drain(child.stdout.take().unwrap(), out.clone()),
-        drain(child.stderr.take().unwrap(), err.clone()),
-    ];
-    let deadline = Instant::now() + CLIENT_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            thread::sleep(Duration::from_millis(200));
-            panic!(
-                "{cmd:?} did not finish within {CLIENT_TIMEOUT:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-                String::from_utf8_lossy(&out.lock().unwrap()),
-                String::from_utf8_lossy(&err.lock().unwrap())
-            );
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
-    let _ = writer.join();
-    for reader in readers {
-        let _ = reader.join();
-    }
-    let stdout = std::mem::take(&mut *out.lock().unwrap());
-    let stderr = std::mem::take(&mut *err.lock().unwrap());
-    Output {
-        status,
-        stdout,
-        stderr,
-    }
-}
-
-fn drain(
-    mut source: impl Read + Send + 'static,
-    sink: Arc<Mutex<Vec<u8>>>,
-) -> thread::JoinHandle<()> {
-    thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = source.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-    })
-}
-
-/// Status, stdout and stderr, for assertion messages.
-pub fn describe(out: &Output) -> String {
-    format!(
-        "status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// Panics with the output unless the command exited 0.
-pub fn assert_success(out: &Output, what: &str) {
-    assert!(out.status.success(), "{what} failed\n{}", describe(out));
 }
 
 /// stderr as text.

@@ -16,20 +16,21 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rand::{Rng, RngCore};
-use sha2::{Digest, Sha256};
+use rand::Rng;
+#[allow(unused_imports, reason = "each test file uses a different subset")]
+pub use testkit::files::{random_bytes, random_file, sha256_file, sha256_hex};
+#[allow(unused_imports, reason = "each test file uses a different subset")]
+pub use testkit::process::{
+    RUN_TIMEOUT as CLIENT_TIMEOUT, assert_success, describe, run, run_with_stdin,
+};
+#[allow(unused_imports, reason = "each test file uses a different subset")]
+pub use testkit::{MIB, free_port};
 
 /// Path of the binary under test, built by cargo for this test run.
 pub const SERVER_BIN: &str = env!("CARGO_BIN_EXE_ftp-server");
 
 /// How long the server may take to print its `listening on` line.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// How long any external client (curl, lftp, python3) may run before it is killed.
-pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// One MiB, the size most round-trip tests use.
-pub const MIB: usize = 1024 * 1024;
 
 /// A running `ftp-server serve` with demo users `user1..user4` / `pass1..pass4`.
 /// The process is killed and its files removed when this value is dropped.
@@ -556,140 +557,6 @@ pub fn parse_229(text: &str) -> Option<u16> {
     let start = text.find("(|||")? + 4;
     let end = text[start..].find('|')? + start;
     text[start..end].parse().ok()
-}
-
-/// The bytes of a file of `size` pseudo-random bytes: a random 1 MiB block repeated, with each
-/// copy stamped with its index so that reordered or repeated chunks change the hash.
-pub fn random_bytes(size: usize) -> Vec<u8> {
-    let mut block = vec![0u8; MIB.min(size.max(1))];
-    rand::thread_rng().fill_bytes(&mut block);
-    let mut out = Vec::with_capacity(size);
-    let mut index: u64 = 0;
-    while out.len() < size {
-        let take = block.len().min(size - out.len());
-        let start = out.len();
-        out.extend_from_slice(&block[..take]);
-        for (b, s) in out[start..].iter_mut().zip(index.to_le_bytes()) {
-            *b ^= s;
-        }
-        index += 1;
-    }
-    out
-}
-
-/// Writes `size` random bytes to `path` and returns their sha256 in hex.
-pub fn random_file(path: &Path, size: usize) -> String {
-    let bytes = random_bytes(size);
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).unwrap();
-    }
-    fs::write(path, &bytes).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-    sha256_hex(&bytes)
-}
-
-/// sha256 of `bytes` in lower-case hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-/// sha256 of the file at `path` in lower-case hex; panics if it cannot be read.
-pub fn sha256_file(path: &Path) -> String {
-    let mut file = fs::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; MIB];
-    loop {
-        let n = file.read(&mut buf).unwrap();
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    hex::encode(hasher.finalize())
-}
-
-/// Runs `cmd` with no standard input, capturing its output; kills it after [`CLIENT_TIMEOUT`].
-pub fn run(cmd: &mut Command) -> Output {
-    run_with_stdin(cmd, b"")
-}
-
-/// Like [`run`], feeding `input` on standard input.
-pub fn run_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = Arc::new(Mutex::new(Vec::new()));
-    let err = Arc::new(Mutex::new(Vec::new()));
-    let readers = [
-        drain(child.stdout.take().unwrap(), out.clone()),
-        drain(child.stderr.take().unwrap(), err.clone()),
-    ];
-    let deadline = Instant::now() + CLIENT_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            thread::sleep(Duration::from_millis(200));
-            panic!(
-                "{cmd:?} did not finish within {CLIENT_TIMEOUT:?} and was killed\n--- stdout ---\n\
-                 {}\n--- stderr ---\n{}",
-                String::from_utf8_lossy(&out.lock().unwrap()),
-                String::from_utf8_lossy(&err.lock().unwrap())
-            );
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
-    let _ = writer.join();
-    for reader in readers {
-        let _ = reader.join();
-    }
-    let stdout = std::mem::take(&mut *out.lock().unwrap());
-    let stderr = std::mem::take(&mut *err.lock().unwrap());
-    Output {
-        status,
-        stdout,
-        stderr,
-    }
-}
-
-fn drain(
-    mut source: impl Read + Send + 'static,
-    sink: Arc<Mutex<Vec<u8>>>,
-) -> thread::JoinHandle<()> {
-    thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = source.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-    })
-}
-
-/// Status, stdout and stderr of a finished command, for assertion messages.
-pub fn describe(out: &Output) -> String {
-    format!(
-        "status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// Panics with the command's output unless it exited with status 0.
-pub fn assert_success(out: &Output, what: &str) {
-    assert!(out.status.success(), "{what} failed\n{}", describe(out));
 }
 
 /// Names of the entries of `dir` (not recursive), sorted.

@@ -1,0 +1,56 @@
+//! Helpers shared by the integration tests of `ftp-server`, `ftp-client` and `inspector`.
+//!
+//! # Layout
+//! - [`process`]: run a program with a time limit and capture its output.
+//! - [`files`]: files of random bytes with their sha256.
+//! - [`free_port`] and [`workspace_bin`].
+//!
+//! Test code: panics on failure are the point, so they carry the details a person needs.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers panic with context on purpose"
+)]
+
+pub mod files;
+pub mod process;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+/// One MiB.
+pub const MIB: usize = 1024 * 1024;
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind 127.0.0.1:0")
+}
+
+/// A binary of this workspace (`ftp-server`, `ftp-client`, `inspector`), from the target folder
+/// the running test lives in; built with cargo first if this test run did not build it.
+pub fn workspace_bin(name: &str) -> PathBuf {
+    static BUILD: Mutex<()> = Mutex::new(());
+    let exe = std::env::current_exe().expect("the test knows its own path");
+    // target/<profile>/deps/<test>-<hash>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binary in target/<profile>/deps");
+    let bin = profile_dir.join(name);
+    let _guard = BUILD.lock().unwrap_or_else(|p| p.into_inner());
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--bin", name]);
+        if profile_dir.ends_with("release") {
+            cmd.arg("--release");
+        }
+        let out = process::run(&mut cmd);
+        process::assert_success(&out, &format!("cargo build --bin {name}"));
+    }
+    bin
+}
