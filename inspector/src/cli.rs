@@ -1,0 +1,88 @@
+//! `inspector read`: arguments, and the exit code that says whether anything was skipped.
+
+use crate::report::{json, table};
+use crate::{Options, analyze_file};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Exit code: everything was read.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: the report is complete for what could be read, but something was skipped
+/// (a truncated record, a broken frame, IP fragments, a stream gap in a control connection).
+pub const EXIT_SKIPPED: u8 = 1;
+/// Exit code: a file could not be read at all (missing, not a capture).
+pub const EXIT_ERROR: u8 = 2;
+
+/// Arguments of `inspector read`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReadArgs {
+    /// Capture files (.pcap or .pcapng).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Also treat this TCP port as an FTP control port (21 always is); repeatable.
+    #[arg(long = "port", value_name = "PORT")]
+    pub ports: Vec<u16>,
+    /// JSON lines on stdout, one object per event (schema: inspector/JSON.md).
+    #[arg(long)]
+    pub json: bool,
+    /// Write every transferred file into DIR (names made safe; nothing escapes DIR).
+    #[arg(long, value_name = "DIR")]
+    pub extract: Option<PathBuf>,
+    /// No colours even on a terminal (NO_COLOR is respected too).
+    #[arg(long)]
+    pub no_color: bool,
+    /// Out-of-order bytes kept per direction of a TCP connection before a hole is a gap.
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
+    pub stream_cap: usize,
+}
+
+/// Runs `inspector read`; returns the exit code.
+pub fn read(args: &ReadArgs, color: bool, out: &mut impl Write, err: &mut impl Write) -> u8 {
+    let mut code = EXIT_OK;
+    if let Some(dir) = &args.extract
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        let _ = writeln!(
+            err,
+            "inspector: cannot create extract folder {}: {e}",
+            dir.display()
+        );
+        return EXIT_ERROR;
+    }
+    let options = Options {
+        ports: args.ports.clone(),
+        extract: args.extract.clone(),
+        stream_cap: args.stream_cap,
+    };
+    let several = args.files.len() > 1;
+    for file in &args.files {
+        let analysis = match analyze_file(file, &options) {
+            Ok(a) => a,
+            Err(e) => {
+                let _ = writeln!(err, "inspector: {e}");
+                code = EXIT_ERROR;
+                continue;
+            }
+        };
+        let written = if args.json {
+            let name = file.display().to_string();
+            json::write(out, &analysis, several.then_some(name.as_str()))
+        } else {
+            table::write(out, &analysis, table::Style { color })
+        };
+        if let Err(e) = written {
+            let _ = writeln!(err, "inspector: cannot write the report: {e}");
+            return EXIT_ERROR;
+        }
+        for e in &analysis.events {
+            if let crate::event::Event::Warning(w) = e {
+                let _ = writeln!(err, "inspector: warning: {}", w.message);
+            }
+        }
+        if analysis.skipped > 0 && code == EXIT_OK {
+            code = EXIT_SKIPPED;
+        }
+    }
+    let _ = out.flush();
+    code
+}

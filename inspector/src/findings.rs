@@ -1,0 +1,263 @@
+//! Security findings in the style of Wireshark's Expert Info: severity, what, where (frame),
+//! why it matters, what fixes it, and the RFC to read (RFC 2577 FTP security considerations,
+//! RFC 4217 FTP over TLS).
+
+use crate::event::{Event, FindingEvent};
+use crate::ftp_session::Tracker;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// Failed logins from one address at which guessing is assumed (RFC 2577 §5 suggests limiting).
+const BRUTE_FORCE_FAILURES: usize = 5;
+
+/// Builds the findings for everything the tracker saw.
+pub fn find(tracker: &Tracker) -> Vec<FindingEvent> {
+    let mut out = Vec::new();
+    let mut failures: BTreeMap<IpAddr, Vec<u64>> = BTreeMap::new();
+    let mut cleartext_files = 0u64;
+    let mut first_file_frame = None;
+    for event in &tracker.events {
+        match event {
+            Event::Credential(c) => {
+                let anonymous =
+                    c.user.eq_ignore_ascii_case("anonymous") || c.user.eq_ignore_ascii_case("ftp");
+                if c.password.is_some() && !anonymous {
+                    out.push(FindingEvent {
+                        id: "cleartext-credentials",
+                        severity: "high",
+                        message: format!(
+                            "user {:?} sent password {:?} in clear text",
+                            c.user,
+                            c.password.as_deref().unwrap_or_default()
+                        ),
+                        frame: c.frame,
+                        session: Some(c.session),
+                        why: "anyone who can see the traffic (same Wi-Fi, a switch port, a router) reads the password",
+                        fix: "use FTPS (AUTH TLS, RFC 4217) or SFTP; disable plain FTP logins",
+                        reference: "RFC 2577 §7, RFC 4217",
+                    });
+                }
+                if c.accepted == Some(true) {
+                    out.push(FindingEvent {
+                        id: if anonymous { "anonymous-login" } else { "cleartext-login-success" },
+                        severity: if anonymous { "medium" } else { "high" },
+                        message: if anonymous {
+                            format!("anonymous login accepted (user {:?})", c.user)
+                        } else {
+                            format!("login of {:?} accepted over clear text: the password works", c.user)
+                        },
+                        frame: c.frames.last().copied().unwrap_or(c.frame),
+                        session: Some(c.session),
+                        why: if anonymous {
+                            "anyone can read (and maybe write) the files offered"
+                        } else {
+                            "the captured password is confirmed valid and can be replayed"
+                        },
+                        fix: if anonymous {
+                            "disable anonymous access unless the files are public; never allow anonymous uploads"
+                        } else {
+                            "change the password and move to FTPS or SFTP"
+                        },
+                        reference: if anonymous { "RFC 2577 §6" } else { "RFC 2577 §7, RFC 4217 §4" },
+                    });
+                }
+                if c.accepted == Some(false)
+                    && let Some(ip) = tracker
+                        .sessions
+                        .get(c.session.saturating_sub(1))
+                        .map(|s| s.client.ip())
+                {
+                    failures.entry(ip).or_default().push(c.frame);
+                }
+            }
+            Event::Command(cmd) => {
+                if let Some(arg) = &cmd.arg
+                    && is_traversal(arg)
+                {
+                    out.push(FindingEvent {
+                        id: "path-traversal",
+                        severity: "high",
+                        message: format!(
+                            "{} {:?} tries to leave the user's folder",
+                            cmd.command, arg
+                        ),
+                        frame: cmd.frame,
+                        session: Some(cmd.session),
+                        why: "a server that does not jail users hands out system files",
+                        fix: "resolve paths inside a chroot/jail and refuse `..` that leaves it",
+                        reference: "RFC 2577 §5 (CWE-22)",
+                    });
+                }
+            }
+            Event::Transfer(t) if t.bytes > 0 => {
+                cleartext_files += 1;
+                first_file_frame.get_or_insert(t.frame);
+            }
+            _ => {}
+        }
+    }
+    for (ip, frames) in failures {
+        if frames.len() >= BRUTE_FORCE_FAILURES {
+            out.push(FindingEvent {
+                id: "brute-force",
+                severity: "high",
+                message: format!("{} failed logins from {ip}", frames.len()),
+                frame: frames.first().copied().unwrap_or(0),
+                session: None,
+                why: "repeated failures from one address are password guessing",
+                fix: "limit failed attempts per address and slow down replies (the server's --max-login-failures)",
+                reference: "RFC 2577 §5",
+            });
+        }
+    }
+    if cleartext_files > 0 {
+        out.push(FindingEvent {
+            id: "cleartext-data",
+            severity: "medium",
+            message: format!("{cleartext_files} file(s) or listing(s) sent in clear text"),
+            frame: first_file_frame.unwrap_or(0),
+            session: None,
+            why: "every byte of the files can be read and rebuilt from the capture, as this tool does",
+            fix: "use FTPS with PROT P (RFC 4217 §9) or SFTP",
+            reference: "RFC 4217 §9",
+        });
+    }
+    for s in &tracker.sessions {
+        session_findings(s, &mut out);
+    }
+    out
+}
+
+fn session_findings(s: &crate::ftp_session::Session, out: &mut Vec<FindingEvent>) {
+    for (addr, frame) in &s.port_addresses {
+        if addr.ip() != s.client.ip() {
+            out.push(FindingEvent {
+                id: "bounce-attack",
+                severity: "high",
+                message: format!("PORT/EPRT names {addr}, not the client's own address {}", s.client.ip()),
+                frame: *frame,
+                session: Some(s.id),
+                why: "the server can be made to connect to a third host (FTP bounce: port scans, spoofed traffic)",
+                fix: "servers must only connect to the client's own address",
+                reference: "RFC 2577 §3",
+            });
+        } else if addr.port() < 1024 {
+            out.push(FindingEvent {
+                id: "privileged-port",
+                severity: "medium",
+                message: format!("PORT/EPRT names privileged port {}", addr.port()),
+                frame: *frame,
+                session: Some(s.id),
+                why: "a data connection to a port below 1024 can reach a system service",
+                fix: "servers should refuse PORT/EPRT to ports below 1024",
+                reference: "RFC 2577 §3",
+            });
+        }
+    }
+    if let Some((banner, frame)) = &s.banner
+        && discloses_version(banner)
+    {
+        out.push(FindingEvent {
+            id: "banner-disclosure",
+            severity: "low",
+            message: format!(
+                "greeting discloses software and version: {:?}",
+                banner.lines().next().unwrap_or_default()
+            ),
+            frame: *frame,
+            session: Some(s.id),
+            why: "an attacker looks up known vulnerabilities of that exact version",
+            fix: "configure a neutral greeting (vsftpd: ftpd_banner)",
+            reference: "RFC 2577 §8 (information disclosure)",
+        });
+    }
+    if let Some((lines, frame)) = &s.feat
+        && !lines
+            .iter()
+            .any(|l| l.trim().to_ascii_uppercase().starts_with("AUTH"))
+    {
+        out.push(FindingEvent {
+            id: "tls-not-offered",
+            severity: "medium",
+            message: "FEAT lists no AUTH: the server offers no TLS".to_owned(),
+            frame: *frame,
+            session: Some(s.id),
+            why: "clients cannot protect credentials or files even if they want to",
+            fix: "enable FTPS (AUTH TLS) on the server",
+            reference: "RFC 4217 §6",
+        });
+    }
+    if s.encrypted.is_none() {
+        out.push(FindingEvent {
+            id: "tls-not-used",
+            severity: "medium",
+            message: "the whole control connection is in clear text (no AUTH TLS)".to_owned(),
+            frame: s.first_frame,
+            session: Some(s.id),
+            why: "commands, replies and passwords are readable by any eavesdropper",
+            fix: "require AUTH TLS before USER (RFC 4217 §4)",
+            reference: "RFC 4217 §4",
+        });
+    }
+    if let Some(frame) = s.prot_clear {
+        out.push(FindingEvent {
+            id: "prot-clear",
+            severity: "medium",
+            message: "PROT C after AUTH: file data still travels in clear text".to_owned(),
+            frame,
+            session: Some(s.id),
+            why: "TLS protects the password but not the files",
+            fix: "use PROT P (RFC 4217 §9) and make the server require it",
+            reference: "RFC 4217 §9",
+        });
+    }
+}
+
+/// An argument that climbs out of the current folder or names well-known system files.
+fn is_traversal(arg: &str) -> bool {
+    let a = arg.replace('\\', "/");
+    a.split('/').any(|part| part == "..")
+        || ["/etc/passwd", "/etc/shadow", "/proc/self"]
+            .iter()
+            .any(|p| a.starts_with(p))
+}
+
+/// A banner naming software with a version number (`vsFTPd 3.0.3`, `pyftpdlib 1.5.7`).
+fn discloses_version(banner: &str) -> bool {
+    let lower = banner.to_ascii_lowercase();
+    let names = [
+        "vsftpd",
+        "proftpd",
+        "pure-ftpd",
+        "pyftpdlib",
+        "filezilla",
+        "wu-ftpd",
+        "ftp-server",
+        "ftplab",
+        "microsoft ftp",
+    ];
+    let named = names.iter().any(|n| lower.contains(n));
+    let versioned = lower
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .any(|w| w.contains('.') && w.split('.').filter(|p| !p.is_empty()).count() >= 2);
+    named && versioned
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traversal_is_recognised_in_both_slash_styles() {
+        assert!(is_traversal("../../etc/passwd"));
+        assert!(is_traversal("a\\..\\b"));
+        assert!(!is_traversal("notes..txt"));
+    }
+
+    #[test]
+    fn versioned_banners_disclose() {
+        assert!(discloses_version("(vsFTPd 3.0.3)"));
+        assert!(discloses_version("pyftpdlib 1.5.7 ready."));
+        assert!(!discloses_version("FTP server ready."));
+    }
+}

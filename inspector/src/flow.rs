@@ -1,0 +1,307 @@
+//! The flow table: TCP segments grouped into connections, each direction reassembled, each
+//! connection given its role (control connection, data connection, or not FTP).
+
+use crate::frame::Segment;
+use crate::ftp_session::{Ctx, Tracker};
+use crate::reassembly::{Chunk, Reassembler};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+/// Bytes looked at to recognise a control connection on an odd port.
+const SNIFF: usize = 8;
+
+/// What a connection is to FTP.
+#[derive(Debug)]
+enum Role {
+    /// Not known yet: the first bytes will tell.
+    Undecided { seen: [Vec<u8>; 2] },
+    /// A control connection; `client_dir` is the direction (0 or 1) the client sends in.
+    Control { session: usize, client_dir: usize },
+    /// A data connection.
+    Data { transfer: usize },
+}
+
+/// One TCP connection. Direction 0 is `a` → `b`.
+#[derive(Debug)]
+struct Flow {
+    a: SocketAddr,
+    b: SocketAddr,
+    reasm: [Reassembler; 2],
+    role: Role,
+    delivered: bool,
+}
+
+/// A fast non-cryptographic hash for the flow table (the Fx hash of rustc): captures are not
+/// adversarial to the point of hash flooding a single-threaded offline reader, and SipHash was
+/// a visible share of the time per packet.
+#[derive(Debug, Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word.get_mut(..chunk.len())
+                .unwrap_or_default()
+                .copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+
+/// All open connections of a capture.
+#[derive(Debug)]
+pub struct FlowTable {
+    flows: HashMap<(SocketAddr, SocketAddr), Flow, FxBuild>,
+    control_ports: Vec<u16>,
+    cap: usize,
+}
+
+fn key(x: SocketAddr, y: SocketAddr) -> (SocketAddr, SocketAddr) {
+    if x <= y { (x, y) } else { (y, x) }
+}
+
+impl FlowTable {
+    /// A table that treats `control_ports` (21 and `--port`) as FTP control connections and
+    /// buffers at most `cap` out-of-order bytes per direction.
+    pub fn new(control_ports: Vec<u16>, cap: usize) -> FlowTable {
+        FlowTable {
+            flows: HashMap::default(),
+            control_ports,
+            cap,
+        }
+    }
+
+    /// Takes one segment.
+    pub fn push(&mut self, seg: &Segment<'_>, ctx: Ctx, tracker: &mut Tracker) {
+        let k = key(seg.src, seg.dst);
+        let opening = seg.syn && !seg.ack;
+        if opening
+            && let Some(old) = self.flows.get(&k)
+            && (old.delivered || old.a != seg.src)
+        {
+            // Same addresses and ports, new connection (port reuse): close the old one.
+            if let Some(old) = self.flows.remove(&k) {
+                close(old, false, ctx, tracker);
+            }
+        }
+        if !self.flows.contains_key(&k) {
+            if seg.payload.is_empty() && !seg.syn {
+                // A late ACK/FIN/RST of a connection already closed, or one we never saw open.
+                return;
+            }
+            let role = self.classify(seg, opening, ctx, tracker);
+            self.flows.insert(
+                k,
+                Flow {
+                    a: seg.src,
+                    b: seg.dst,
+                    reasm: [Reassembler::new(self.cap), Reassembler::new(self.cap)],
+                    role,
+                    delivered: false,
+                },
+            );
+        }
+        let Some(flow) = self.flows.get_mut(&k) else {
+            return;
+        };
+        let dir = usize::from(seg.src != flow.a);
+        if seg.ack
+            && let Some(other) = flow.reasm.get_mut(1 - dir)
+        {
+            other.note_ack(seg.ack_number);
+        }
+        let Flow {
+            reasm,
+            role,
+            delivered,
+            ..
+        } = flow;
+        if let Some(r) = reasm.get_mut(dir) {
+            r.push_segment(
+                seg.seq,
+                seg.syn,
+                seg.fin,
+                seg.payload,
+                seg.missing,
+                &mut |chunk| {
+                    *delivered = true;
+                    dispatch(role, dir, chunk, ctx, tracker, (seg.src, seg.dst));
+                },
+            );
+        }
+        let done = seg.rst || flow.reasm.iter().all(Reassembler::is_finished);
+        if done && let Some(flow) = self.flows.remove(&k) {
+            close(flow, seg.rst, ctx, tracker);
+        }
+    }
+
+    fn classify(&self, seg: &Segment<'_>, opening: bool, ctx: Ctx, tracker: &mut Tracker) -> Role {
+        let is_control = |p: u16| self.control_ports.contains(&p);
+        if is_control(seg.dst.port()) || is_control(seg.src.port()) {
+            // The server is the side on the control port (or the one connected to).
+            let (client, server, client_dir) = if opening || is_control(seg.dst.port()) {
+                (seg.src, seg.dst, 0)
+            } else {
+                (seg.dst, seg.src, 1)
+            };
+            let session = tracker.open_session(client, server, "port", ctx);
+            return Role::Control {
+                session,
+                client_dir,
+            };
+        }
+        let candidates: &[SocketAddr] = if opening {
+            &[seg.dst]
+        } else {
+            &[seg.dst, seg.src]
+        };
+        match tracker.match_data(candidates) {
+            Some(transfer) => Role::Data { transfer },
+            None => Role::Undecided {
+                seen: [Vec::new(), Vec::new()],
+            },
+        }
+    }
+
+    /// End of the capture: every connection still open is closed as far as it got.
+    pub fn finish(&mut self, ctx: Ctx, tracker: &mut Tracker) {
+        let mut open: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
+        open.sort_by_key(|f| f.a);
+        for flow in open {
+            close(flow, false, ctx, tracker);
+        }
+    }
+
+    /// Connections currently open.
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// True when no connection is open.
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+}
+
+/// Hands one chunk of direction `dir` to whatever the connection is.
+fn dispatch(
+    role: &mut Role,
+    dir: usize,
+    chunk: Chunk<'_>,
+    ctx: Ctx,
+    tracker: &mut Tracker,
+    (src, dst): (SocketAddr, SocketAddr),
+) {
+    match role {
+        Role::Control {
+            session,
+            client_dir,
+        } => {
+            if dir == *client_dir {
+                tracker.client_bytes(*session, chunk, ctx);
+            } else {
+                tracker.server_bytes(*session, chunk, ctx);
+            }
+        }
+        Role::Data { transfer } => tracker.data_bytes(*transfer, dir, chunk, ctx),
+        Role::Undecided { seen } => {
+            let Chunk::Data(d) = chunk else {
+                // A gap before we know what this is: treat it as data of unknown kind.
+                let transfer = tracker.orphan_data();
+                replay(seen, |dir, bytes| {
+                    tracker.data_bytes(transfer, dir, Chunk::Data(bytes), ctx)
+                });
+                tracker.data_bytes(transfer, dir, chunk, ctx);
+                *role = Role::Data { transfer };
+                return;
+            };
+            let Some(buf) = seen.get_mut(dir) else {
+                return;
+            };
+            buf.extend_from_slice(d);
+            if buf.len() < SNIFF && !looks_like_start(buf) {
+                return;
+            }
+            let greeting = buf.starts_with(b"220 ") || buf.starts_with(b"220-");
+            let user = buf.len() >= 5
+                && buf
+                    .get(..5)
+                    .is_some_and(|p| p.eq_ignore_ascii_case(b"USER "));
+            let new_role = if greeting || user {
+                // The sender of a greeting is the server; the sender of USER is the client.
+                let (client, server, client_dir) = if greeting {
+                    (dst, src, 1 - dir)
+                } else {
+                    (src, dst, dir)
+                };
+                let found_by = if greeting { "greeting" } else { "user" };
+                let session = tracker.open_session(client, server, found_by, ctx);
+                Role::Control {
+                    session,
+                    client_dir,
+                }
+            } else {
+                Role::Data {
+                    transfer: tracker.orphan_data(),
+                }
+            };
+            let old = std::mem::replace(role, new_role);
+            if let Role::Undecided { seen } = old {
+                // Hand on what was held back: the other direction first (it came earlier).
+                let mut order = [1 - dir, dir];
+                if seen.get(1 - dir).is_some_and(Vec::is_empty) {
+                    order = [dir, 1 - dir];
+                }
+                for d in order {
+                    if let Some(bytes) = seen.get(d)
+                        && !bytes.is_empty()
+                    {
+                        dispatch(role, d, Chunk::Data(bytes), ctx, tracker, (src, dst));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A prefix short of [`SNIFF`] bytes that can already be judged: a whole short line.
+fn looks_like_start(buf: &[u8]) -> bool {
+    buf.contains(&b'\n')
+}
+
+fn replay(seen: &[Vec<u8>; 2], mut f: impl FnMut(usize, &[u8])) {
+    for (dir, bytes) in seen.iter().enumerate() {
+        if !bytes.is_empty() {
+            f(dir, bytes);
+        }
+    }
+}
+
+fn close(mut flow: Flow, reset: bool, ctx: Ctx, tracker: &mut Tracker) {
+    let (a, b) = (flow.a, flow.b);
+    let Flow { reasm, role, .. } = &mut flow;
+    for (dir, r) in reasm.iter_mut().enumerate() {
+        let addrs = if dir == 0 { (a, b) } else { (b, a) };
+        r.finish(&mut |chunk| dispatch(role, dir, chunk, ctx, tracker, addrs));
+    }
+    match role {
+        Role::Data { transfer } => tracker.data_closed(*transfer, reset),
+        Role::Undecided { seen } if seen.iter().any(|s| !s.is_empty()) => {
+            let transfer = tracker.orphan_data();
+            replay(seen, |dir, bytes| {
+                tracker.data_bytes(transfer, dir, Chunk::Data(bytes), ctx)
+            });
+            tracker.data_closed(transfer, reset);
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,755 @@
+//! FTP reconstruction: control connections decoded with `ftp-proto`, logins, TLS upgrades, and
+//! data connections tied to the commands they serve.
+//!
+//! RFC 959 §5.4 pairs every command with one final reply (preceded by any number of 1xx
+//! preliminary replies), and the server's first reply, the 220 greeting, answers the connection
+//! itself. So the tracker keeps a queue of commands waiting for their final reply.
+
+use crate::event::{
+    CommandEvent, CredentialEvent, Event, ReplyEvent, SessionEvent, TlsEvent, WarningEvent,
+};
+use crate::reassembly::Chunk;
+use crate::transfer::{Direction, Transfer};
+use ftp_proto::line::{LineStatus, next_line, strip_telnet};
+use ftp_proto::reply::{ReplyDecoder, skip_line};
+use ftp_proto::{Command, MAX_LINE_LEN, Reply, ReplyCode, host_port};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Where and when a piece of stream completed: the frame that carried its last byte.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ctx {
+    /// Wireshark frame number.
+    pub frame: u64,
+    /// Seconds since the Unix epoch.
+    pub time: f64,
+}
+
+/// How far the login has got (RFC 959 §5.4, USER → 331 → PASS → 230/530).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum LoginState {
+    AwaitingUser,
+    AwaitingPassword { username: String },
+    LoggedIn { user: String },
+}
+
+/// A command waiting for its final reply.
+#[derive(Debug, Clone)]
+struct Pending {
+    command: Option<Command>,
+    verb: String,
+}
+
+/// A login attempt being followed: USER, then maybe PASS, then the reply.
+#[derive(Debug, Clone)]
+struct Attempt {
+    user: String,
+    password: Option<String>,
+    frames: Vec<u64>,
+    frame: u64,
+}
+
+/// One control connection.
+#[derive(Debug)]
+pub struct Session {
+    /// 1-based number.
+    pub id: usize,
+    /// The FTP client.
+    pub client: SocketAddr,
+    /// The FTP server.
+    pub server: SocketAddr,
+    /// First frame of the control connection.
+    pub first_frame: u64,
+    client_buf: Vec<u8>,
+    server_buf: Vec<u8>,
+    pending: VecDeque<Pending>,
+    login: LoginState,
+    attempt: Option<Attempt>,
+    /// Frame of the 234 reply after which everything is TLS.
+    pub encrypted: Option<u64>,
+    /// The 220 greeting and its frame.
+    pub banner: Option<(String, u64)>,
+    /// The FEAT reply lines and frame.
+    pub feat: Option<(Vec<String>, u64)>,
+    /// AUTH was sent (the frame), whatever the reply.
+    pub auth_sent: Option<u64>,
+    /// PROT C sent after a successful AUTH (the frame).
+    pub prot_clear: Option<u64>,
+    /// Addresses named by PORT/EPRT, with their frames.
+    pub port_addresses: Vec<(SocketAddr, u64)>,
+    ascii: bool,
+    rest: Option<u64>,
+    sizes: HashMap<String, u64>,
+    transfer: Option<usize>,
+    unbound_data: Option<usize>,
+}
+
+/// All sessions, transfers and events of one capture.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    /// Control connections, in order of discovery.
+    pub sessions: Vec<Session>,
+    /// Data connections and transfers.
+    pub transfers: Vec<Transfer>,
+    /// Everything found so far (not sorted).
+    pub events: Vec<Event>,
+    /// Data connections announced but not yet seen: listener address → (session index, mode).
+    expected: HashMap<SocketAddr, (usize, &'static str)>,
+    /// `--extract` folder.
+    pub extract: Option<PathBuf>,
+    names: HashSet<String>,
+    decoder: ReplyDecoder,
+}
+
+fn peer(a: SocketAddr) -> String {
+    a.to_string()
+}
+
+impl Tracker {
+    /// A tracker that writes files to `extract` when given.
+    pub fn new(extract: Option<PathBuf>) -> Tracker {
+        Tracker {
+            extract,
+            decoder: ReplyDecoder::with_limit(1 << 16),
+            ..Tracker::default()
+        }
+    }
+
+    /// Starts a session for a control connection; returns its index.
+    pub fn open_session(
+        &mut self,
+        client: SocketAddr,
+        server: SocketAddr,
+        found_by: &'static str,
+        ctx: Ctx,
+    ) -> usize {
+        let id = self.sessions.len() + 1;
+        self.sessions.push(Session {
+            id,
+            client,
+            server,
+            first_frame: ctx.frame,
+            client_buf: Vec::new(),
+            server_buf: Vec::new(),
+            pending: VecDeque::new(),
+            login: LoginState::AwaitingUser,
+            attempt: None,
+            encrypted: None,
+            banner: None,
+            feat: None,
+            auth_sent: None,
+            prot_clear: None,
+            port_addresses: Vec::new(),
+            ascii: false,
+            rest: None,
+            sizes: HashMap::new(),
+            transfer: None,
+            unbound_data: None,
+        });
+        self.events.push(Event::Session(SessionEvent {
+            session: id,
+            frame: ctx.frame,
+            time: ctx.time,
+            client: peer(client),
+            server: peer(server),
+            found_by,
+        }));
+        id - 1
+    }
+
+    fn warn(&mut self, frame: u64, message: String) {
+        self.events
+            .push(Event::Warning(WarningEvent { frame, message }));
+    }
+
+    /// Bytes the client sent on control connection `s`.
+    pub fn client_bytes(&mut self, s: usize, chunk: Chunk<'_>, ctx: Ctx) {
+        let Some(session) = self.sessions.get_mut(s) else {
+            return;
+        };
+        if session.encrypted.is_some() {
+            return;
+        }
+        match chunk {
+            Chunk::Gap { len } => {
+                session.client_buf.clear();
+                let id = session.id;
+                self.warn(
+                    ctx.frame,
+                    format!("session {id}: {len} bytes sent by the client are not in the capture; commands may be missing"),
+                );
+                return;
+            }
+            Chunk::Data(d) => session.client_buf.extend_from_slice(d),
+        }
+        let mut start = 0;
+        loop {
+            let Some(session) = self.sessions.get_mut(s) else {
+                return;
+            };
+            if session.encrypted.is_some() {
+                session.client_buf.clear();
+                return;
+            }
+            let buf = session.client_buf.get(start..).unwrap_or_default();
+            match next_line(buf, MAX_LINE_LEN) {
+                LineStatus::Complete { content, consumed } => {
+                    let line = strip_telnet(buf.get(..content).unwrap_or_default());
+                    let text = String::from_utf8_lossy(&line).into_owned();
+                    start += consumed;
+                    if !text.trim().is_empty() {
+                        self.command(s, &text, ctx);
+                    }
+                }
+                LineStatus::Incomplete => break,
+                LineStatus::TooLong => {
+                    let id = session.id;
+                    let skip = skip_line(buf).unwrap_or(buf.len());
+                    start += skip;
+                    self.warn(
+                        ctx.frame,
+                        format!(
+                            "session {id}: command line longer than {MAX_LINE_LEN} bytes skipped"
+                        ),
+                    );
+                    if skip == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(session) = self.sessions.get_mut(s) {
+            let keep = session.client_buf.len().saturating_sub(start);
+            session
+                .client_buf
+                .drain(..start.min(session.client_buf.len()));
+            // A line that never ends is skipped above; this guards the remaining corner.
+            if keep > MAX_LINE_LEN * 2 {
+                session.client_buf.clear();
+            }
+        }
+    }
+
+    /// Bytes the server sent on control connection `s`.
+    pub fn server_bytes(&mut self, s: usize, chunk: Chunk<'_>, ctx: Ctx) {
+        let Some(session) = self.sessions.get_mut(s) else {
+            return;
+        };
+        if session.encrypted.is_some() {
+            return;
+        }
+        match chunk {
+            Chunk::Gap { len } => {
+                session.server_buf.clear();
+                let id = session.id;
+                self.warn(
+                    ctx.frame,
+                    format!("session {id}: {len} bytes sent by the server are not in the capture; replies may be missing"),
+                );
+                return;
+            }
+            Chunk::Data(d) => session.server_buf.extend_from_slice(d),
+        }
+        let mut start = 0;
+        loop {
+            let Some(session) = self.sessions.get_mut(s) else {
+                return;
+            };
+            if session.encrypted.is_some() {
+                session.server_buf.clear();
+                return;
+            }
+            let buf = session.server_buf.get(start..).unwrap_or_default();
+            match self.decoder.decode(buf) {
+                Ok(Some((reply, used))) => {
+                    start += used;
+                    self.reply(s, reply, ctx);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    let id = session.id;
+                    let skip = skip_line(buf).unwrap_or(buf.len());
+                    start += skip;
+                    self.warn(ctx.frame, format!("session {id}: {e}; line skipped"));
+                    if skip == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(session) = self.sessions.get_mut(s) {
+            session
+                .server_buf
+                .drain(..start.min(session.server_buf.len()));
+        }
+    }
+
+    fn command(&mut self, s: usize, line: &str, ctx: Ctx) {
+        let parsed = Command::parse(line);
+        // The argument exactly as sent (what Wireshark shows as ftp.request.arg).
+        let raw_arg = line
+            .trim_start_matches(' ')
+            .split_once(' ')
+            .map(|(_, a)| a.to_owned())
+            .filter(|a| !a.is_empty());
+        let verb = match &parsed {
+            Ok(c) => c.verb().to_owned(),
+            Err(_) => line
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_ascii_uppercase(),
+        };
+        let Some(session) = self.sessions.get_mut(s) else {
+            return;
+        };
+        self.events.push(Event::Command(CommandEvent {
+            session: session.id,
+            frame: ctx.frame,
+            time: ctx.time,
+            command: verb.clone(),
+            arg: raw_arg.clone(),
+        }));
+        let command = parsed.ok();
+        match &command {
+            Some(Command::User { name }) => {
+                session.attempt = Some(Attempt {
+                    user: name.clone(),
+                    password: None,
+                    frames: vec![ctx.frame],
+                    frame: ctx.frame,
+                });
+            }
+            Some(Command::Pass { password }) => {
+                let attempt = session.attempt.get_or_insert_with(|| Attempt {
+                    user: match &session.login {
+                        LoginState::AwaitingPassword { username } => username.clone(),
+                        _ => String::new(),
+                    },
+                    password: None,
+                    frames: Vec::new(),
+                    frame: ctx.frame,
+                });
+                attempt.password = Some(password.clone());
+                attempt.frames.push(ctx.frame);
+                attempt.frame = ctx.frame;
+            }
+            Some(Command::Port { addr }) => {
+                let addr = SocketAddr::V4(*addr);
+                session.port_addresses.push((addr, ctx.frame));
+                self.expected.insert(addr, (s, "active"));
+            }
+            Some(Command::Eprt { addr }) => {
+                session.port_addresses.push((*addr, ctx.frame));
+                self.expected.insert(*addr, (s, "active"));
+            }
+            Some(Command::Rest { offset }) => session.rest = Some(*offset),
+            Some(Command::Type { transfer_type }) => {
+                session.ascii = *transfer_type == ftp_proto::TransferType::Ascii;
+            }
+            Some(Command::Auth { .. }) => session.auth_sent = Some(ctx.frame),
+            Some(Command::Prot { level })
+                if level.trim().eq_ignore_ascii_case("C") && session.auth_sent.is_some() =>
+            {
+                session.prot_clear = Some(ctx.frame);
+            }
+            _ => {}
+        }
+        if let Some(direction) = Direction::of_command(&verb) {
+            let path = command.as_ref().and_then(Command::argument);
+            let rest = session.rest.take();
+            let ascii = session.ascii;
+            let expected = match (&path, direction) {
+                (Some(p), Direction::Download) => session.sizes.get(p).copied(),
+                _ => None,
+            };
+            let idx = match session.unbound_data.take() {
+                Some(idx) => idx,
+                None => {
+                    let idx = self.transfers.len();
+                    self.transfers.push(Transfer::new(idx, Some(session.id)));
+                    idx
+                }
+            };
+            session.transfer = Some(idx);
+            if let Some(t) = self.transfers.get_mut(idx) {
+                t.command = Some(verb.clone());
+                t.command_frame = Some(ctx.frame);
+                t.name = path;
+                t.direction = Some(direction);
+                t.rest = rest;
+                t.ascii = ascii;
+                t.expected_bytes = t.expected_bytes.or(expected);
+            }
+        }
+        if let Some(session) = self.sessions.get_mut(s) {
+            session.pending.push_back(Pending { command, verb });
+        }
+    }
+
+    fn reply(&mut self, s: usize, reply: Reply, ctx: Ctx) {
+        let Some(session) = self.sessions.get_mut(s) else {
+            return;
+        };
+        let code = reply.code;
+        let text = reply.text();
+        self.events.push(Event::Reply(ReplyEvent {
+            session: session.id,
+            frame: ctx.frame,
+            time: ctx.time,
+            code: code.0,
+            text: text.clone(),
+            meaning: code.meaning(),
+        }));
+        if code.is_positive_preliminary() {
+            if let Some(t) = session.transfer.and_then(|i| self.transfers.get_mut(i))
+                && t.expected_bytes.is_none()
+            {
+                t.expected_bytes = bytes_in_text(&text);
+            }
+            return;
+        }
+        let Some(pending) = session.pending.pop_front() else {
+            if code.0 == 220 && session.banner.is_none() {
+                session.banner = Some((text, ctx.frame));
+            }
+            return;
+        };
+        let positive = code.is_positive_completion() || code.is_positive_intermediate();
+        match pending.verb.as_str() {
+            "USER" => match code.0 {
+                331 | 332 => {
+                    if let Some(a) = &session.attempt {
+                        session.login = LoginState::AwaitingPassword {
+                            username: a.user.clone(),
+                        };
+                    }
+                }
+                _ => self.conclude_login(s, code, ctx),
+            },
+            // 332: an account is needed (ACCT); the login is not over yet.
+            "PASS" if code.0 != 332 => self.conclude_login(s, code, ctx),
+            "AUTH" if code.0 == 234 || code.0 == 334 => {
+                session.encrypted = Some(ctx.frame);
+                session.client_buf.clear();
+                session.server_buf.clear();
+                let mechanism = match &pending.command {
+                    Some(Command::Auth { mechanism }) => mechanism.clone(),
+                    _ => String::new(),
+                };
+                let id = session.id;
+                self.events.push(Event::Tls(TlsEvent {
+                    session: id,
+                    frame: ctx.frame,
+                    mechanism,
+                }));
+            }
+            "PASV" if code.0 == 227 => {
+                if let Ok(addr) = host_port::parse_pasv_reply(&text) {
+                    let addr = SocketAddr::V4(addr);
+                    self.expected.insert(addr, (s, "passive"));
+                    // Behind NAT the announced address differs: the port on the control
+                    // connection's server address is the likelier one.
+                    let local = SocketAddr::new(session.server.ip(), addr.port());
+                    self.expected.insert(local, (s, "passive"));
+                }
+            }
+            "EPSV" if code.0 == 229 => {
+                if let Ok(port) = host_port::parse_epsv_reply(&text) {
+                    let addr = SocketAddr::new(session.server.ip(), port);
+                    self.expected.insert(addr, (s, "passive"));
+                }
+            }
+            "SIZE" if code.0 == 213 => {
+                if let (Some(Command::Size { path }), Ok(n)) =
+                    (&pending.command, text.trim().parse::<u64>())
+                {
+                    session.sizes.insert(path.clone(), n);
+                }
+            }
+            "FEAT" if code.0 == 211 => session.feat = Some((reply.lines.clone(), ctx.frame)),
+            verb if Direction::of_command(verb).is_some() => {
+                if let Some(idx) = session.transfer.take() {
+                    self.transfer_reply(idx, code.0, ctx, positive);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn conclude_login(&mut self, s: usize, code: ReplyCode, ctx: Ctx) {
+        let Some(session) = self.sessions.get_mut(s) else {
+            return;
+        };
+        let accepted = if code.is_positive_completion() {
+            Some(true)
+        } else if code.is_negative() {
+            Some(false)
+        } else {
+            None
+        };
+        let Some(mut attempt) = session.attempt.take() else {
+            return;
+        };
+        attempt.frames.push(ctx.frame);
+        session.login = match accepted {
+            Some(true) => LoginState::LoggedIn {
+                user: attempt.user.clone(),
+            },
+            _ => LoginState::AwaitingUser,
+        };
+        let event = credential(session, attempt, accepted);
+        self.events.push(Event::Credential(Box::new(event)));
+    }
+
+    fn transfer_reply(&mut self, idx: usize, code: u16, ctx: Ctx, positive: bool) {
+        let extract = self.extract.clone();
+        let Some(t) = self.transfers.get_mut(idx) else {
+            return;
+        };
+        t.final_reply = Some((code, ctx.frame));
+        if !positive && !t.connected && t.bytes() == 0 {
+            // Refused before any data connection (550 no such file…): not a transfer.
+            t.emitted = true;
+            return;
+        }
+        if t.closed {
+            let event = t.finish(extract.as_deref(), &mut self.names);
+            self.events.push(Event::Transfer(Box::new(event)));
+        }
+    }
+
+    /// A new TCP connection: is it a data connection somebody announced? `listener` is the side
+    /// that was connected to (or both sides when the SYN was not captured).
+    pub fn match_data(&mut self, candidates: &[SocketAddr]) -> Option<usize> {
+        let (s, mode) = candidates.iter().find_map(|a| self.expected.remove(a))?;
+        let session = self.sessions.get_mut(s)?;
+        let bound = session
+            .transfer
+            .filter(|&i| self.transfers.get(i).is_some_and(|t| !t.connected));
+        let idx = match bound {
+            Some(idx) => idx,
+            None => {
+                let idx = self.transfers.len();
+                self.transfers.push(Transfer::new(idx, Some(session.id)));
+                session.unbound_data = Some(idx);
+                idx
+            }
+        };
+        if let Some(t) = self.transfers.get_mut(idx) {
+            t.connected = true;
+            t.mode = Some(mode);
+        }
+        Some(idx)
+    }
+
+    /// A data connection nobody announced (its control connection is not in the capture).
+    pub fn orphan_data(&mut self) -> usize {
+        let idx = self.transfers.len();
+        let mut t = Transfer::new(idx, None);
+        t.connected = true;
+        self.transfers.push(t);
+        idx
+    }
+
+    /// Bytes on data connection `idx`, direction `dir`.
+    pub fn data_bytes(&mut self, idx: usize, dir: usize, chunk: Chunk<'_>, ctx: Ctx) {
+        let extract = self.extract.as_deref();
+        if let Some(t) = self.transfers.get_mut(idx) {
+            t.push(dir, chunk, ctx.frame, extract);
+        }
+    }
+
+    /// Data connection `idx` has ended.
+    pub fn data_closed(&mut self, idx: usize, reset: bool) {
+        let extract = self.extract.clone();
+        let Some(t) = self.transfers.get_mut(idx) else {
+            return;
+        };
+        t.closed = true;
+        t.reset |= reset && t.final_reply.is_none_or(|(c, _)| !(200..300).contains(&c));
+        if t.emitted {
+            return;
+        }
+        let ready = t.final_reply.is_some() || t.session.is_none();
+        if ready {
+            if t.session.is_none() && (t.two_way || t.bytes() == 0) {
+                // Not an FTP data connection after all.
+                t.emitted = true;
+                return;
+            }
+            let event = t.finish(extract.as_deref(), &mut self.names);
+            self.events.push(Event::Transfer(Box::new(event)));
+        }
+    }
+
+    /// End of the capture: whatever is still open is reported as far as it got.
+    pub fn finish(&mut self) {
+        let extract = self.extract.clone();
+        for t in &mut self.transfers {
+            if t.emitted {
+                continue;
+            }
+            if t.session.is_none() && (t.two_way || t.bytes() == 0) {
+                continue;
+            }
+            if t.command.is_none() && t.bytes() == 0 {
+                continue;
+            }
+            let event = t.finish(extract.as_deref(), &mut self.names);
+            self.events.push(Event::Transfer(Box::new(event)));
+        }
+        for s in &mut self.sessions {
+            if let Some(attempt) = s.attempt.take() {
+                let event = credential(s, attempt, None);
+                self.events.push(Event::Credential(Box::new(event)));
+            }
+        }
+    }
+}
+
+fn credential(session: &Session, attempt: Attempt, accepted: Option<bool>) -> CredentialEvent {
+    let list: Vec<String> = attempt.frames.iter().map(u64::to_string).collect();
+    CredentialEvent {
+        session: session.id,
+        client: peer(session.client),
+        server: peer(session.server),
+        user: attempt.user,
+        password: attempt.password,
+        accepted,
+        frame: attempt.frame,
+        filter: format!("frame.number in {{{}}}", list.join(" ")),
+        frames: attempt.frames,
+    }
+}
+
+/// The size a 150 reply announces, as in `150 Opening BINARY mode data connection for f (1234 bytes)`.
+fn bytes_in_text(text: &str) -> Option<u64> {
+    let open = text.rfind('(')?;
+    let inner = text.get(open + 1..)?;
+    let mut words = inner.split_whitespace();
+    let n = words.next()?.parse().ok()?;
+    words
+        .next()
+        .is_some_and(|w| w.to_ascii_lowercase().starts_with("byte"))
+        .then_some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(frame: u64) -> Ctx {
+        Ctx { frame, time: 0.0 }
+    }
+
+    fn tracker_with_session() -> Tracker {
+        let mut t = Tracker::new(None);
+        let c = "127.0.0.1:40000".parse().unwrap();
+        let s = "127.0.0.1:21".parse().unwrap();
+        t.open_session(c, s, "port", ctx(1));
+        t
+    }
+
+    fn credentials(t: &Tracker) -> Vec<&CredentialEvent> {
+        t.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Credential(c) => Some(c.as_ref()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn failed_then_successful_login_gives_two_credentials() {
+        let mut t = tracker_with_session();
+        t.server_bytes(0, Chunk::Data(b"220 hi\r\n"), ctx(2));
+        t.client_bytes(0, Chunk::Data(b"USER bob\r\n"), ctx(3));
+        t.server_bytes(0, Chunk::Data(b"331 pw\r\n"), ctx(4));
+        t.client_bytes(0, Chunk::Data(b"PASS wrong\r\n"), ctx(5));
+        t.server_bytes(0, Chunk::Data(b"530 no\r\n"), ctx(6));
+        t.client_bytes(0, Chunk::Data(b"USER bob\r\nPA"), ctx(7));
+        t.client_bytes(0, Chunk::Data(b"SS right\r\n"), ctx(8));
+        t.server_bytes(0, Chunk::Data(b"331 pw\r\n230 ok\r\n"), ctx(9));
+        let c = credentials(&t);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].password.as_deref(), Some("wrong"));
+        assert_eq!(c[0].accepted, Some(false));
+        assert_eq!(c[0].filter, "frame.number in {3 5 6}");
+        assert_eq!(c[1].password.as_deref(), Some("right"));
+        assert_eq!(c[1].accepted, Some(true));
+        assert_eq!(c[1].frame, 8);
+    }
+
+    #[test]
+    fn multi_line_reply_is_one_reply_event() {
+        let mut t = tracker_with_session();
+        t.server_bytes(
+            0,
+            Chunk::Data(b"220-Welcome\r\n220-to\r\n220 the lab\r\n"),
+            ctx(2),
+        );
+        let replies: Vec<_> = t
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::Reply(_)))
+            .collect();
+        assert_eq!(replies.len(), 1);
+        assert_eq!(
+            t.sessions[0].banner.as_ref().unwrap().0,
+            "Welcome\n220-to\nthe lab",
+            "ftp-proto keeps middle lines as sent"
+        );
+    }
+
+    #[test]
+    fn after_234_nothing_more_is_parsed() {
+        let mut t = tracker_with_session();
+        t.client_bytes(0, Chunk::Data(b"AUTH TLS\r\n"), ctx(2));
+        t.server_bytes(0, Chunk::Data(b"234 go\r\n\x16\x03\x01garbage"), ctx(3));
+        t.client_bytes(0, Chunk::Data(b"USER hidden\r\n"), ctx(4));
+        assert!(t.events.iter().any(|e| matches!(e, Event::Tls(_))));
+        assert!(credentials(&t).is_empty());
+        assert_eq!(t.sessions[0].encrypted, Some(3));
+    }
+
+    #[test]
+    fn size_from_150_text() {
+        assert_eq!(
+            bytes_in_text("Opening BINARY mode data connection for a.bin (1234 bytes)."),
+            Some(1234)
+        );
+        assert_eq!(bytes_in_text("Here comes the directory listing."), None);
+    }
+
+    #[test]
+    fn pasv_reply_announces_the_data_connection() {
+        let mut t = tracker_with_session();
+        t.client_bytes(0, Chunk::Data(b"PASV\r\n"), ctx(2));
+        t.server_bytes(
+            0,
+            Chunk::Data(b"227 Entering Passive Mode (127,0,0,1,200,10).\r\n"),
+            ctx(3),
+        );
+        let listener: SocketAddr = "127.0.0.1:51210".parse().unwrap();
+        let idx = t.match_data(&[listener]).expect("announced");
+        t.client_bytes(0, Chunk::Data(b"RETR a.txt\r\n"), ctx(4));
+        t.data_bytes(idx, 1, Chunk::Data(b"hello"), ctx(5));
+        t.data_closed(idx, false);
+        t.server_bytes(0, Chunk::Data(b"150 ok\r\n226 done\r\n"), ctx(6));
+        let transfer = t
+            .events
+            .iter()
+            .find_map(|e| match e {
+                Event::Transfer(x) => Some(x.as_ref()),
+                _ => None,
+            })
+            .expect("a transfer");
+        assert_eq!(transfer.name.as_deref(), Some("a.txt"));
+        assert_eq!(transfer.bytes, 5);
+        assert!(transfer.complete, "{transfer:?}");
+        assert_eq!(transfer.mode, Some("passive"));
+    }
+}

@@ -1,0 +1,52 @@
+//! `--json`: one JSON object per line per event, in frame order (schema in `inspector/JSON.md`).
+//! Fields come in declaration order, `kind` first.
+
+use crate::Analysis;
+use std::io::{self, Write};
+
+/// Writes the events of `analysis`; with `file` set, each object also names the capture.
+pub fn write(out: &mut impl Write, analysis: &Analysis, file: Option<&str>) -> io::Result<()> {
+    let file_field = match file {
+        Some(f) => Some(serde_json::to_string(f).map_err(io::Error::other)?),
+        None => None,
+    };
+    let mut line = Vec::with_capacity(512);
+    for event in &analysis.events {
+        line.clear();
+        serde_json::to_writer(&mut line, event).map_err(io::Error::other)?;
+        if let Some(f) = &file_field
+            && line.last() == Some(&b'}')
+        {
+            line.pop();
+            line.extend_from_slice(b",\"file\":");
+            line.extend_from_slice(f.as_bytes());
+            line.push(b'}');
+        }
+        line.push(b'\n');
+        out.write_all(&line)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Event, WarningEvent};
+
+    #[test]
+    fn kind_comes_first_and_file_last() {
+        let analysis = Analysis {
+            events: vec![Event::Warning(WarningEvent {
+                frame: 3,
+                message: "m".into(),
+            })],
+            ..Analysis::default()
+        };
+        let mut out = Vec::new();
+        write(&mut out, &analysis, Some("a \"b\".pcap")).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"kind\":\"warning\",\"frame\":3,\"message\":\"m\",\"file\":\"a \\\"b\\\".pcap\"}\n"
+        );
+    }
+}

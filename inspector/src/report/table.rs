@@ -1,0 +1,375 @@
+//! Tables for people (comfy-table): sessions, credentials, conversation, transfers, findings,
+//! warnings. Every row cites the Wireshark frame number.
+
+use crate::Analysis;
+use crate::event::Event;
+use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+/// Table options.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    /// Colours and bold headers (only on a terminal, never with `--no-color`/`NO_COLOR`).
+    pub color: bool,
+}
+
+fn table(style: Style, headers: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED);
+    if style.color {
+        t.enforce_styling();
+        t.set_content_arrangement(ContentArrangement::Dynamic);
+    } else {
+        // Stable output for files and pipes: no colour, no wrapping to a terminal width.
+        t.force_no_tty();
+        t.set_content_arrangement(ContentArrangement::Disabled);
+    }
+    let header: Vec<Cell> = headers
+        .iter()
+        .map(|h| {
+            let c = Cell::new(h);
+            if style.color {
+                c.add_attribute(Attribute::Bold)
+            } else {
+                c
+            }
+        })
+        .collect();
+    t.set_header(header);
+    t
+}
+
+fn colored(style: Style, text: impl ToString, color: Color) -> Cell {
+    let c = Cell::new(text.to_string());
+    if style.color { c.fg(color) } else { c }
+}
+
+fn severity_color(severity: &str) -> Color {
+    match severity {
+        "high" => Color::Red,
+        "medium" => Color::Yellow,
+        "low" => Color::Cyan,
+        _ => Color::Reset,
+    }
+}
+
+fn section(out: &mut impl Write, title: &str, t: &Table) -> io::Result<()> {
+    writeln!(out, "{title}")?;
+    writeln!(out, "{t}")?;
+    writeln!(out)
+}
+
+/// Writes every table for one analysis.
+pub fn write(out: &mut impl Write, analysis: &Analysis, style: Style) -> io::Result<()> {
+    writeln!(out, "{}: {} frames", analysis.name, analysis.frames)?;
+    writeln!(out)?;
+    let events = &analysis.events;
+
+    // Sessions, with what happened in each.
+    #[derive(Default)]
+    struct Row {
+        frame: u64,
+        client: String,
+        server: String,
+        found_by: &'static str,
+        users: Vec<String>,
+        ok: u32,
+        failed: u32,
+        commands: u32,
+        transfers: u32,
+        tls: bool,
+    }
+    let mut rows: BTreeMap<usize, Row> = BTreeMap::new();
+    for e in events {
+        match e {
+            Event::Session(s) => {
+                let r = rows.entry(s.session).or_default();
+                r.frame = s.frame;
+                r.client = s.client.clone();
+                r.server = s.server.clone();
+                r.found_by = s.found_by;
+            }
+            Event::Command(c) => rows.entry(c.session).or_default().commands += 1,
+            Event::Credential(c) => {
+                let r = rows.entry(c.session).or_default();
+                match c.accepted {
+                    Some(true) => {
+                        r.ok += 1;
+                        r.users.push(c.user.clone());
+                    }
+                    Some(false) => r.failed += 1,
+                    None => {}
+                }
+            }
+            Event::Transfer(t) => {
+                if let Some(s) = t.session {
+                    rows.entry(s).or_default().transfers += 1;
+                }
+            }
+            Event::Tls(t) => rows.entry(t.session).or_default().tls = true,
+            _ => {}
+        }
+    }
+    let mut t = table(
+        style,
+        &[
+            "session",
+            "frame",
+            "client",
+            "server",
+            "found by",
+            "logged in as",
+            "logins ok/failed",
+            "commands",
+            "transfers",
+            "TLS",
+        ],
+    );
+    for (id, r) in &rows {
+        t.add_row(vec![
+            Cell::new(id),
+            Cell::new(r.frame),
+            Cell::new(&r.client),
+            Cell::new(&r.server),
+            Cell::new(r.found_by),
+            Cell::new(r.users.join(", ")),
+            Cell::new(format!("{}/{}", r.ok, r.failed)),
+            Cell::new(r.commands),
+            Cell::new(r.transfers),
+            if r.tls {
+                colored(style, "yes (234)", Color::Green)
+            } else {
+                colored(style, "no", Color::Red)
+            },
+        ]);
+    }
+    section(out, "Sessions", &t)?;
+
+    let mut t = table(
+        style,
+        &[
+            "session",
+            "frame",
+            "user",
+            "password",
+            "accepted",
+            "Wireshark filter",
+        ],
+    );
+    for e in events {
+        if let Event::Credential(c) = e {
+            let accepted = match c.accepted {
+                Some(true) => colored(style, "yes", Color::Red),
+                Some(false) => colored(style, "no", Color::Yellow),
+                None => Cell::new("?"),
+            };
+            t.add_row(vec![
+                Cell::new(c.session),
+                Cell::new(c.frame),
+                Cell::new(&c.user),
+                colored(style, c.password.as_deref().unwrap_or("(none)"), Color::Red),
+                accepted,
+                Cell::new(&c.filter),
+            ]);
+        }
+    }
+    section(out, "Credentials", &t)?;
+
+    let mut t = table(
+        style,
+        &[
+            "frame",
+            "time",
+            "session",
+            "dir",
+            "command or reply",
+            "meaning",
+        ],
+    );
+    for e in events {
+        let (frame, time, session, dir, text, meaning) = match e {
+            Event::Command(c) => (
+                c.frame,
+                c.time,
+                c.session,
+                "C→S",
+                match &c.arg {
+                    Some(a) => format!("{} {a}", c.command),
+                    None => c.command.clone(),
+                },
+                String::new(),
+            ),
+            Event::Reply(r) => (
+                r.frame,
+                r.time,
+                r.session,
+                "S→C",
+                format!("{} {}", r.code, r.text),
+                r.meaning.unwrap_or_default().to_owned(),
+            ),
+            Event::Tls(x) => (
+                x.frame,
+                0.0,
+                x.session,
+                "",
+                format!("(AUTH {} accepted: the rest is encrypted)", x.mechanism),
+                String::new(),
+            ),
+            _ => continue,
+        };
+        let rel = if time > 0.0 {
+            time - analysis.first_time
+        } else {
+            0.0
+        };
+        t.add_row(vec![
+            Cell::new(frame),
+            Cell::new(format!("{rel:.6}")),
+            Cell::new(session),
+            Cell::new(dir),
+            Cell::new(text),
+            Cell::new(meaning),
+        ]);
+    }
+    section(out, "Conversation", &t)?;
+
+    let mut t = table(
+        style,
+        &[
+            "frame",
+            "session",
+            "command",
+            "name",
+            "direction",
+            "mode",
+            "bytes",
+            "sha256",
+            "complete",
+        ],
+    );
+    for e in events {
+        if let Event::Transfer(x) = e {
+            let complete = if x.complete {
+                colored(style, "yes", Color::Green)
+            } else {
+                colored(
+                    style,
+                    format!("no: {}", x.incomplete_reason.as_deref().unwrap_or_default()),
+                    Color::Yellow,
+                )
+            };
+            let direction = if x.guessed {
+                format!("{} (guessed)", x.direction)
+            } else {
+                x.direction.to_owned()
+            };
+            t.add_row(vec![
+                Cell::new(x.frame),
+                Cell::new(
+                    x.session
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                ),
+                Cell::new(x.command.as_deref().unwrap_or("-")),
+                Cell::new(x.name.as_deref().unwrap_or("-")),
+                Cell::new(direction),
+                Cell::new(x.mode.unwrap_or("-")),
+                Cell::new(x.bytes),
+                Cell::new(x.sha256.as_deref().unwrap_or("- (bytes missing)")),
+                complete,
+            ]);
+        }
+    }
+    section(out, "Transfers", &t)?;
+
+    let stitched: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Stitched(x) => Some(x),
+            _ => None,
+        })
+        .collect();
+    if !stitched.is_empty() {
+        let mut t = table(
+            style,
+            &[
+                "frame",
+                "name",
+                "parts (frames)",
+                "size",
+                "missing [offset, length]",
+                "sha256",
+            ],
+        );
+        for x in stitched {
+            let parts: Vec<String> = x.parts.iter().map(u64::to_string).collect();
+            let missing: Vec<String> = x
+                .missing
+                .iter()
+                .map(|[o, l]| format!("[{o}, {l}]"))
+                .collect();
+            t.add_row(vec![
+                Cell::new(x.frame),
+                Cell::new(&x.name),
+                Cell::new(parts.join(", ")),
+                Cell::new(x.size.map(|s| s.to_string()).unwrap_or_else(|| "?".into())),
+                if missing.is_empty() {
+                    colored(style, "nothing: complete", Color::Green)
+                } else {
+                    colored(style, missing.join(" "), Color::Yellow)
+                },
+                Cell::new(x.sha256.as_deref().unwrap_or("-")),
+            ]);
+        }
+        section(out, "Resumed downloads (REST)", &t)?;
+    }
+
+    let mut t = table(
+        style,
+        &[
+            "severity",
+            "finding",
+            "frame",
+            "session",
+            "what",
+            "fix (reference)",
+        ],
+    );
+    for e in events {
+        if let Event::Finding(f) = e {
+            t.add_row(vec![
+                colored(style, f.severity, severity_color(f.severity)),
+                Cell::new(f.id),
+                Cell::new(f.frame),
+                Cell::new(
+                    f.session
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                ),
+                Cell::new(&f.message),
+                Cell::new(format!("{} ({})", f.fix, f.reference)),
+            ]);
+        }
+    }
+    section(out, "Findings", &t)?;
+
+    let warnings: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Warning(w) => Some(w),
+            _ => None,
+        })
+        .collect();
+    if !warnings.is_empty() {
+        let mut t = table(style, &["frame", "warning"]);
+        for w in warnings {
+            t.add_row(vec![
+                Cell::new(w.frame),
+                colored(style, &w.message, Color::Yellow),
+            ]);
+        }
+        section(out, "Warnings", &t)?;
+    }
+    Ok(())
+}

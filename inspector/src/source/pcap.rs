@@ -1,0 +1,197 @@
+//! The classic libpcap file format: a 24-byte file header, then a 16-byte header per record.
+//!
+//! Read by hand rather than with `pcap-file`'s reader so that a record with an absurd length is
+//! told apart from a file that simply ends early, and both name their frame.
+
+use super::{LinkType, PacketSource, RawFrame, SourceError};
+use std::io::{ErrorKind, Read};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// No link layer has frames anywhere near this big; a larger length means a corrupt record.
+const MAX_RECORD: u32 = 16 << 20;
+
+/// True for the four pcap magic numbers (µs or ns timestamps, either byte order).
+pub(super) fn is_magic(m: [u8; 4]) -> bool {
+    matches!(
+        u32::from_le_bytes(m),
+        0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1
+    )
+}
+
+/// A [`PacketSource`] over a classic pcap stream.
+pub struct PcapSource<R: Read> {
+    reader: R,
+    file: PathBuf,
+    name: String,
+    big_endian: bool,
+    nanos: bool,
+    link_type: LinkType,
+    next_number: u64,
+    buf: Vec<u8>,
+    done: bool,
+}
+
+impl<R: Read> PcapSource<R> {
+    /// Reads the file header; `path` is used in messages only.
+    pub fn new(mut reader: R, path: &Path) -> Result<Self, SourceError> {
+        let mut header = [0u8; 24];
+        if let Err(e) = reader.read_exact(&mut header) {
+            return Err(match e.kind() {
+                ErrorKind::UnexpectedEof => SourceError::BadHeader {
+                    file: path.to_owned(),
+                    detail: "file ends inside the 24-byte pcap header".to_owned(),
+                },
+                _ => SourceError::Io {
+                    file: path.to_owned(),
+                    source: e,
+                },
+            });
+        }
+        let [a, b, c, d, ..] = header;
+        let (big_endian, nanos) = match u32::from_le_bytes([a, b, c, d]) {
+            0xa1b2_c3d4 => (false, false),
+            0xa1b2_3c4d => (false, true),
+            0xd4c3_b2a1 => (true, false),
+            0x4d3c_b2a1 => (true, true),
+            _ => {
+                return Err(SourceError::NotACapture {
+                    file: path.to_owned(),
+                    magic: hex::encode([a, b, c, d]),
+                });
+            }
+        };
+        let word = |at: usize| -> u32 {
+            let mut w = [0u8; 4];
+            w.copy_from_slice(header.get(at..at + 4).unwrap_or(&[0; 4]));
+            if big_endian {
+                u32::from_be_bytes(w)
+            } else {
+                u32::from_le_bytes(w)
+            }
+        };
+        // The link type shares its word with FCS flags in the top bits (pcap spec §4).
+        let link_type = LinkType(word(20) & 0x0fff_ffff);
+        Ok(PcapSource {
+            reader,
+            file: path.to_owned(),
+            name: path.display().to_string(),
+            big_endian,
+            nanos,
+            link_type,
+            next_number: 1,
+            buf: Vec::with_capacity(65536),
+            done: false,
+        })
+    }
+
+    fn word(&self, bytes: [u8; 4]) -> u32 {
+        if self.big_endian {
+            u32::from_be_bytes(bytes)
+        } else {
+            u32::from_le_bytes(bytes)
+        }
+    }
+}
+
+/// Reads as much of `buf` as there is; returns how many bytes were read.
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match reader.read(buf.get_mut(got..).unwrap_or_default()) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+impl<R: Read> PacketSource for PcapSource<R> {
+    fn next_frame(&mut self) -> Result<Option<RawFrame<'_>>, SourceError> {
+        if self.done {
+            return Ok(None);
+        }
+        let number = self.next_number;
+        let mut header = [0u8; 16];
+        let io = |file: &PathBuf, source| SourceError::Io {
+            file: file.clone(),
+            source,
+        };
+        let got = read_full(&mut self.reader, &mut header).map_err(|e| io(&self.file, e))?;
+        if got == 0 {
+            self.done = true;
+            return Ok(None);
+        }
+        if got < header.len() {
+            self.done = true;
+            return Err(SourceError::Truncated {
+                file: self.file.clone(),
+                frame: number,
+                detail: format!("{got} of 16 record header bytes"),
+            });
+        }
+        let [
+            s0,
+            s1,
+            s2,
+            s3,
+            f0,
+            f1,
+            f2,
+            f3,
+            i0,
+            i1,
+            i2,
+            i3,
+            o0,
+            o1,
+            o2,
+            o3,
+        ] = header;
+        let secs = self.word([s0, s1, s2, s3]);
+        let frac = self.word([f0, f1, f2, f3]);
+        let incl_len = self.word([i0, i1, i2, i3]);
+        let orig_len = self.word([o0, o1, o2, o3]);
+        if incl_len > MAX_RECORD {
+            // Nothing after an absurd length can be trusted to be a record boundary.
+            self.done = true;
+            return Err(SourceError::BadRecord {
+                file: self.file.clone(),
+                frame: number,
+                detail: format!(
+                    "absurd captured length {incl_len} bytes (wire length {orig_len}); \
+                     the file is corrupt from here on"
+                ),
+            });
+        }
+        let len = incl_len as usize;
+        self.buf.resize(len, 0);
+        let got = read_full(&mut self.reader, &mut self.buf).map_err(|e| io(&self.file, e))?;
+        if got < len {
+            self.done = true;
+            return Err(SourceError::Truncated {
+                file: self.file.clone(),
+                frame: number,
+                detail: format!("{got} of {len} frame bytes"),
+            });
+        }
+        self.next_number += 1;
+        let nanos = if self.nanos {
+            frac.min(999_999_999)
+        } else {
+            frac.min(999_999).saturating_mul(1000)
+        };
+        Ok(Some(RawFrame {
+            number,
+            timestamp: Duration::new(u64::from(secs), nanos),
+            link_type: self.link_type,
+            bytes: &self.buf,
+        }))
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+}

@@ -1,0 +1,639 @@
+//! Helpers for tests that make their own captures: FTP servers on a loopback address of their
+//! own, tcpdump recording only that address, real clients, the inspector's JSON and tshark.
+#![allow(
+    dead_code,
+    reason = "each test file uses a different subset of these helpers"
+)]
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The inspector binary built for this test run.
+pub const INSPECTOR: &str = env!("CARGO_BIN_EXE_inspector");
+
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest any client (curl, lftp, python3) may run.
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A loopback address of the test's own (127.x.y.z), so its capture filter sees only its traffic
+/// even while other tests and benchmarks use 127.0.0.1.
+pub fn own_loopback() -> IpAddr {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let pid = std::process::id();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    IpAddr::from([
+        127,
+        (100 + pid % 100) as u8,
+        (n % 250 + 1) as u8,
+        (nanos % 250 + 2) as u8,
+    ])
+}
+
+/// A free TCP port on `ip` (for servers that cannot be told to use port 0).
+pub fn free_port(ip: IpAddr) -> u16 {
+    TcpListener::bind((ip, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind a free port")
+}
+
+/// Collects a child's output into a string, optionally passing lines to a channel.
+fn collect(
+    reader: impl Read + Send + 'static,
+    into: Arc<Mutex<String>>,
+    lines: Option<mpsc::Sender<String>>,
+) {
+    thread::spawn(move || {
+        for line in BufReader::new(reader).lines() {
+            let Ok(line) = line else { break };
+            if let Ok(mut s) = into.lock() {
+                s.push_str(&line);
+                s.push('\n');
+            }
+            if let Some(tx) = &lines {
+                let _ = tx.send(line);
+            }
+        }
+    });
+}
+
+/// Sends SIGINT (tcpdump writes its last packets and statistics on it).
+fn interrupt(child: &Child) {
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+}
+
+/// tcpdump recording to a file until [`Sniffer::stop`].
+pub struct Sniffer {
+    child: Child,
+    /// Where the capture goes.
+    pub path: PathBuf,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Sniffer {
+    /// Starts `tcpdump -i IFACE -U -w PATH EXTRA… FILTER` and waits until it is listening.
+    pub fn start(path: &Path, iface: &str, extra: &[&str], filter: &str) -> Sniffer {
+        let mut child = Command::new("nice")
+            .args([
+                "-n", "19", "tcpdump", "-i", iface, "-U", "-B", "131072", "-w",
+            ])
+            .arg(path)
+            .args(extra)
+            .arg(filter)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("tcpdump is needed to record test traffic: install the tcpdump package");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        collect(
+            child.stderr.take().expect("piped"),
+            stderr.clone(),
+            Some(tx),
+        );
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(line) if line.contains("listening on") => break,
+                Ok(_) => {}
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "tcpdump could not capture on {iface}: this test records loopback traffic \
+                         and needs root (or CAP_NET_RAW for tcpdump).\n--- tcpdump said ---\n{}",
+                        stderr.lock().map(|s| s.clone()).unwrap_or_default()
+                    );
+                }
+            }
+        }
+        Sniffer {
+            child,
+            path: path.to_owned(),
+            stderr,
+        }
+    }
+
+    /// Makes sure tcpdump has written everything, stops it with SIGINT and waits for it.
+    ///
+    /// tcpdump runs niced and may lag far behind the traffic; packets still queued when SIGINT
+    /// arrives are lost. So a marker datagram is sent to `marker_to` (which the filter must
+    /// match) and we wait until it is in the file: tcpdump handles packets in order.
+    pub fn stop(mut self, marker_to: IpAddr) -> PathBuf {
+        let marker = format!("ftplab-end-of-capture-{}", std::process::id());
+        let sock = std::net::UdpSocket::bind(SocketAddr::new(
+            if marker_to.is_ipv4() {
+                IpAddr::from([127, 0, 0, 1])
+            } else {
+                "::1".parse().expect("::1")
+            },
+            0,
+        ))
+        .expect("bind marker socket");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut found = false;
+        while Instant::now() < deadline {
+            let _ = sock.send_to(marker.as_bytes(), SocketAddr::new(marker_to, 9));
+            thread::sleep(Duration::from_millis(200));
+            let bytes = fs::read(&self.path).unwrap_or_default();
+            if bytes.windows(marker.len()).any(|w| w == marker.as_bytes()) {
+                found = true;
+                break;
+            }
+        }
+        assert!(
+            found,
+            "tcpdump did not write the end-of-capture marker within 60 s"
+        );
+        interrupt(&self.child);
+        let status = self.child.wait().expect("wait for tcpdump");
+        thread::sleep(Duration::from_millis(50));
+        let said = self.stderr.lock().map(|s| s.clone()).unwrap_or_default();
+        let dropped = said
+            .lines()
+            .filter_map(|l| l.strip_suffix(" packets dropped by kernel"))
+            .any(|n| n.trim() != "0");
+        assert!(!dropped, "tcpdump dropped packets ({status}):\n{said}");
+        // For debugging: KEEP_CAPTURES=DIR keeps a copy of every capture a test made.
+        if let Some(dir) = std::env::var_os("KEEP_CAPTURES")
+            && let Some(name) = self.path.file_name()
+        {
+            let _ = fs::copy(&self.path, Path::new(&dir).join(name));
+        }
+        self.path.clone()
+    }
+}
+
+impl Drop for Sniffer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running FTP server (ours, pyftpdlib or vsftpd), killed on drop.
+pub struct FtpServer {
+    child: Child,
+    /// The control address.
+    pub addr: SocketAddr,
+    /// The folder served to the test user.
+    pub root: PathBuf,
+    /// Holds databases and roots.
+    pub dir: tempfile::TempDir,
+    output: Arc<Mutex<String>>,
+}
+
+impl FtpServer {
+    /// The control port.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// What the server printed so far.
+    pub fn output(&self) -> String {
+        self.output.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for FtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Path of `ftp-server`, built next to this test binary (built on demand when missing).
+fn ftp_server_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/..");
+    let bin = dir.join("ftp-server");
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "ftp-server", "--bin", "ftp-server"])
+            .status()
+            .expect("run cargo build -p ftp-server");
+        assert!(status.success(), "cargo build -p ftp-server failed");
+    }
+    bin
+}
+
+fn wait_for_line(
+    child: &mut Child,
+    rx: &mpsc::Receiver<String>,
+    output: &Arc<Mutex<String>>,
+    what: &str,
+    parse: impl Fn(&str) -> Option<u16>,
+) -> u16 {
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) => {
+                if let Some(p) = parse(&line) {
+                    return p;
+                }
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{what} did not start within {START_TIMEOUT:?}:\n{}",
+                    output.lock().map(|s| s.clone()).unwrap_or_default()
+                );
+            }
+        }
+    }
+}
+
+fn spawn_collecting(cmd: &mut Command) -> (Child, mpsc::Receiver<String>, Arc<Mutex<String>>) {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn server");
+    let output = Arc::new(Mutex::new(String::new()));
+    let (tx, rx) = mpsc::channel();
+    collect(
+        child.stdout.take().expect("piped"),
+        output.clone(),
+        Some(tx.clone()),
+    );
+    collect(
+        child.stderr.take().expect("piped"),
+        output.clone(),
+        Some(tx),
+    );
+    (child, rx, output)
+}
+
+/// Our `ftp-server` on `ip`, port 0, demo users user1..user4 / pass1..pass4; root is user1's.
+pub fn start_our_server(ip: IpAddr) -> FtpServer {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite://{}/users.db", dir.path().display());
+    let base = dir.path().join("base");
+    let bin = ftp_server_bin();
+    let init = Command::new(&bin)
+        .args(["--db", &db, "init", "--demo"])
+        .arg(&base)
+        .output()
+        .expect("ftp-server init");
+    assert!(init.status.success(), "ftp-server init: {init:?}");
+    let listen = SocketAddr::new(ip, 0).to_string();
+    let (mut child, rx, output) = spawn_collecting(Command::new(&bin).args([
+        "--db",
+        &db,
+        "serve",
+        "--listen",
+        &listen,
+        "--login-failure-delay-ms",
+        "0",
+    ]));
+    let port = wait_for_line(&mut child, &rx, &output, "ftp-server", |l| {
+        l.strip_prefix("listening on ftp://")
+            .and_then(|rest| rest.rsplit(':').next())
+            .and_then(|p| p.trim().parse().ok())
+    });
+    FtpServer {
+        child,
+        addr: SocketAddr::new(ip, port),
+        root: base.join("root1"),
+        dir,
+        output,
+    }
+}
+
+/// pyftpdlib on `ip`, user `alice` / `secret` with full rights in the root.
+pub fn start_pyftpdlib(ip: IpAddr) -> FtpServer {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("root");
+    fs::create_dir_all(&root).expect("root");
+    let script = r#"
+import sys, logging
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.servers import FTPServer
+logging.basicConfig(level=logging.WARNING)
+a = DummyAuthorizer()
+a.add_user("alice", "secret", sys.argv[2], perm="elradfmwMT")
+a.add_anonymous(sys.argv[2])
+class H(FTPHandler):
+    authorizer = a
+    banner = "pyftpdlib ready."
+s = FTPServer((sys.argv[1], 0), H)
+print("listening on", s.address[1], flush=True)
+s.serve_forever()
+"#;
+    let (mut child, rx, output) = spawn_collecting(
+        Command::new("python3")
+            .args(["-c", script, &ip.to_string()])
+            .arg(&root),
+    );
+    let port = wait_for_line(
+        &mut child,
+        &rx,
+        &output,
+        "pyftpdlib (pip install pyftpdlib)",
+        |l| {
+            l.strip_prefix("listening on ")
+                .and_then(|p| p.trim().parse().ok())
+        },
+    );
+    FtpServer {
+        child,
+        addr: SocketAddr::new(ip, port),
+        root,
+        dir,
+        output,
+    }
+}
+
+/// vsftpd on `ip` (IPv4), anonymous read-only from its root.
+pub fn start_vsftpd(ip: IpAddr) -> FtpServer {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("anon");
+    fs::create_dir_all(&root).expect("root");
+    let empty = dir.path().join("empty");
+    fs::create_dir_all(&empty).expect("empty");
+    let port = free_port(ip);
+    let conf = dir.path().join("vsftpd.conf");
+    fs::write(
+        &conf,
+        format!(
+            "listen=YES\nlisten_ipv6=NO\nlisten_address={ip}\nlisten_port={port}\nbackground=NO\n\
+             anonymous_enable=YES\nno_anon_password=YES\nanon_root={}\nlocal_enable=NO\n\
+             write_enable=NO\nsecure_chroot_dir={}\nseccomp_sandbox=NO\nrun_as_launching_user=YES\n\
+             pasv_enable=YES\nport_enable=YES\nconnect_from_port_20=NO\nxferlog_enable=NO\n\
+             ftpd_banner=(vsFTPd 3.0.3)\n",
+            root.display(),
+            empty.display()
+        ),
+    )
+    .expect("write vsftpd.conf");
+    let (mut child, _rx, output) = spawn_collecting(Command::new("/usr/sbin/vsftpd").arg(&conf));
+    let deadline = Instant::now() + START_TIMEOUT;
+    while std::net::TcpStream::connect((ip, port)).is_err() {
+        if Instant::now() > deadline || child.try_wait().ok().flatten().is_some() {
+            let _ = child.kill();
+            panic!(
+                "vsftpd did not start (apt-get install vsftpd):\n{}",
+                output.lock().map(|s| s.clone()).unwrap_or_default()
+            );
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    FtpServer {
+        child,
+        addr: SocketAddr::new(ip, port),
+        root,
+        dir,
+        output,
+    }
+}
+
+/// Runs a client to completion within [`CLIENT_TIMEOUT`].
+pub fn run(cmd: &mut Command) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let deadline = Instant::now() + CLIENT_TIMEOUT;
+    while child.try_wait().ok().flatten().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("client output")
+}
+
+/// Fails with the client's output unless it succeeded.
+pub fn assert_ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Writes `len` pseudo-random bytes to `path` and returns their sha256.
+pub fn random_file(path: &Path, len: usize, seed: u64) -> String {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let bytes: Vec<u8> = (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect();
+    fs::write(path, &bytes).expect("write test file");
+    sha256(&bytes)
+}
+
+/// Hex sha256.
+pub fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Runs `inspector read --json` (plus `args`) on a capture; returns the events and exit code.
+pub fn inspect(pcap: &Path, args: &[&str]) -> (Vec<Value>, i32) {
+    let out = Command::new(INSPECTOR)
+        .args(["read", "--json"])
+        .args(args)
+        .arg(pcap)
+        .output()
+        .expect("run inspector");
+    let code = out.status.code().unwrap_or(-1);
+    assert!(
+        code == 0 || code == 1,
+        "inspector failed ({code}): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    (events, code)
+}
+
+/// Events of one kind.
+pub fn of_kind<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["kind"] == kind).collect()
+}
+
+/// (user, password, accepted) of every credential event.
+pub fn credentials(events: &[Value]) -> Vec<(String, String, Value)> {
+    of_kind(events, "credential")
+        .into_iter()
+        .map(|c| {
+            (
+                c["user"].as_str().unwrap_or_default().to_owned(),
+                c["password"].as_str().unwrap_or_default().to_owned(),
+                c["accepted"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// The verbs of every command event, in order.
+pub fn verbs(events: &[Value]) -> Vec<String> {
+    of_kind(events, "command")
+        .into_iter()
+        .map(|c| c["command"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// The sha256 of every transfer that has one.
+pub fn transfer_hashes(events: &[Value]) -> BTreeSet<String> {
+    of_kind(events, "transfer")
+        .into_iter()
+        .filter_map(|t| t["sha256"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Checks the inspector against tshark on the same capture: every USER/PASS (frame and
+/// argument) and every reply code (frame) tshark shows is in our JSON, and every file tshark
+/// exports has a transfer with the same sha256. Returns how many files tshark exported.
+pub fn agree_with_tshark(pcap: &Path, port: u16, events: &[Value]) -> usize {
+    let decode = format!("tcp.port=={port},ftp");
+    let out = Command::new("tshark")
+        .args(["-r"])
+        .arg(pcap)
+        .args([
+            "-d",
+            &decode,
+            "-Y",
+            "ftp",
+            "-T",
+            "fields",
+            "-E",
+            "separator=\t",
+            "-E",
+            "occurrence=a",
+            "-E",
+            "aggregator=|",
+        ])
+        .args([
+            "-e",
+            "frame.number",
+            "-e",
+            "ftp.request.command",
+            "-e",
+            "ftp.request.arg",
+            "-e",
+            "ftp.response.code",
+        ])
+        .output()
+        .expect("tshark is needed to check the inspector: apt-get install tshark");
+    assert_ok(&out, "tshark -Y ftp");
+    let mut ours_cmd: BTreeMap<u64, Vec<(String, String)>> = BTreeMap::new();
+    for c in of_kind(events, "command") {
+        ours_cmd
+            .entry(c["frame"].as_u64().unwrap_or(0))
+            .or_default()
+            .push((
+                c["command"].as_str().unwrap_or_default().to_owned(),
+                c["arg"].as_str().unwrap_or_default().to_owned(),
+            ));
+    }
+    let mut ours_codes: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
+    for r in of_kind(events, "reply") {
+        ours_codes
+            .entry(r["frame"].as_u64().unwrap_or(0))
+            .or_default()
+            .insert(r["code"].as_u64().unwrap_or(0));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut checked = 0;
+    for line in text.lines() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let frame: u64 = cols.first().and_then(|f| f.parse().ok()).unwrap_or(0);
+        let command = cols.get(1).copied().unwrap_or_default();
+        let arg = cols.get(2).copied().unwrap_or_default();
+        let codes = cols.get(3).copied().unwrap_or_default();
+        if command.eq_ignore_ascii_case("USER") || command.eq_ignore_ascii_case("PASS") {
+            let ours = ours_cmd.get(&frame).cloned().unwrap_or_default();
+            assert!(
+                ours.iter()
+                    .any(|(v, a)| v.eq_ignore_ascii_case(command) && a == arg),
+                "tshark shows {command} {arg:?} in frame {frame}; the inspector has {ours:?} there"
+            );
+            checked += 1;
+        }
+        for code in codes.split('|').filter(|c| !c.is_empty()) {
+            let code: u64 = code.parse().unwrap_or(0);
+            // tshark also gives continuation lines of a multi-line reply a code; we report the
+            // reply once, at its last line: accept the code anywhere in that reply's frame range.
+            let near = ours_codes
+                .range(frame..)
+                .next()
+                .is_some_and(|(_, set)| set.contains(&code));
+            assert!(
+                near,
+                "tshark shows reply code {code} in frame {frame}; the inspector does not ({ours_codes:?})"
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked > 0,
+        "tshark found no FTP at all in {}",
+        pcap.display()
+    );
+
+    let objects = tempfile::tempdir().expect("temp dir");
+    let export = format!("ftp-data,{}", objects.path().display());
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(pcap)
+        .args(["-d", &decode, "-q", "--export-objects", &export])
+        .output()
+        .expect("tshark export");
+    assert_ok(&out, "tshark --export-objects ftp-data");
+    let ours = transfer_hashes(events);
+    let mut exported = 0;
+    for entry in fs::read_dir(objects.path())
+        .expect("read export dir")
+        .flatten()
+    {
+        let bytes = fs::read(entry.path()).expect("read exported object");
+        let hash = sha256(&bytes);
+        assert!(
+            ours.contains(&hash),
+            "tshark exported {:?} ({} bytes, sha256 {hash}) and the inspector has no transfer with \
+             that sha256: {ours:?}",
+            entry.file_name(),
+            bytes.len()
+        );
+        exported += 1;
+    }
+    exported
+}

@@ -1,0 +1,221 @@
+//! Hand-written captures: a small FTP session as IPv4 packets, wrapped in any link layer and
+//! written as pcap or pcapng, so link types and broken files are tested without root.
+#![allow(dead_code, reason = "each test file uses a different subset")]
+
+use etherparse::PacketBuilder;
+
+/// The file sent in the synthetic session.
+pub const FILE: &[u8] = b"secret plans\nline two\n";
+
+struct Conn {
+    c: ([u8; 4], u16),
+    s: ([u8; 4], u16),
+    cseq: u32,
+    sseq: u32,
+}
+
+fn tcp(
+    from: ([u8; 4], u16),
+    to: ([u8; 4], u16),
+    seq: u32,
+    ack: u32,
+    flags: &str,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut b = PacketBuilder::ipv4(from.0, to.0, 64).tcp(from.1, to.1, seq, 65535);
+    if flags.contains('S') {
+        b = b.syn();
+    }
+    if flags.contains('A') {
+        b = b.ack(ack);
+    }
+    if flags.contains('F') {
+        b = b.fin();
+    }
+    if flags.contains('P') {
+        b = b.psh();
+    }
+    let mut out = Vec::new();
+    b.write(&mut out, payload).expect("build packet");
+    out
+}
+
+impl Conn {
+    fn open(c: ([u8; 4], u16), s: ([u8; 4], u16), out: &mut Vec<Vec<u8>>) -> Conn {
+        out.push(tcp(c, s, 1000, 0, "S", b""));
+        out.push(tcp(s, c, 5000, 1001, "SA", b""));
+        out.push(tcp(c, s, 1001, 5001, "A", b""));
+        Conn {
+            c,
+            s,
+            cseq: 1001,
+            sseq: 5001,
+        }
+    }
+    fn client(&mut self, data: &[u8], out: &mut Vec<Vec<u8>>) {
+        out.push(tcp(self.c, self.s, self.cseq, self.sseq, "PA", data));
+        self.cseq += data.len() as u32;
+    }
+    fn server(&mut self, data: &[u8], out: &mut Vec<Vec<u8>>) {
+        out.push(tcp(self.s, self.c, self.sseq, self.cseq, "PA", data));
+        self.sseq += data.len() as u32;
+    }
+    fn close(&mut self, out: &mut Vec<Vec<u8>>) {
+        out.push(tcp(self.s, self.c, self.sseq, self.cseq, "FA", b""));
+        out.push(tcp(self.c, self.s, self.cseq, self.sseq + 1, "FA", b""));
+        out.push(tcp(self.s, self.c, self.sseq + 1, self.cseq + 1, "A", b""));
+    }
+}
+
+/// A login (one failure, one success), PASV, RETR of [`FILE`], QUIT: IPv4 packets in order.
+pub fn session_packets() -> Vec<Vec<u8>> {
+    let client = ([10, 0, 0, 2], 40000);
+    let server = ([10, 0, 0, 1], 21);
+    let mut out = Vec::new();
+    let mut c = Conn::open(client, server, &mut out);
+    c.server(b"220 (vsFTPd 3.0.3)\r\n", &mut out);
+    c.client(b"USER alice\r\n", &mut out);
+    c.server(b"331 Please specify the password.\r\n", &mut out);
+    c.client(b"PASS wrong\r\n", &mut out);
+    c.server(b"530 Login incorrect.\r\n", &mut out);
+    c.client(b"USER alice\r\n", &mut out);
+    c.server(b"331 Please specify the password.\r\n", &mut out);
+    c.client(b"PASS s3cret\r\n", &mut out);
+    c.server(b"230 Login successful.\r\n", &mut out);
+    c.client(b"PASV\r\n", &mut out);
+    c.server(
+        b"227 Entering Passive Mode (10,0,0,1,195,80).\r\n",
+        &mut out,
+    );
+    let mut d = Conn::open((client.0, 40001), (server.0, 50000), &mut out);
+    c.client(b"RETR plans.txt\r\n", &mut out);
+    c.server(
+        b"150 Opening BINARY mode data connection for plans.txt (22 bytes).\r\n",
+        &mut out,
+    );
+    d.server(FILE, &mut out);
+    d.close(&mut out);
+    c.server(b"226 Transfer complete.\r\n", &mut out);
+    c.client(b"QUIT\r\n", &mut out);
+    c.server(b"221 Goodbye.\r\n", &mut out);
+    c.close(&mut out);
+    out
+}
+
+/// Link layers to wrap an IPv4 packet in: (linktype, header).
+pub fn link_header(linktype: u32) -> Vec<u8> {
+    match linktype {
+        // Ethernet II: dst, src, type IPv4.
+        1 => [vec![2; 6], vec![4; 6], vec![0x08, 0x00]].concat(),
+        // NULL: AF_INET in little-endian host order.
+        0 => vec![2, 0, 0, 0],
+        // LOOP: AF_INET in network order.
+        108 => vec![0, 0, 0, 2],
+        // Linux SLL: packet type, ARPHRD, address length, address (8), protocol.
+        113 => [vec![0, 0, 0, 1, 0, 6], vec![2; 8], vec![0x08, 0x00]].concat(),
+        // Linux SLL2: protocol, reserved, ifindex, ARPHRD, packet type, address length, address.
+        276 => [vec![0x08, 0x00, 0, 0, 0, 0, 0, 1, 0, 1, 0, 6], vec![2; 8]].concat(),
+        _ => Vec::new(),
+    }
+}
+
+/// Ethernet with an 802.1Q VLAN tag (id 42).
+pub fn vlan_header() -> Vec<u8> {
+    [
+        vec![2; 6],
+        vec![4; 6],
+        vec![0x81, 0x00, 0x00, 0x2a, 0x08, 0x00],
+    ]
+    .concat()
+}
+
+/// A classic pcap file (microsecond timestamps, little-endian).
+pub fn pcap(linktype: u32, frames: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend(0xa1b2_c3d4u32.to_le_bytes());
+    out.extend(2u16.to_le_bytes());
+    out.extend(4u16.to_le_bytes());
+    out.extend([0u8; 8]);
+    out.extend(262_144u32.to_le_bytes());
+    out.extend(linktype.to_le_bytes());
+    for (i, f) in frames.iter().enumerate() {
+        out.extend(1_700_000_000u32.to_le_bytes());
+        out.extend((i as u32 * 1000).to_le_bytes());
+        out.extend((f.len() as u32).to_le_bytes());
+        out.extend((f.len() as u32).to_le_bytes());
+        out.extend(f);
+    }
+    out
+}
+
+fn block(kind: u32, body: &[u8]) -> Vec<u8> {
+    let mut body = body.to_vec();
+    while !body.len().is_multiple_of(4) {
+        body.push(0);
+    }
+    let len = (body.len() + 12) as u32;
+    [
+        kind.to_le_bytes().to_vec(),
+        len.to_le_bytes().to_vec(),
+        body,
+        len.to_le_bytes().to_vec(),
+    ]
+    .concat()
+}
+
+/// A pcapng file with two interfaces (Ethernet with µs timestamps, raw IPv4 with ns
+/// timestamps); frames alternate between them.
+pub fn pcapng_two_interfaces(packets: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut shb = 0x1a2b_3c4du32.to_le_bytes().to_vec();
+    shb.extend(1u16.to_le_bytes());
+    shb.extend(0u16.to_le_bytes());
+    shb.extend((-1i64).to_le_bytes());
+    out.extend(block(0x0a0d_0d0a, &shb));
+    let mut idb0 = 1u16.to_le_bytes().to_vec();
+    idb0.extend([0, 0]);
+    idb0.extend(0u32.to_le_bytes());
+    out.extend(block(1, &idb0));
+    let mut idb1 = 101u16.to_le_bytes().to_vec();
+    idb1.extend([0, 0]);
+    idb1.extend(0u32.to_le_bytes());
+    // if_tsresol = 9 (nanoseconds), then opt_endofopt.
+    idb1.extend([9, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0]);
+    out.extend(block(1, &idb1));
+    for (i, p) in packets.iter().enumerate() {
+        let iface = (i % 2) as u32;
+        let data = if iface == 0 {
+            [link_header(1), p.clone()].concat()
+        } else {
+            p.clone()
+        };
+        let ts: u64 = if iface == 0 {
+            1_700_000_000_000_000 + i as u64
+        } else {
+            1_700_000_000_000_000_000 + i as u64 * 1000
+        };
+        let mut epb = iface.to_le_bytes().to_vec();
+        epb.extend(((ts >> 32) as u32).to_le_bytes());
+        epb.extend((ts as u32).to_le_bytes());
+        epb.extend((data.len() as u32).to_le_bytes());
+        epb.extend((data.len() as u32).to_le_bytes());
+        epb.extend(&data);
+        out.extend(block(6, &epb));
+    }
+    out
+}
+
+/// A control connection only: `(from_client, bytes)` in order, on port 21.
+pub fn control_only(lines: &[(bool, &[u8])]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut c = Conn::open(([10, 0, 0, 2], 40010), ([10, 0, 0, 1], 21), &mut out);
+    for (from_client, bytes) in lines {
+        if *from_client {
+            c.client(bytes, &mut out);
+        } else {
+            c.server(bytes, &mut out);
+        }
+    }
+    c.close(&mut out);
+    out
+}
