@@ -2,7 +2,7 @@
 # Runs the shared server benchmark (serve-bench.sh) against ftplab's ftp-server, vsftpd and
 # pyftpdlib in one session, one after the other, on 127.0.0.1:2222, with the same files.
 #
-#   bench/serve.sh [ftplab|ftplab-info|vsftpd|pyftpdlib ...]      (default: all four)
+#   bench/serve.sh [ftplab|ftplab-info|vsftpd|vsftpd-anon|pyftpdlib ...]  (default: all five)
 #
 # Needs root (vsftpd runs as root and gets a system user `bench`), the packages vsftpd, curl,
 # lftp, python3 with pyftpdlib, and ../shared/bench (or FTPLAB_BENCH_DIR). Variables of
@@ -16,7 +16,7 @@ PORT=2222
 mkdir -p "$ROOT/up"
 chmod 777 "$ROOT/up"
 SERVERS=("$@")
-[ ${#SERVERS[@]} -gt 0 ] || SERVERS=(ftplab ftplab-info vsftpd pyftpdlib)
+[ ${#SERVERS[@]} -gt 0 ] || SERVERS=(ftplab vsftpd vsftpd-anon pyftpdlib ftplab-info)
 
 cargo build --release -p ftp-server --manifest-path "$HERE/Cargo.toml" >&2
 FTP_SERVER="$HERE/target/release/ftp-server"
@@ -59,6 +59,31 @@ CONF
   FTP_PORT=$PORT FTP_USER=bench FTP_PASS=bench LABEL=vsftpd "$BENCH/serve-bench.sh" vsftpd "$conf"
 }
 
+# vsftpd with anonymous logins: no PAM password hashing per session, as in REFERENCE.md.
+run_vsftpd_anon() {
+  local conf="$PERF/vsftpd-anon.conf"
+  cat > "$conf" <<CONF
+listen=YES
+listen_address=127.0.0.1
+listen_port=$PORT
+background=NO
+anonymous_enable=YES
+no_anon_password=YES
+anon_root=$ROOT
+local_enable=NO
+write_enable=NO
+pasv_min_port=31000
+pasv_max_port=31999
+max_clients=5000
+max_per_ip=5000
+seccomp_sandbox=NO
+xferlog_enable=NO
+secure_chroot_dir=/var/run/vsftpd/empty
+CONF
+  mkdir -p /var/run/vsftpd/empty
+  TESTS="${TESTS:-retr conc}" FTP_PORT=$PORT LABEL=vsftpd-anon "$BENCH/serve-bench.sh" vsftpd "$conf"
+}
+
 run_pyftpdlib() {
   FTP_PORT=$PORT FTP_USER=bench FTP_PASS=bench LABEL=pyftpdlib \
     "$BENCH/serve-bench.sh" python3 "$BENCH/pyftpd-launch.py" --port $PORT --root "$ROOT" --pasv 31000-31999
@@ -69,6 +94,7 @@ for server in "${SERVERS[@]}"; do
     ftplab) run_ftplab ftplab warn ;;            # logging like the peers: warnings only
     ftplab-info) run_ftplab ftplab-info info ;;  # default logging: one line per command
     vsftpd) run_vsftpd ;;
+    vsftpd-anon) run_vsftpd_anon ;;
     pyftpdlib) run_pyftpdlib ;;
     *) echo "unknown server $server" >&2; exit 2 ;;
   esac

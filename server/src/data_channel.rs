@@ -17,6 +17,10 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 /// Size of the buffer for transfers that need user space (uploads, TYPE A, hashing).
 const CHUNK: usize = 256 * 1024;
 
+/// Size of each buffer passed between the upload reader and the hashing thread: large, so the
+/// two threads hand over rarely.
+const UPLOAD_CHUNK: usize = 1024 * 1024;
+
 /// Where the next data connection comes from, as set up by PORT/EPRT or PASV/EPSV.
 #[derive(Debug)]
 pub enum DataEndpoint {
@@ -378,7 +382,7 @@ fn receive_binary(upload: Upload, stream: &mut StdTcpStream) -> io::Result<Outco
     let (to_hasher, for_hasher) = sync_channel::<(Vec<u8>, usize)>(BUFFERS_IN_FLIGHT);
     let (to_reader, free_buffers) = sync_channel::<Vec<u8>>(BUFFERS_IN_FLIGHT);
     for _ in 0..BUFFERS_IN_FLIGHT {
-        to_reader.send(vec![0u8; CHUNK]).map_err(io::Error::other)?;
+        to_reader.send(vec![0u8; UPLOAD_CHUNK]).map_err(io::Error::other)?;
     }
     let (received, digest) = std::thread::scope(|scope| {
         let hashing = scope.spawn(move || {
