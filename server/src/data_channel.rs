@@ -382,7 +382,9 @@ fn receive_binary(upload: Upload, stream: &mut StdTcpStream) -> io::Result<Outco
     let (to_hasher, for_hasher) = sync_channel::<(Vec<u8>, usize)>(BUFFERS_IN_FLIGHT);
     let (to_reader, free_buffers) = sync_channel::<Vec<u8>>(BUFFERS_IN_FLIGHT);
     for _ in 0..BUFFERS_IN_FLIGHT {
-        to_reader.send(vec![0u8; UPLOAD_CHUNK]).map_err(io::Error::other)?;
+        to_reader
+            .send(vec![0u8; UPLOAD_CHUNK])
+            .map_err(io::Error::other)?;
     }
     let (received, digest) = std::thread::scope(|scope| {
         let hashing = scope.spawn(move || {

@@ -170,19 +170,25 @@ impl ServeArgs {
     }
 }
 
-fn init_logging(format: LogFormat) {
+/// Sets up logging to stderr. Lines are written by a background thread, so a busy server does
+/// not make one write(2) per log line on its own threads; the returned guard flushes at exit.
+fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false) // a full queue slows logging down rather than losing lines
+        .finish(std::io::stderr());
     let filter = tracing_subscriber::EnvFilter::try_from_env("FTPLAB_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     use std::io::IsTerminal;
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(colour);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+    guard
 }
 
 async fn open_store(url: &str) -> Result<SqlUserStore> {
@@ -197,7 +203,7 @@ async fn open_store(url: &str) -> Result<SqlUserStore> {
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    let _log_guard = init_logging(cli.log_format);
     match cli.command {
         Commands::Serve(args) => serve(&cli.db, args).await,
         Commands::Init { demo } => {
