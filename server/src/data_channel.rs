@@ -328,12 +328,10 @@ fn send_file(
     let mut sent = 0u64;
     let mut last_was_cr = false;
     loop {
-        let n = match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
+        let n = read_some(&mut file, &mut buf)?;
+        if n == 0 {
+            break;
+        }
         let chunk = &buf[..n];
         if let Some(h) = hasher.as_mut() {
             h.update(chunk);
@@ -401,13 +399,9 @@ fn receive_binary(upload: Upload, stream: &mut StdTcpStream) -> io::Result<Outco
             let Ok(mut buf) = free_buffers.recv() else {
                 break Err(io::Error::other("hashing thread stopped"));
             };
-            let n = match stream.read(&mut buf) {
+            let n = match read_some(stream, &mut buf) {
                 Ok(0) => break Ok(()),
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    to_hasher.send((buf, 0)).ok();
-                    continue;
-                }
                 Err(e) => break Err(e),
             };
             received += n as u64;
@@ -431,6 +425,16 @@ fn receive_binary(upload: Upload, stream: &mut StdTcpStream) -> io::Result<Outco
     })
 }
 
+/// `read`, retried when a signal interrupts it; 0 means end of stream.
+fn read_some(source: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match source.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            result => return result,
+        }
+    }
+}
+
 /// TYPE A upload: CRLF → LF on the way to disk, hashed as stored.
 fn receive_ascii(upload: Upload, stream: &mut StdTcpStream) -> io::Result<Outcome> {
     let mut upload = upload;
@@ -441,12 +445,10 @@ fn receive_ascii(upload: Upload, stream: &mut StdTcpStream) -> io::Result<Outcom
     let mut received = 0u64;
     let mut pending_cr = false;
     loop {
-        let n = match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
+        let n = read_some(stream, &mut buf)?;
+        if n == 0 {
+            break;
+        }
         received += n as u64;
         converted.clear();
         for &b in &buf[..n] {
