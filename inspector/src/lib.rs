@@ -13,6 +13,7 @@
 //! - [`findings`]: security findings (RFC 2577, RFC 4217).
 //! - [`event`]: the events, which are the `--json` contract.
 //! - [`report`]: tables for people and JSON lines for programs.
+//! - [`live`]: `inspector live` and `inspector interfaces` (capture from an interface).
 //!
 //! Data flow: `PacketSource` → [`frame::decode`] → [`flow::FlowTable`] → [`reassembly::Reassembler`]
 //! → [`ftp_session::Tracker`] → [`findings::find`] → events → [`report`].
@@ -23,6 +24,7 @@ pub mod findings;
 pub mod flow;
 pub mod frame;
 pub mod ftp_session;
+pub mod live;
 pub mod reassembly;
 pub mod report;
 pub mod source;
@@ -76,6 +78,17 @@ pub struct Analysis {
 
 /// Reads every frame of `source` and rebuilds what FTP it holds.
 pub fn analyze(source: &mut dyn PacketSource, options: &Options) -> Analysis {
+    analyze_with(source, options, &mut |_| {})
+}
+
+/// Like [`analyze`], and hands each session, command, reply, credential and transfer event to
+/// `on_event` as soon as it is known (a live capture prints them as they happen). Findings,
+/// stitched downloads and warnings need the whole capture: they come only in the result.
+pub fn analyze_with(
+    source: &mut dyn PacketSource,
+    options: &Options,
+    on_event: &mut dyn FnMut(&Event),
+) -> Analysis {
     let mut ports = vec![FTP_PORT];
     ports.extend(&options.ports);
     let mut flows = flow::FlowTable::new(ports, options.stream_cap);
@@ -87,6 +100,8 @@ pub fn analyze(source: &mut dyn PacketSource, options: &Options) -> Analysis {
     let mut warnings = Vec::new();
     let mut fragments: (u64, u64) = (0, 0);
     let mut last = Ctx::default();
+    // Tracker events already handed to `on_event`.
+    let mut announced = 0;
     loop {
         let frame = match source.next_frame() {
             Ok(Some(frame)) => frame,
@@ -116,7 +131,13 @@ pub fn analyze(source: &mut dyn PacketSource, options: &Options) -> Analysis {
         }
         last = ctx;
         match frame::decode(&frame) {
-            Ok(Decoded::Tcp(segment)) => flows.push(&segment, ctx, &mut tracker),
+            Ok(Decoded::Tcp(segment)) => {
+                flows.push(&segment, ctx, &mut tracker);
+                for event in tracker.events.get(announced..).unwrap_or_default() {
+                    on_event(event);
+                }
+                announced = tracker.events.len();
+            }
             Ok(Decoded::Fragment { .. }) => {
                 if fragments.0 == 0 {
                     fragments.1 = frame.number;
@@ -145,6 +166,9 @@ pub fn analyze(source: &mut dyn PacketSource, options: &Options) -> Analysis {
     }
     flows.finish(last, &mut tracker);
     tracker.finish();
+    for event in tracker.events.get(announced..).unwrap_or_default() {
+        on_event(event);
+    }
     let found = findings::find(&tracker);
     let servers: Vec<String> = tracker
         .sessions

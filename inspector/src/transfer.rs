@@ -230,6 +230,11 @@ impl Transfer {
             None if self.session.is_some() => reasons.push("no final reply in the capture".into()),
             None => reasons.push("control connection not in the capture".into()),
         }
+        // A 226 without the data connection in the capture proves nothing about the bytes: the
+        // hash of nothing must not pass for the file's.
+        if !self.connected {
+            reasons.push("data connection not in the capture".into());
+        }
         if !self.gaps.is_empty() {
             let missing: u64 = self.gaps.iter().map(|g| g[1]).sum();
             reasons.push(format!(
@@ -262,7 +267,8 @@ impl Transfer {
             direction: direction.as_str(),
             guessed,
             bytes: self.bytes,
-            sha256: self.gaps.is_empty().then(|| hex::encode(hasher.finalize())),
+            sha256: (self.gaps.is_empty() && self.connected)
+                .then(|| hex::encode(hasher.finalize())),
             complete: reasons.is_empty(),
             incomplete_reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
             expected_bytes: self.expected_bytes,

@@ -359,3 +359,37 @@ fn findings_for_anonymous_bounce_traversal_brute_force_and_tls() {
     assert_eq!(verbs(&events).last().map(String::as_str), Some("AUTH"));
     assert_eq!(credentials(&events).len(), 6);
 }
+
+#[test]
+fn a_226_without_its_data_connection_in_the_capture_is_never_a_complete_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<(bool, &[u8])> = vec![
+        (false, b"220 ready\r\n"),
+        (true, b"USER u\r\n"),
+        (false, b"331 Password\r\n"),
+        (true, b"PASS p\r\n"),
+        (false, b"230 Ok\r\n"),
+        (true, b"PASV\r\n"),
+        (false, b"227 Entering Passive Mode (10,0,0,1,195,80).\r\n"),
+        (true, b"RETR secret.txt\r\n"),
+        (false, b"150 Opening data connection\r\n"),
+        (false, b"226 Transfer complete\r\n"),
+    ];
+    let f = ethernet_pcap(dir.path(), "no-data.pcap", &synth::control_only(&lines));
+    let (events, _) = inspect(&f, &[]);
+    let transfers = of_kind(&events, "transfer");
+    assert_eq!(transfers.len(), 1, "{transfers:?}");
+    let t = transfers[0];
+    assert_eq!(t["complete"], false, "{t}");
+    assert!(
+        t["sha256"].is_null(),
+        "the hash of nothing passed for the file's: {t}"
+    );
+    assert!(
+        t["incomplete_reason"]
+            .as_str()
+            .unwrap()
+            .contains("data connection not in the capture"),
+        "{t}"
+    );
+}

@@ -2,7 +2,15 @@
 //! Fields come in declaration order, `kind` first.
 
 use crate::Analysis;
+use crate::event::Event;
 use std::io::{self, Write};
+
+/// Writes one event as one line (a live capture streams them).
+pub fn write_event(out: &mut impl Write, event: &Event) -> io::Result<()> {
+    let mut line = serde_json::to_vec(event).map_err(io::Error::other)?;
+    line.push(b'\n');
+    out.write_all(&line)
+}
 
 /// Writes the events of `analysis`; with `file` set, each object also names the capture.
 pub fn write(out: &mut impl Write, analysis: &Analysis, file: Option<&str>) -> io::Result<()> {
@@ -31,7 +39,7 @@ pub fn write(out: &mut impl Write, analysis: &Analysis, file: Option<&str>) -> i
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Event, WarningEvent};
+    use crate::event::WarningEvent;
 
     #[test]
     fn kind_comes_first_and_file_last() {

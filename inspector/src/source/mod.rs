@@ -3,9 +3,14 @@
 //! Everything after this module sees only [`RawFrame`]s, so a live capture (issue 6) plugs in by
 //! implementing [`PacketSource`] and the rest of the pipeline stays the same.
 
+mod live;
 mod pcap;
 mod pcapng;
 
+pub use live::{
+    CaptureWriter, InterfaceInfo, LiveConfig, LiveError, LiveSource, LiveStats, PRIVILEGE_MESSAGE,
+    PortFilter, WriteError, list_interfaces,
+};
 pub use pcap::PcapSource;
 pub use pcapng::PcapNgSource;
 

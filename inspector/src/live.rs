@@ -1,0 +1,316 @@
+//! `inspector live` and `inspector interfaces`: frames from a network interface into the same
+//! pipeline as `inspector read` (issue 6).
+
+use crate::cli::{EXIT_ERROR, EXIT_OK, EXIT_SKIPPED};
+use crate::event::Event;
+use crate::report::{json, table};
+use crate::source::{LiveConfig, LiveError, LiveSource, LiveStats, list_interfaces};
+use crate::{Analysis, Options, analyze_with};
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Arguments of `inspector live`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LiveArgs {
+    /// Interface to capture on (`inspector interfaces` lists them).
+    #[arg(long, default_value = "lo")]
+    pub iface: String,
+    /// Also treat this TCP port as an FTP control port (21 always is); repeatable.
+    #[arg(long = "port", value_name = "PORT")]
+    pub ports: Vec<u16>,
+    /// JSON lines on stdout, one object per event (schema: inspector/JSON.md).
+    #[arg(long)]
+    pub json: bool,
+    /// Stop after S seconds (Ctrl-C stops too).
+    #[arg(long, value_name = "S")]
+    pub duration: Option<f64>,
+    /// Stop after N frames kept.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Save the kept frames as pcapng (re-read with `inspector read`, open in Wireshark).
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// Keep every frame, not only those on FTP ports (finds FTP on ports nobody named).
+    #[arg(long)]
+    pub all_traffic: bool,
+    /// Write every transferred file into DIR (names made safe; nothing escapes DIR).
+    #[arg(long, value_name = "DIR")]
+    pub extract: Option<PathBuf>,
+    /// No colours even on a terminal (NO_COLOR is respected too).
+    #[arg(long)]
+    pub no_color: bool,
+    /// Socket receive buffer in bytes: what the kernel may queue while the inspector lags.
+    #[arg(long, value_name = "BYTES", default_value_t = LiveConfig::default().recv_buffer)]
+    pub buffer: usize,
+    /// Out-of-order bytes kept per direction of a TCP connection before a hole is a gap.
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
+    pub stream_cap: usize,
+}
+
+/// Runs `inspector live`; returns the exit code (that of `read`, plus [`EXIT_SKIPPED`] when
+/// the kernel dropped frames).
+pub fn run_live(args: &LiveArgs, color: bool, out: &mut impl Write, err: &mut impl Write) -> u8 {
+    if let Some(dir) = &args.extract
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        let _ = writeln!(
+            err,
+            "inspector: cannot create extract folder {}: {e}",
+            dir.display()
+        );
+        return EXIT_ERROR;
+    }
+    let config = LiveConfig {
+        iface: args.iface.clone(),
+        ports: args.ports.clone(),
+        all_traffic: args.all_traffic,
+        recv_buffer: args.buffer,
+        duration: args
+            .duration
+            .and_then(|s| Duration::try_from_secs_f64(s).ok()),
+        count: args.count,
+        promiscuous: false,
+    };
+    let mut live = match open(&config, args) {
+        Ok(live) => live,
+        // The privilege message starts with "inspector needs": no second prefix.
+        Err(e @ LiveError::NoPrivilege { .. }) => {
+            let _ = writeln!(err, "{e}");
+            return EXIT_ERROR;
+        }
+        Err(e) => {
+            let _ = writeln!(err, "inspector: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let stop = live.stop_handle();
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(signal, stop.clone()) {
+            let _ = writeln!(err, "inspector: cannot catch signal {signal}: {e}");
+        }
+    }
+    let _ = writeln!(
+        err,
+        "inspector: capturing on {} (FTP ports 21{}{}); Ctrl-C stops",
+        args.iface,
+        args.ports
+            .iter()
+            .map(|p| format!(", {p}"))
+            .collect::<String>(),
+        if args.all_traffic {
+            "; keeping all traffic"
+        } else {
+            " and the data ports they announce"
+        }
+    );
+    let options = Options {
+        ports: args.ports.clone(),
+        extract: args.extract.clone(),
+        stream_cap: args.stream_cap,
+    };
+    // Each event is printed as it happens (what a student watches); the summary comes at the end.
+    let mut streamed = Ok(());
+    let analysis = analyze_with(&mut live, &options, &mut |event| {
+        if streamed.is_ok() {
+            streamed = if args.json {
+                json::write_event(out, event)
+            } else {
+                match live_line(event) {
+                    Some(line) => writeln!(out, "{line}"),
+                    None => Ok(()),
+                }
+            }
+            .and_then(|()| out.flush());
+        }
+    });
+    let stats = live.stats();
+    let written = streamed.and_then(|()| {
+        if args.json {
+            // The rest: what needs the whole capture, then the capture statistics.
+            analysis
+                .events
+                .iter()
+                .filter(|e| {
+                    matches!(
+                        e,
+                        Event::Finding(_) | Event::Stitched(_) | Event::Warning(_)
+                    )
+                })
+                .try_for_each(|e| json::write_event(out, e))?;
+            writeln!(out, "{}", stats_json(&stats, &analysis))
+        } else {
+            writeln!(out)?;
+            table::write(out, &analysis, table::Style { color })
+        }
+    });
+    if let Err(e) = written {
+        let _ = writeln!(err, "inspector: cannot write the report: {e}");
+        return EXIT_ERROR;
+    }
+    let _ = out.flush();
+    for e in &analysis.events {
+        if let Event::Warning(w) = e {
+            let _ = writeln!(err, "inspector: warning: {}", w.message);
+        }
+    }
+    let _ = writeln!(err, "inspector: {}", summary(&stats, &analysis));
+    if let Some(path) = &args.write {
+        let _ = writeln!(err, "inspector: capture saved to {}", path.display());
+    }
+    if analysis.skipped > 0 || stats.kernel_drops.is_some_and(|d| d > 0) {
+        EXIT_SKIPPED
+    } else {
+        EXIT_OK
+    }
+}
+
+fn open(config: &LiveConfig, args: &LiveArgs) -> Result<LiveSource, LiveError> {
+    let mut live = LiveSource::open(config)?;
+    if let Some(path) = &args.write {
+        live.write_to(path)?;
+    }
+    Ok(live)
+}
+
+/// One line of the live log for an event, or `None` for events only the summary shows.
+fn live_line(event: &Event) -> Option<String> {
+    Some(match event {
+        Event::Session(e) => format!(
+            "[frame {}] session {}: {} → {} (FTP found by {})",
+            e.frame, e.session, e.client, e.server, e.found_by
+        ),
+        Event::Command(e) => match &e.arg {
+            Some(arg) => format!(
+                "[frame {}] session {} C→S {} {arg}",
+                e.frame, e.session, e.command
+            ),
+            None => format!(
+                "[frame {}] session {} C→S {}",
+                e.frame, e.session, e.command
+            ),
+        },
+        Event::Reply(e) => {
+            let first = e.text.lines().next().unwrap_or_default();
+            format!(
+                "[frame {}] session {} S→C {} {first}",
+                e.frame, e.session, e.code
+            )
+        }
+        Event::Credential(e) => format!(
+            "[frame {}] session {} CREDENTIALS IN CLEAR TEXT: user {:?} password {:?} ({})",
+            e.frame,
+            e.session,
+            e.user,
+            e.password.as_deref().unwrap_or(""),
+            match e.accepted {
+                Some(true) => "accepted",
+                Some(false) => "refused",
+                None => "no reply seen",
+            }
+        ),
+        Event::Tls(e) => format!(
+            "[frame {}] session {} switched to TLS: unreadable from here",
+            e.frame, e.session
+        ),
+        Event::Transfer(e) => format!(
+            "[frame {}] transfer {} {}: {} bytes, sha256 {}, {}",
+            e.frame,
+            e.command.as_deref().unwrap_or("(unknown command)"),
+            e.name.as_deref().unwrap_or("(unknown name)"),
+            e.bytes,
+            e.sha256.as_deref().unwrap_or("-"),
+            if e.complete { "complete" } else { "INCOMPLETE" }
+        ),
+        Event::Stitched(_) | Event::Finding(_) | Event::Warning(_) => return None,
+    })
+}
+
+/// The capture statistics as one JSON object (`"kind":"capture_stats"`, frame 0).
+fn stats_json(stats: &LiveStats, analysis: &Analysis) -> String {
+    /// Field order is the schema's: `kind` and `frame` first.
+    #[derive(serde::Serialize)]
+    struct CaptureStats {
+        kind: &'static str,
+        frame: u64,
+        frames_seen: u64,
+        frames_kept: u64,
+        bytes_seen: u64,
+        bytes_kept: u64,
+        kernel_drops: Option<u64>,
+        gaps: u64,
+        gap_bytes: u64,
+    }
+    let (gaps, gap_bytes) = gap_totals(analysis);
+    let line = CaptureStats {
+        kind: "capture_stats",
+        frame: 0,
+        frames_seen: stats.frames_seen,
+        frames_kept: stats.frames_kept,
+        bytes_seen: stats.bytes_seen,
+        bytes_kept: stats.bytes_kept,
+        kernel_drops: stats.kernel_drops,
+        gaps,
+        gap_bytes,
+    };
+    serde_json::to_string(&line).unwrap_or_default()
+}
+
+/// Gaps in transfers: how many, and how many bytes they miss.
+fn gap_totals(analysis: &Analysis) -> (u64, u64) {
+    analysis
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Transfer(t) => Some(&t.gaps),
+            _ => None,
+        })
+        .flatten()
+        .fold((0u64, 0u64), |(n, b), g| (n + 1, b + g[1]))
+}
+
+/// The capture statistics line: frames seen and kept, bytes, kernel drops, reassembly gaps.
+pub fn summary(stats: &LiveStats, analysis: &Analysis) -> String {
+    let (gaps, gap_bytes) = gap_totals(analysis);
+    let drops = match stats.kernel_drops {
+        Some(d) => d.to_string(),
+        None => "unknown".to_owned(),
+    };
+    format!(
+        "{} frames seen, {} kept ({} of {} bytes), {} dropped by the kernel, {} gaps ({} bytes) \
+         in transfers",
+        stats.frames_seen,
+        stats.frames_kept,
+        stats.bytes_kept,
+        stats.bytes_seen,
+        drops,
+        gaps,
+        gap_bytes
+    )
+}
+
+/// Runs `inspector interfaces`.
+pub fn run_interfaces(json: bool, out: &mut impl Write) -> u8 {
+    let interfaces = list_interfaces();
+    let written = interfaces.iter().try_for_each(|i| {
+        if json {
+            serde_json::to_writer(&mut *out, i).map_err(std::io::Error::other)?;
+            writeln!(out)
+        } else {
+            let addresses: Vec<String> = i.addresses.iter().map(ToString::to_string).collect();
+            writeln!(
+                out,
+                "{:<16} {:<4} {:<8} {}{}",
+                i.name,
+                if i.up { "up" } else { "down" },
+                i.link_type,
+                addresses.join(" "),
+                if i.loopback { "  (loopback)" } else { "" }
+            )
+        }
+    });
+    match written.and_then(|()| out.flush()) {
+        Ok(()) => EXIT_OK,
+        Err(_) => EXIT_ERROR,
+    }
+}
