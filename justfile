@@ -1,0 +1,55 @@
+# ftplab's everyday tasks. `just` lists them; `just lab1` starts lab 1.
+# No `just`? `cargo install just` (or run target/debug/ftplab-lab directly).
+
+set positional-arguments
+
+runner := "target/debug/ftplab-lab"
+
+# List the recipes
+default:
+    @just --list --unsorted
+
+# Lab 0: the doctor, and why sniffing needs CAP_NET_RAW (extra args pass through: --offline, --auto)
+lab0 *args: _build
+    @{{runner}} lab 0 "$@"
+
+# Lab 1: passwords on the wire (--offline reads captures/lab1.pcapng; --seed N; --step K; --auto)
+lab1 *args: _build
+    @{{runner}} lab 1 "$@"
+
+# Lab 2: reading the conversation: commands, reply codes and their families
+lab2 *args: _build
+    @{{runner}} lab 2 "$@"
+
+# Lab 3: the data connection: active vs passive, rebuilding a file, ASCII vs binary
+lab3 *args: _build
+    @{{runner}} lab 3 "$@"
+
+# Lab 4: attacks from RFC 2577: brute force and the bounce attack (loopback only)
+lab4 *args: _build
+    @{{runner}} lab 4 "$@"
+
+# Check your answers in labs/answers/LAB.toml, e.g. `just check lab1`
+check lab *args: _build
+    @{{runner}} check "$@"
+
+# What this machine allows: toolchain, loopback, capture privilege, shipped captures
+doctor: _build
+    @{{runner}} doctor
+
+# Remake captures/lab0.pcapng … lab4.pcapng (root, tcpdump, editcap; --seed N --out DIR for teachers)
+captures *args: _build
+    @{{runner}} captures "$@"
+
+# Run every test (the README's test command)
+test *args:
+    cargo test --workspace "$@"
+
+# Benchmark ftp-server against vsftpd and pyftpdlib (bench/serve.sh; root)
+bench *args:
+    bench/serve.sh "$@"
+
+# Build the lab runner and the programs it starts (says what to do without a toolchain)
+_build:
+    @command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install Rust from https://rustup.rs (then open a new terminal)" >&2; exit 127; }
+    @cargo build -q -p labs -p ftp-server -p ftp-client -p inspector

@@ -1,0 +1,133 @@
+//! `ftplab-lab captures`: records each lab's scripted session into `captures/labN.pcapng`, so
+//! every lab works offline. Each lab's servers listen on a loopback address of their own
+//! (127.0.0.3N) and tcpdump records only that address; the result is checked with the lab's
+//! own expectations before it is kept.
+
+use crate::events;
+use crate::lab::{self, Action, Seen};
+use crate::procs::{self, Guard, WorkDir};
+use crate::seed::Secrets;
+use crate::stage::Stage;
+use crate::tools::Tools;
+use anyhow::{Context, bail};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Options of `ftplab-lab captures`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CapturesArgs {
+    /// Only this lab (default: all).
+    #[arg(long, value_parser = crate::parse_lab)]
+    pub lab: Option<u8>,
+    /// Per-student seed (the shipped captures have none).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Folder for labN.pcapng (default: captures/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Records the captures; false when one does not show what its lab expects.
+pub fn run(args: &CapturesArgs) -> anyhow::Result<bool> {
+    let tools = Tools::locate()?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| crate::workspace_root().join("captures"));
+    std::fs::create_dir_all(&out)?;
+    let secrets = Secrets::new(args.seed);
+    let labs: Vec<u8> = match args.lab {
+        Some(n) => vec![n],
+        None => (0..lab::COUNT)
+            .filter_map(|n| u8::try_from(n).ok())
+            .collect(),
+    };
+    let mut ok = true;
+    for n in labs {
+        let file = out.join(format!("lab{n}.pcapng"));
+        ok &= record(&tools, n, &secrets, &file)
+            .with_context(|| format!("recording {}", file.display()))?;
+    }
+    Ok(ok)
+}
+
+fn record(tools: &Tools, n: u8, secrets: &Secrets, file: &Path) -> anyhow::Result<bool> {
+    let lab = lab::get(n);
+    let host = format!("127.0.0.{}", 30 + n);
+    let stage = Stage::start(tools, lab, secrets, &host)?;
+    let work = WorkDir::new("capture")?;
+    let raw = work.path().join("raw.pcap");
+    let mut tcpdump = Command::new("tcpdump");
+    tcpdump
+        .args(["-i", "lo", "-U", "-n", "-w"])
+        .arg(&raw)
+        .arg(format!("host {host}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut guard = Guard::spawn("tcpdump", &mut tcpdump)
+        .context("tcpdump is needed (apt-get install tcpdump), and root")?;
+    let err = guard.take_stderr().context("tcpdump's stderr is piped")?;
+    procs::wait_line(
+        &procs::lines(err),
+        Duration::from_secs(10),
+        "tcpdump",
+        |l| l.contains("listening on").then_some(()),
+    )
+    .context("tcpdump did not start capturing (it needs root)")?;
+    println!("lab{n}: recording on {host}");
+    let steps = crate::text::parse(crate::text::LABS[usize::from(n)])
+        .steps
+        .len();
+    let mut ok = true;
+    for k in 1..=steps {
+        for action in (lab.script)(secrets, k) {
+            if let Action::Client(run) = action {
+                ok &= stage.run_client(tools, secrets, &run, false)?;
+            }
+        }
+    }
+    wait_marker(&raw, &host)?;
+    guard.stop_with(rustix::process::Signal::INT);
+    drop(stage);
+    let mut editcap = Command::new("editcap");
+    editcap.args(["-F", "pcapng"]).arg(&raw).arg(file);
+    let out = procs::run_bounded("editcap", &mut editcap, b"", Duration::from_secs(60))
+        .context("editcap is needed to write pcapng (apt-get install wireshark-common)")?;
+    if !out.success() {
+        bail!("editcap failed: {}", out.stderr.trim());
+    }
+    let events = events::read_capture(&tools.inspector, file)?;
+    let seen = Seen {
+        events,
+        extracted: Vec::new(),
+    };
+    for e in (lab.expect)(&seen, secrets) {
+        // Extraction is checked by the lab itself, not here.
+        if e.what.contains("extracted") {
+            continue;
+        }
+        println!("  {} {}", if e.met { "✓" } else { "✗" }, e.what);
+        ok &= e.met;
+    }
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    println!("  wrote {} ({size} bytes)", file.display());
+    Ok(ok)
+}
+
+/// tcpdump writes with a lag: send a marker datagram to `host` until it is in the file.
+fn wait_marker(file: &Path, host: &str) -> anyhow::Result<()> {
+    let mark = format!("ftplab-marker-{}", std::process::id());
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        let _ = socket.send_to(mark.as_bytes(), (host, 9));
+        std::thread::sleep(Duration::from_millis(200));
+        let bytes = std::fs::read(file).unwrap_or_default();
+        if bytes.windows(mark.len()).any(|w| w == mark.as_bytes()) {
+            return Ok(());
+        }
+    }
+    bail!("tcpdump did not write the marker within 15 s")
+}

@@ -1,0 +1,225 @@
+//! `ftplab-lab check N`: the student's answers (labs/answers/labN.toml) against the answers
+//! computed from the lab's capture and seed; says which are right without showing right ones.
+
+use crate::events;
+use crate::lab::{self, Answer, Expected};
+use crate::seed::Secrets;
+use crate::tools::Tools;
+use anyhow::{Context, bail};
+use std::path::{Path, PathBuf};
+
+/// Options of `ftplab-lab check`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    /// The lab: 0-4 (or lab0-lab4).
+    #[arg(value_parser = crate::parse_lab)]
+    pub lab: u8,
+    /// Answers file (default labs/answers/labN.toml).
+    #[arg(long)]
+    pub answers: Option<PathBuf>,
+    /// Capture the answers are about (default: `capture` in the answers file, else the shipped one).
+    #[arg(long)]
+    pub capture: Option<PathBuf>,
+    /// Seed (default: `seed` in the answers file, else none).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// Options of `ftplab-lab key`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KeyArgs {
+    /// The lab: 0-4 (or lab0-lab4).
+    #[arg(value_parser = crate::parse_lab)]
+    pub lab: u8,
+    /// Capture (default: the shipped one).
+    #[arg(long)]
+    pub capture: Option<PathBuf>,
+    /// Seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// A relative path in an answers file is relative to the workspace root.
+fn resolve(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        crate::workspace_root().join(path)
+    }
+}
+
+fn compute(lab: u8, capture: &Path, seed: Option<u64>) -> anyhow::Result<Vec<Answer>> {
+    let tools = Tools::locate()?;
+    let events = events::read_capture(&tools.inspector, capture)?;
+    Ok((lab::get(lab).answers)(&events, &Secrets::new(seed)))
+}
+
+/// Verdict on one answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Right.
+    Right,
+    /// Wrong.
+    Wrong,
+    /// Left empty.
+    Missing,
+    /// The capture cannot tell (reason).
+    Unknown(&'static str),
+}
+
+fn normalize(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+/// Judges one answer value from the TOML file.
+pub fn judge(expected: &Expected, given: Option<&toml::Value>) -> Verdict {
+    let given = match given {
+        None => return Verdict::Missing,
+        Some(toml::Value::String(s)) if s.trim().is_empty() => return Verdict::Missing,
+        Some(toml::Value::Integer(0)) => return Verdict::Missing,
+        Some(toml::Value::String(s)) => normalize(s),
+        Some(toml::Value::Integer(i)) => i.to_string(),
+        Some(toml::Value::Boolean(b)) => b.to_string(),
+        Some(other) => normalize(&other.to_string()),
+    };
+    let right = match expected {
+        Expected::Unknown(why) => return Verdict::Unknown(why),
+        Expected::Text(t) => given == normalize(t),
+        Expected::Number(n) => given.parse::<i64>().is_ok_and(|g| g == *n),
+        Expected::OneOf(words) => words.iter().any(|w| normalize(w) == given),
+    };
+    if right {
+        Verdict::Right
+    } else {
+        Verdict::Wrong
+    }
+}
+
+/// Checks the answers; true when all are right.
+pub fn run(args: &CheckArgs) -> anyhow::Result<bool> {
+    let n = args.lab;
+    let file = args.answers.clone().unwrap_or_else(|| {
+        crate::workspace_root()
+            .join("labs")
+            .join("answers")
+            .join(format!("lab{n}.toml"))
+    });
+    let raw = std::fs::read_to_string(&file)
+        .with_context(|| format!("cannot read the answers file {}", file.display()))?;
+    let table: toml::Table = raw
+        .parse()
+        .with_context(|| format!("{} is not valid TOML", file.display()))?;
+    let seed = match (args.seed, table.get("seed")) {
+        (Some(s), _) => Some(s),
+        (None, Some(toml::Value::Integer(s))) => {
+            Some(u64::try_from(*s).context("`seed` in the answers file must not be negative")?)
+        }
+        (None, None) => None,
+        (None, Some(_)) => bail!("`seed` in {} must be a number", file.display()),
+    };
+    let capture = match (&args.capture, table.get("capture").and_then(|v| v.as_str())) {
+        (Some(c), _) => c.clone(),
+        (None, Some(c)) if !c.trim().is_empty() => resolve(Path::new(c)),
+        _ => crate::runner::shipped_capture(n),
+    };
+    let answers = compute(n, &capture, seed)?;
+    println!(
+        "lab{n}: {} against {}{}",
+        file.display(),
+        capture.display(),
+        seed.map(|s| format!(" (seed {s})")).unwrap_or_default()
+    );
+    let mut right = 0;
+    for a in &answers {
+        match judge(&a.expected, table.get(a.key)) {
+            Verdict::Right => {
+                right += 1;
+                println!("  ✓ {}: right", a.key);
+            }
+            Verdict::Wrong => println!("  ✗ {}: not right. {}", a.key, a.question),
+            Verdict::Missing => println!("  · {}: no answer yet. {}", a.key, a.question),
+            Verdict::Unknown(why) => println!("  ? {}: cannot check: {why}", a.key),
+        }
+    }
+    println!("{right} of {} right", answers.len());
+    Ok(right == answers.len())
+}
+
+/// Prints a filled answers file (for teachers and tests).
+pub fn key(args: &KeyArgs) -> anyhow::Result<bool> {
+    let capture = args
+        .capture
+        .clone()
+        .unwrap_or_else(|| crate::runner::shipped_capture(args.lab));
+    let answers = compute(args.lab, &capture, args.seed)?;
+    println!("capture = {:?}", capture.display().to_string());
+    if let Some(s) = args.seed {
+        println!("seed = {s}");
+    }
+    let mut complete = true;
+    for a in answers {
+        match a.expected {
+            Expected::Text(t) => println!("{} = {:?}", a.key, t),
+            Expected::Number(n) => println!("{} = {n}", a.key),
+            Expected::OneOf(w) => println!("{} = {:?}", a.key, w.first().copied().unwrap_or("")),
+            Expected::Unknown(why) => {
+                complete = false;
+                println!("# {}: {why}", a.key);
+            }
+        }
+    }
+    Ok(complete)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_answers_ignore_case_and_spaces() {
+        let e = Expected::Text("User1".into());
+        assert_eq!(
+            judge(&e, Some(&toml::Value::String(" user1 ".into()))),
+            Verdict::Right
+        );
+        assert_eq!(
+            judge(&e, Some(&toml::Value::String("user2".into()))),
+            Verdict::Wrong
+        );
+    }
+
+    #[test]
+    fn numbers_may_be_written_as_text() {
+        let e = Expected::Number(230);
+        assert_eq!(judge(&e, Some(&toml::Value::Integer(230))), Verdict::Right);
+        assert_eq!(
+            judge(&e, Some(&toml::Value::String("230".into()))),
+            Verdict::Right
+        );
+        assert_eq!(judge(&e, Some(&toml::Value::Integer(530))), Verdict::Wrong);
+    }
+
+    #[test]
+    fn empty_and_zero_are_not_answered() {
+        let e = Expected::Number(12);
+        assert_eq!(judge(&e, None), Verdict::Missing);
+        assert_eq!(judge(&e, Some(&toml::Value::Integer(0))), Verdict::Missing);
+        assert_eq!(
+            judge(&e, Some(&toml::Value::String(String::new()))),
+            Verdict::Missing
+        );
+    }
+
+    #[test]
+    fn one_of_accepts_each_listed_word() {
+        let e = Expected::OneOf(vec!["transient", "4yz"]);
+        assert_eq!(
+            judge(&e, Some(&toml::Value::String("4YZ".into()))),
+            Verdict::Right
+        );
+        assert_eq!(
+            judge(&e, Some(&toml::Value::String("permanent".into()))),
+            Verdict::Wrong
+        );
+    }
+}

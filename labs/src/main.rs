@@ -1,0 +1,15 @@
+//! `ftplab-lab`: the lab runner behind `just lab0` … `just lab4`, `just check`, `just doctor`.
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = labs::Cli::parse();
+    match labs::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ftplab-lab: {e:#}");
+            ExitCode::from(labs::EXIT_ERROR)
+        }
+    }
+}
