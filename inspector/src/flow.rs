@@ -231,7 +231,7 @@ fn dispatch(
             if buf.len() < SNIFF && !looks_like_start(buf) {
                 return;
             }
-            let greeting = buf.starts_with(b"220 ") || buf.starts_with(b"220-");
+            let greeting = is_greeting(buf);
             let user = buf.len() >= 5
                 && buf
                     .get(..5)
@@ -274,6 +274,14 @@ fn dispatch(
 }
 
 /// A prefix short of [`SNIFF`] bytes that can already be judged: a whole short line.
+/// The first reply of an FTP server: RFC 959 §5.4 allows 120 (ready soon), 220 (ready) and 421
+/// (not available: a full or locking-out server sends only this before closing).
+fn is_greeting(buf: &[u8]) -> bool {
+    [b"120", b"220", b"421"]
+        .iter()
+        .any(|code| buf.starts_with(*code) && matches!(buf.get(3), Some(b' ' | b'-')))
+}
+
 fn looks_like_start(buf: &[u8]) -> bool {
     buf.contains(&b'\n')
 }

@@ -71,3 +71,12 @@ fn broken_truncated() {
 fn broken_not_a_capture() {
     golden("broken-not-a-capture", "broken/not-a-capture.pcap", &[]);
 }
+
+/// The labs' shipped captures, read without `--port` as a student's first try would: every
+/// control connection is found by its content (lab4's locked-out connections by their 421).
+#[test]
+fn lab_captures() {
+    for lab in 0..=4 {
+        golden(&format!("lab{lab}"), &format!("lab{lab}.pcapng"), &[]);
+    }
+}
