@@ -307,7 +307,8 @@ fn extract(tools: &Tools, capture: &Path, dir: &Path) -> anyhow::Result<()> {
 
 /// Waits for Enter; false when the student types q or standard input ends.
 fn wait_for_student(k: usize, steps: usize) -> bool {
-    print!("[step {k} of {steps}: waiting for you · Enter: next step · q: quit] ");
+    // A line of its own: what the inspector finds meanwhile is printed below it, not after it.
+    println!("[step {k} of {steps}: waiting for you · Enter: next step · q: quit]");
     let _ = std::io::stdout().flush();
     let mut line = String::new();
     match std::io::stdin().lock().read_line(&mut line) {
