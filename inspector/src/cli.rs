@@ -36,17 +36,22 @@ pub struct ReadArgs {
     pub stream_cap: usize,
 }
 
+/// Creates the `--extract` folder if one was asked for; the error is the message for the user.
+pub fn prepare_extract(dir: Option<&std::path::Path>) -> Result<(), String> {
+    match dir.map(std::fs::create_dir_all) {
+        Some(Err(e)) => Err(format!(
+            "inspector: cannot create extract folder {}: {e}",
+            dir.map(|d| d.display().to_string()).unwrap_or_default()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Runs `inspector read`; returns the exit code.
 pub fn read(args: &ReadArgs, color: bool, out: &mut impl Write, err: &mut impl Write) -> u8 {
     let mut code = EXIT_OK;
-    if let Some(dir) = &args.extract
-        && let Err(e) = std::fs::create_dir_all(dir)
-    {
-        let _ = writeln!(
-            err,
-            "inspector: cannot create extract folder {}: {e}",
-            dir.display()
-        );
+    if let Err(message) = prepare_extract(args.extract.as_deref()) {
+        let _ = writeln!(err, "{message}");
         return EXIT_ERROR;
     }
     let options = Options {

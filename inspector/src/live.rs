@@ -1,7 +1,7 @@
 //! `inspector live` and `inspector interfaces`: frames from a network interface into the same
 //! pipeline as `inspector read` (issue 6).
 
-use crate::cli::{EXIT_ERROR, EXIT_OK, EXIT_SKIPPED};
+use crate::cli::{EXIT_ERROR, EXIT_OK, EXIT_SKIPPED, prepare_extract};
 use crate::event::Event;
 use crate::report::{json, table};
 use crate::source::{LiveConfig, LiveError, LiveSource, LiveStats, list_interfaces};
@@ -51,14 +51,8 @@ pub struct LiveArgs {
 /// Runs `inspector live`; returns the exit code (that of `read`, plus [`EXIT_SKIPPED`] when
 /// the kernel dropped frames).
 pub fn run_live(args: &LiveArgs, color: bool, out: &mut impl Write, err: &mut impl Write) -> u8 {
-    if let Some(dir) = &args.extract
-        && let Err(e) = std::fs::create_dir_all(dir)
-    {
-        let _ = writeln!(
-            err,
-            "inspector: cannot create extract folder {}: {e}",
-            dir.display()
-        );
+    if let Err(message) = prepare_extract(args.extract.as_deref()) {
+        let _ = writeln!(err, "{message}");
         return EXIT_ERROR;
     }
     let config = LiveConfig {
