@@ -17,6 +17,13 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// Which end of a control connection sent some bytes.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Client,
+    Server,
+}
+
 /// Where and when a piece of stream completed: the frame that carried its last byte.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Ctx {
@@ -163,25 +170,41 @@ impl Tracker {
             .push(Event::Warning(WarningEvent { frame, message }));
     }
 
-    /// Bytes the client sent on control connection `s`.
-    pub fn client_bytes(&mut self, s: usize, chunk: Chunk<'_>, ctx: Ctx) {
+    /// Appends a chunk of one side of control connection `s` to that side's line buffer.
+    /// False when there is nothing to parse: the connection is encrypted, or bytes are missing
+    /// (the buffer is dropped, since a line cut by a gap cannot be trusted; a warning says so).
+    fn buffer_control_bytes(&mut self, s: usize, side: Side, chunk: Chunk<'_>, ctx: Ctx) -> bool {
         let Some(session) = self.sessions.get_mut(s) else {
-            return;
+            return false;
         };
         if session.encrypted.is_some() {
-            return;
+            return false;
         }
+        let (buf, sender, lost) = match side {
+            Side::Client => (&mut session.client_buf, "client", "commands"),
+            Side::Server => (&mut session.server_buf, "server", "replies"),
+        };
         match chunk {
             Chunk::Gap { len } => {
-                session.client_buf.clear();
+                buf.clear();
                 let id = session.id;
                 self.warn(
                     ctx.frame,
-                    format!("session {id}: {len} bytes sent by the client are not in the capture; commands may be missing"),
+                    format!("session {id}: {len} bytes sent by the {sender} are not in the capture; {lost} may be missing"),
                 );
-                return;
+                false
             }
-            Chunk::Data(d) => session.client_buf.extend_from_slice(d),
+            Chunk::Data(d) => {
+                buf.extend_from_slice(d);
+                true
+            }
+        }
+    }
+
+    /// Bytes the client sent on control connection `s`.
+    pub fn client_bytes(&mut self, s: usize, chunk: Chunk<'_>, ctx: Ctx) {
+        if !self.buffer_control_bytes(s, Side::Client, chunk, ctx) {
+            return;
         }
         let mut start = 0;
         loop {
@@ -233,23 +256,8 @@ impl Tracker {
 
     /// Bytes the server sent on control connection `s`.
     pub fn server_bytes(&mut self, s: usize, chunk: Chunk<'_>, ctx: Ctx) {
-        let Some(session) = self.sessions.get_mut(s) else {
+        if !self.buffer_control_bytes(s, Side::Server, chunk, ctx) {
             return;
-        };
-        if session.encrypted.is_some() {
-            return;
-        }
-        match chunk {
-            Chunk::Gap { len } => {
-                session.server_buf.clear();
-                let id = session.id;
-                self.warn(
-                    ctx.frame,
-                    format!("session {id}: {len} bytes sent by the server are not in the capture; replies may be missing"),
-                );
-                return;
-            }
-            Chunk::Data(d) => session.server_buf.extend_from_slice(d),
         }
         let mut start = 0;
         loop {
