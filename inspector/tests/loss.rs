@@ -59,6 +59,9 @@ fn drop_every_nth_data_frame(
     let mut writer = CaptureWriter::create(to, "lo").expect("create the lossy capture");
     let mut isn: HashMap<SocketAddr, u32> = HashMap::new();
     let mut dropped: HashMap<SocketAddr, Vec<[u64; 2]>> = HashMap::new();
+    // Bytes of the kept frames: a dropped frame whose bytes a retransmission also carried
+    // loses nothing, and the reassembler rightly reports no gap for it.
+    let mut kept: HashMap<SocketAddr, Vec<[u64; 2]>> = HashMap::new();
     let mut data_frames = 0;
     while let Some(frame) = source.next_frame().expect("frame") {
         if let Ok(Decoded::Tcp(seg)) = decode(&frame) {
@@ -68,17 +71,16 @@ fn drop_every_nth_data_frame(
             let data = seg.src.port() != control_port && seg.dst.port() != control_port;
             if data && !seg.payload.is_empty() {
                 data_frames += 1;
+                let start = isn
+                    .get(&seg.src)
+                    .map(|i| seg.seq.wrapping_sub(*i).wrapping_sub(1))
+                    .expect("the SYN of every data connection is captured");
+                let range = [u64::from(start), seg.payload.len() as u64];
                 if data_frames % nth == 0 {
-                    let start = isn
-                        .get(&seg.src)
-                        .map(|i| seg.seq.wrapping_sub(*i).wrapping_sub(1))
-                        .expect("the SYN of every data connection is captured");
-                    dropped
-                        .entry(seg.src)
-                        .or_default()
-                        .push([u64::from(start), seg.payload.len() as u64]);
+                    dropped.entry(seg.src).or_default().push(range);
                     continue;
                 }
+                kept.entry(seg.src).or_default().push(range);
             }
         }
         writer.write(&frame).expect("write frame");
@@ -86,6 +88,38 @@ fn drop_every_nth_data_frame(
     writer.finish().expect("flush the lossy capture");
     assert!(data_frames >= nth * 3, "only {data_frames} data frames");
     dropped
+        .into_iter()
+        .map(|(src, ranges)| {
+            let covered = merged(kept.remove(&src).unwrap_or_default());
+            (src, uncovered(merged(ranges), &covered))
+        })
+        .filter(|(_, missing)| !missing.is_empty())
+        .collect()
+}
+
+/// The parts of `ranges` (sorted, disjoint `[start, len]`) that `covered` (same) does not cover.
+fn uncovered(ranges: Vec<[u64; 2]>, covered: &[[u64; 2]]) -> Vec<[u64; 2]> {
+    let mut out = Vec::new();
+    for [start, len] in ranges {
+        let (mut at, end) = (start, start + len);
+        for &[c_start, c_len] in covered {
+            let c_end = c_start + c_len;
+            if c_end <= at || c_start >= end {
+                continue;
+            }
+            if c_start > at {
+                out.push([at, c_start - at]);
+            }
+            at = at.max(c_end);
+            if at >= end {
+                break;
+            }
+        }
+        if at < end {
+            out.push([at, end - at]);
+        }
+    }
+    out
 }
 
 #[test]
