@@ -626,8 +626,16 @@ pub fn agree_with_tshark(pcap: &Path, port: u16, events: &[Value]) -> usize {
     {
         let bytes = fs::read(entry.path()).expect("read exported object");
         let hash = sha256(&bytes);
+        // tshark exports whatever bytes it saw of a transfer cut off midway; the inspector does
+        // not hash a file it knows is missing bytes (a trailing gap, when ACKs or the FIN prove
+        // more was sent), so such an object matches an incomplete transfer of the same size.
+        let cut_off = events.iter().any(|e| {
+            e["kind"] == "transfer"
+                && e["complete"] == false
+                && e["bytes"].as_u64() == Some(bytes.len() as u64)
+        });
         assert!(
-            ours.contains(&hash),
+            ours.contains(&hash) || cut_off,
             "tshark exported {:?} ({} bytes, sha256 {hash}) and the inspector has no transfer with \
              that sha256: {ours:?}",
             entry.file_name(),
