@@ -8,6 +8,8 @@ use crate::source::{LiveConfig, LiveError, LiveSource, LiveStats, list_interface
 use crate::{Analysis, Options, analyze_with};
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Arguments of `inspector live`.
@@ -78,11 +80,8 @@ pub fn run_live(args: &LiveArgs, color: bool, out: &mut impl Write, err: &mut im
             return EXIT_ERROR;
         }
     };
-    let stop = live.stop_handle();
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        if let Err(e) = signal_hook::flag::register(signal, stop.clone()) {
-            let _ = writeln!(err, "inspector: cannot catch signal {signal}: {e}");
-        }
+    if let Err(e) = stop_on_signals(live.stop_handle(), live.stop_now_handle()) {
+        let _ = writeln!(err, "inspector: cannot catch Ctrl-C: {e}");
     }
     let _ = writeln!(
         err,
@@ -157,6 +156,28 @@ pub fn run_live(args: &LiveArgs, color: bool, out: &mut impl Write, err: &mut im
     } else {
         EXIT_OK
     }
+}
+
+/// The first Ctrl-C (or SIGTERM) stops the capture after the frames still queued in the kernel
+/// are read (after a fast transfer that can take seconds); the second stops it at once.
+fn stop_on_signals(stop: Arc<AtomicBool>, stop_now: Arc<AtomicBool>) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    std::thread::Builder::new()
+        .name("signals".to_owned())
+        .spawn(move || {
+            for _ in signals.forever() {
+                if stop.swap(true, Ordering::Relaxed) {
+                    stop_now.store(true, Ordering::Relaxed);
+                    return;
+                }
+                eprintln!(
+                    "inspector: stopping after the frames already captured are read \
+                     (Ctrl-C again to stop at once)"
+                );
+            }
+        })?;
+    Ok(())
 }
 
 fn open(config: &LiveConfig, args: &LiveArgs) -> Result<LiveSource, LiveError> {

@@ -378,3 +378,83 @@ fn without_cap_net_raw_the_error_says_exactly_what_to_do() {
         }
     }
 }
+
+#[test]
+fn a_stop_reads_everything_queued_before_it_and_nothing_sent_after() {
+    use inspector::frame::{Decoded, decode};
+    use std::io::{Read, Write};
+    use std::sync::mpsc;
+
+    let ip = own_loopback();
+    let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let Some(mut live) = open_live(&[port]) else {
+        return;
+    };
+    const BEFORE: usize = 8 << 20;
+    const AFTER: usize = 1 << 20;
+    // The receiving end says when each part has arrived: by then every one of its segments has
+    // passed the capture socket (the tap sits before TCP's own delivery).
+    let (arrived, wait) = mpsc::channel();
+    let receiver = thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = vec![0u8; 64 * 1024];
+        for part in [BEFORE, AFTER] {
+            let mut left = part;
+            while left > 0 {
+                let n = conn.read(&mut buf[..left.min(64 * 1024)]).unwrap();
+                assert!(n > 0, "sender closed early");
+                left -= n;
+            }
+            arrived.send(()).unwrap();
+        }
+    });
+    let mut sender = std::net::TcpStream::connect((ip, port)).unwrap();
+    sender.write_all(&vec![0xAA; BEFORE]).unwrap();
+    wait.recv().unwrap();
+    // Nothing has been read from the capture yet: the 8 MiB wait in the kernel's queue.
+    live.stop_handle()
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    // The stop takes effect at the next read; traffic after it must not be captured.
+    let first = live.next_frame().expect("frame").map(|f| f.bytes.to_vec());
+    sender.write_all(&vec![0x55; AFTER]).unwrap();
+    wait.recv().unwrap();
+    receiver.join().unwrap();
+
+    let started = std::time::Instant::now();
+    let (mut before, mut after) = (0usize, 0usize);
+    let mut count = |bytes: &[u8]| {
+        let frame = inspector::source::RawFrame {
+            number: 0,
+            timestamp: std::time::Duration::ZERO,
+            link_type: inspector::source::LinkType::ETHERNET,
+            bytes,
+        };
+        if let Ok(Decoded::Tcp(segment)) = decode(&frame)
+            && segment.dst.port() == port
+        {
+            before += segment.payload.iter().filter(|b| **b == 0xAA).count();
+            after += segment.payload.iter().filter(|b| **b == 0x55).count();
+        }
+    };
+    if let Some(bytes) = first {
+        count(&bytes);
+    }
+    while let Some(frame) = live.next_frame().expect("frame") {
+        count(frame.bytes);
+    }
+    let stats = live.stats();
+    assert_eq!(
+        before, BEFORE,
+        "all that was queued at the stop is read: {stats:?}"
+    );
+    assert_eq!(
+        after, 0,
+        "nothing sent after the stop is captured: {stats:?}"
+    );
+    assert_eq!(stats.kernel_drops, Some(0), "{stats:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the drain ends when the queue is empty, not at its time limit"
+    );
+}

@@ -43,8 +43,15 @@ pub const RECV_BUFFER: usize = 1 << 30;
 /// How long one wait for a frame lasts, so that a stop request or `--duration` is noticed.
 pub const READ_TIMEOUT: Duration = Duration::from_millis(100);
 
-/// After a stop request, how long frames already queued may still be read.
-pub const DRAIN_LIMIT: Duration = Duration::from_secs(2);
+/// After a stop request, how long frames already queued may still be read. At the stop the
+/// socket's filter is replaced by one that accepts nothing, so the drain reads exactly what the
+/// kernel held at that moment (up to a gigabyte when the reader lagged behind a fast transfer)
+/// and then ends; this only bounds it. [`LiveSource::stop_now_handle`] ends it at once.
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(60);
+
+/// The drain's bound when the accept-nothing filter could not be attached: new traffic keeps
+/// arriving, so the queue may never be empty.
+const DRAIN_LIMIT_UNFILTERED: Duration = Duration::from_secs(2);
 
 /// Could not start a live capture.
 #[derive(Debug, thiserror::Error)]
@@ -325,6 +332,7 @@ pub struct LiveSource {
     number: u64,
     stats: LiveStats,
     stop: Arc<AtomicBool>,
+    stop_now: Arc<AtomicBool>,
     deadline: Option<Instant>,
     count: Option<u64>,
     writer: Option<CaptureWriter<BufWriter<File>>>,
@@ -429,6 +437,7 @@ impl LiveSource {
                 ..LiveStats::default()
             },
             stop: Arc::new(AtomicBool::new(false)),
+            stop_now: Arc::new(AtomicBool::new(false)),
             deadline: config.duration.map(|d| Instant::now() + d),
             count: config.count,
             writer: None,
@@ -450,11 +459,17 @@ impl LiveSource {
         Ok(())
     }
 
-    /// Setting this flag (from a Ctrl-C handler or another thread) ends the capture: frames
-    /// already queued in the kernel are still delivered (for at most [`DRAIN_LIMIT`]), then
-    /// [`PacketSource::next_frame`] returns `Ok(None)`.
+    /// Setting this flag (from a Ctrl-C handler or another thread) ends the capture: nothing
+    /// new is queued from then on, the frames already queued in the kernel are still delivered
+    /// (for at most [`DRAIN_LIMIT`]), then [`PacketSource::next_frame`] returns `Ok(None)`.
     pub fn stop_handle(&self) -> Arc<AtomicBool> {
         self.stop.clone()
+    }
+
+    /// Setting this flag ends the capture at once, without reading what is still queued
+    /// (a second Ctrl-C).
+    pub fn stop_now_handle(&self) -> Arc<AtomicBool> {
+        self.stop_now.clone()
     }
 
     /// Also keeps segments from or to `port`.
@@ -490,14 +505,22 @@ impl LiveSource {
 
     /// Whether to end now; starts draining when a stop was asked for or the duration is over.
     fn should_stop(&mut self) -> bool {
-        if self.finished || self.count.is_some_and(|c| self.stats.frames_kept >= c) {
+        if self.finished
+            || self.stop_now.load(Ordering::Relaxed)
+            || self.count.is_some_and(|c| self.stats.frames_kept >= c)
+        {
             return true;
         }
         let now = Instant::now();
         if self.draining.is_none()
             && (self.stop.load(Ordering::Relaxed) || self.deadline.is_some_and(|d| now >= d))
         {
-            self.draining = Some(now + DRAIN_LIMIT);
+            // Close the door, then empty the room: what arrives after the stop is not queued.
+            let limit = match self.socket.attach_filter(&accept_nothing()) {
+                Ok(()) => DRAIN_LIMIT,
+                Err(_) => DRAIN_LIMIT_UNFILTERED,
+            };
+            self.draining = Some(now + limit);
         }
         self.draining.is_some_and(|d| now >= d)
     }
@@ -595,6 +618,17 @@ fn write_error(e: WriteError) -> SourceError {
         file: e.file,
         source: io::Error::other(e.detail),
     }
+}
+
+/// A classic BPF program that accepts no packet: attached at a stop, so that the drain reads
+/// only what was queued before it.
+fn accept_nothing() -> [libc::sock_filter; 1] {
+    [libc::sock_filter {
+        code: (libc::BPF_RET | libc::BPF_K) as u16,
+        jt: 0,
+        jf: 0,
+        k: 0,
+    }]
 }
 
 /// A classic BPF program that drops packets the host sends (`PACKET_OUTGOING`), keeping the
