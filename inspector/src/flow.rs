@@ -297,18 +297,19 @@ fn replay(seen: &[Vec<u8>; 2], mut f: impl FnMut(usize, &[u8])) {
 fn close(mut flow: Flow, reset: bool, ctx: Ctx, tracker: &mut Tracker) {
     let (a, b) = (flow.a, flow.b);
     let Flow { reasm, role, .. } = &mut flow;
+    let ends_seen = [reasm[0].fin_seen(), reasm[1].fin_seen()];
     for (dir, r) in reasm.iter_mut().enumerate() {
         let addrs = if dir == 0 { (a, b) } else { (b, a) };
         r.finish(&mut |chunk| dispatch(role, dir, chunk, ctx, tracker, addrs));
     }
     match role {
-        Role::Data { transfer } => tracker.data_closed(*transfer, reset),
+        Role::Data { transfer } => tracker.data_closed(*transfer, reset, ends_seen),
         Role::Undecided { seen } if seen.iter().any(|s| !s.is_empty()) => {
             let transfer = tracker.orphan_data();
             replay(seen, |dir, bytes| {
                 tracker.data_bytes(transfer, dir, Chunk::Data(bytes), ctx)
             });
-            tracker.data_closed(transfer, reset);
+            tracker.data_closed(transfer, reset, ends_seen);
         }
         _ => {}
     }

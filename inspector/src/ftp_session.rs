@@ -569,13 +569,16 @@ impl Tracker {
         }
     }
 
-    /// Data connection `idx` has ended.
-    pub fn data_closed(&mut self, idx: usize, reset: bool) {
+    /// Data connection `idx` has ended; `ends_seen` says, per direction, whether its FIN was
+    /// captured (then the stream's length is known).
+    pub fn data_closed(&mut self, idx: usize, reset: bool, ends_seen: [bool; 2]) {
         let extract = self.extract.clone();
         let Some(t) = self.transfers.get_mut(idx) else {
             return;
         };
         t.closed = true;
+        t.ends_seen = ends_seen;
+        t.ended_by_rst |= reset;
         t.reset |= reset && t.final_reply.is_none_or(|(c, _)| !(200..300).contains(&c));
         if t.emitted {
             return;
@@ -745,7 +748,7 @@ mod tests {
         let idx = t.match_data(&[listener]).expect("announced");
         t.client_bytes(0, Chunk::Data(b"RETR a.txt\r\n"), ctx(4));
         t.data_bytes(idx, 1, Chunk::Data(b"hello"), ctx(5));
-        t.data_closed(idx, false);
+        t.data_closed(idx, false, [true, true]);
         t.server_bytes(0, Chunk::Data(b"150 ok\r\n226 done\r\n"), ctx(6));
         let transfer = t
             .events
@@ -759,5 +762,83 @@ mod tests {
         assert_eq!(transfer.bytes, 5);
         assert!(transfer.complete, "{transfer:?}");
         assert_eq!(transfer.mode, Some("passive"));
+    }
+
+    /// RETR a.bin over a passive data connection that carries `chunks`, the server announcing
+    /// 10 bytes in its 150 and confirming with 226; `ends_seen` as the flow layer reports it.
+    fn download_of_ten_bytes(
+        chunks: &[Chunk<'_>],
+        ends_seen: [bool; 2],
+    ) -> crate::event::TransferEvent {
+        let mut t = tracker_with_session();
+        t.client_bytes(0, Chunk::Data(b"PASV\r\n"), ctx(2));
+        t.server_bytes(
+            0,
+            Chunk::Data(b"227 Entering Passive Mode (127,0,0,1,200,10).\r\n"),
+            ctx(3),
+        );
+        let listener: SocketAddr = "127.0.0.1:51210".parse().unwrap();
+        let idx = t.match_data(&[listener]).expect("announced");
+        t.client_bytes(0, Chunk::Data(b"TYPE I\r\nRETR a.bin\r\n"), ctx(4));
+        t.server_bytes(
+            0,
+            Chunk::Data(b"200 ok\r\n150 Opening data connection for a.bin (10 bytes)\r\n"),
+            ctx(5),
+        );
+        for chunk in chunks {
+            let chunk = match chunk {
+                Chunk::Data(d) => Chunk::Data(d),
+                Chunk::Gap { len } => Chunk::Gap { len: *len },
+            };
+            t.data_bytes(idx, 1, chunk, ctx(6));
+        }
+        t.data_closed(idx, false, ends_seen);
+        t.server_bytes(0, Chunk::Data(b"226 done\r\n"), ctx(7));
+        t.events
+            .iter()
+            .find_map(|e| match e {
+                Event::Transfer(x) => Some(x.as_ref().clone()),
+                _ => None,
+            })
+            .expect("a transfer")
+    }
+
+    #[test]
+    fn a_confirmed_download_whose_tail_and_fin_were_lost_ends_in_a_gap_to_the_announced_size() {
+        let t = download_of_ten_bytes(&[Chunk::Data(b"hello")], [false, false]);
+        assert_eq!(t.gaps, vec![[5, 5]], "{t:?}");
+        assert_eq!(t.bytes, 5);
+        assert!(!t.complete && t.sha256.is_none(), "{t:?}");
+        assert!(
+            t.incomplete_reason
+                .as_deref()
+                .is_some_and(|r| r.contains("5 bytes missing in 1 gap")),
+            "{t:?}"
+        );
+    }
+
+    #[test]
+    fn a_trailing_gap_one_past_the_announced_size_loses_the_fins_sequence_number() {
+        // The FIN was lost, the peer's ACK of it was not: the reassembler's tail gap reaches
+        // one past the data.
+        let t = download_of_ten_bytes(
+            &[Chunk::Data(b"hello"), Chunk::Gap { len: 6 }],
+            [false, false],
+        );
+        assert_eq!(t.gaps, vec![[5, 5]], "{t:?}");
+    }
+
+    #[test]
+    fn with_its_fin_captured_a_short_download_is_short_not_gapped() {
+        // The stream's end is known: the missing bytes never crossed the wire.
+        let t = download_of_ten_bytes(&[Chunk::Data(b"hello")], [false, true]);
+        assert!(t.gaps.is_empty(), "{t:?}");
+        assert!(!t.complete, "{t:?}");
+        assert!(
+            t.incomplete_reason
+                .as_deref()
+                .is_some_and(|r| r.contains("5 of 10 announced bytes")),
+            "{t:?}"
+        );
     }
 }

@@ -137,6 +137,12 @@ impl Reassembler {
         self.fin_at.is_some_and(|f| self.next >= f)
     }
 
+    /// True once a FIN was seen, so the stream's length is known (even if bytes before it were
+    /// lost).
+    pub fn fin_seen(&self) -> bool {
+        self.fin_at.is_some()
+    }
+
     /// Bytes currently held out of order.
     pub fn pending_bytes(&self) -> usize {
         self.pending_bytes

@@ -100,8 +100,9 @@ pub fn stitch(
     out
 }
 
-/// Copies each extracted part to its offset in one file (first copy of a byte wins: parts
-/// are written last to first) and hashes the result by streaming it back.
+/// Copies the captured ranges of each extracted part to their offsets in one file (first copy
+/// of a byte wins: parts are written last to first; a part's gaps are holes in its extracted
+/// file and must not cover another part's bytes) and hashes the result by streaming it back.
 fn write_stitched(
     dir: &Path,
     name: &str,
@@ -114,8 +115,12 @@ fn write_stitched(
     for p in parts.iter().rev() {
         let Some(part) = &p.extracted else { continue };
         let mut input = File::open(dir.join(part))?;
-        out.seek(SeekFrom::Start(p.rest.unwrap_or(0)))?;
-        std::io::copy(&mut input, &mut out)?;
+        let base = p.rest.unwrap_or(0);
+        for (start, end) in present(p) {
+            input.seek(SeekFrom::Start(start - base))?;
+            out.seek(SeekFrom::Start(start))?;
+            std::io::copy(&mut (&mut input).take(end - start), &mut out)?;
+        }
     }
     out.set_len(len)?;
     out.flush()?;
@@ -180,5 +185,34 @@ mod tests {
         ];
         let s = stitch(&events, |_| Some("s".into()), None);
         assert!(s[0].complete, "{:?}", s[0]);
+    }
+
+    #[test]
+    fn a_gap_in_one_part_does_not_cover_the_bytes_another_part_brought() {
+        let dir = tempfile::tempdir().unwrap();
+        let whole: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+        // Part 1 lost [300, 500) (a hole of zeros in its extracted file), part 2 resumed at 300.
+        let mut first = whole.clone();
+        first[300..500].fill(0);
+        std::fs::write(dir.path().join("p1"), &first).unwrap();
+        std::fs::write(dir.path().join("p2"), &whole[300..]).unwrap();
+        let with = |event: Event, gaps: Vec<[u64; 2]>, file: &str| match event {
+            Event::Transfer(mut t) => {
+                t.gaps = gaps;
+                t.extracted = Some(file.to_owned());
+                Event::Transfer(t)
+            }
+            other => other,
+        };
+        let events = vec![
+            with(part(10, None, 800, Some(1000)), vec![[300, 200]], "p1"),
+            with(part(50, Some(300), 700, None), Vec::new(), "p2"),
+        ];
+        let s = stitch(&events, |_| Some("s".into()), Some(dir.path()));
+        assert!(s[0].complete, "{:?}", s[0]);
+        assert_eq!(
+            s[0].sha256.as_deref(),
+            Some(hex::encode(Sha256::digest(&whole)).as_str())
+        );
     }
 }

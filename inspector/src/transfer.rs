@@ -76,6 +76,11 @@ pub struct Transfer {
     pub reset: bool,
     /// Content arrived in both directions (then it is no FTP data connection).
     pub two_way: bool,
+    /// Per direction of the data connection: its FIN was captured, so its length is known.
+    pub ends_seen: [bool; 2],
+    /// A RST ended the data connection (whatever the reply): what was still queued at the
+    /// sender was thrown away, not sent.
+    pub ended_by_rst: bool,
     /// Which reassembler direction (0 or 1) carries the content, once bytes arrived.
     content_dir: Option<usize>,
     hasher: Sha256,
@@ -110,6 +115,8 @@ impl Transfer {
             closed: false,
             reset: false,
             two_way: false,
+            ends_seen: [false; 2],
+            ended_by_rst: false,
             content_dir: None,
             hasher: Sha256::new(),
             bytes: 0,
@@ -218,11 +225,57 @@ impl Transfer {
         }
     }
 
+    /// When the FIN of the content was not captured, TCP alone cannot say where the content
+    /// ended: the lost tail leaves no trace when the peer's ACKs were lost with it, and a peer's
+    /// ACK of the FIN reaches one past the data. A transfer the server confirmed (2xx) with an
+    /// announced size, on a data connection not reset (a RST throws away what was queued),
+    /// then ends at that size: a missing tail becomes a gap, and a trailing gap
+    /// one byte too long (the FIN's sequence number) is trimmed. So the content plus the gaps
+    /// is the whole file, and the gaps say exactly what the capture lost.
+    fn account_for_an_unseen_end(&mut self, direction: Direction, extract: Option<&Path>) {
+        let end_seen = self.content_dir.is_some_and(|d| self.ends_seen[d]);
+        let confirmed = self
+            .final_reply
+            .is_some_and(|(code, _)| (200..300).contains(&code));
+        let Some(expected) = self.expected_bytes else {
+            return;
+        };
+        if end_seen
+            || self.ended_by_rst
+            || !confirmed
+            || !self.connected
+            || self.ascii
+            || direction == Direction::Listing
+            || self.content_dir.is_none()
+        {
+            return;
+        }
+        let have = self.offset + self.rest.unwrap_or(0);
+        if have < expected {
+            let len = expected - have;
+            self.gaps.push([self.offset, len]);
+            if extract.is_some() {
+                self.write_out(Path::new(""), None, len);
+            }
+            self.offset += len;
+        } else if have == expected + 1
+            && let Some(last) = self.gaps.last_mut()
+            && last[0] + last[1] == self.offset
+        {
+            last[1] -= 1;
+            if last[1] == 0 {
+                self.gaps.pop();
+            }
+            self.offset -= 1;
+        }
+    }
+
     /// Closes the extract file under a safe unique name and builds the event.
     pub fn finish(&mut self, extract: Option<&Path>, names: &mut HashSet<String>) -> TransferEvent {
         self.emitted = true;
         let guessed = self.direction.is_none();
         let direction = self.direction.unwrap_or_else(|| self.guess_direction());
+        self.account_for_an_unseen_end(direction, extract);
         let mut reasons = Vec::new();
         match self.final_reply {
             Some((code, _)) if (200..300).contains(&code) => {}
