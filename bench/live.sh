@@ -112,10 +112,22 @@ one_run() {
   fi
   local complete=false
   grep '"kind":"transfer"' "$json" | grep -q "\"sha256\":\"$WANT\".*\"complete\":true" && complete=true
-  printf '{"server":"%s","tool":"%s","limit":"%s","mbps":%.0f,"complete":%s,"bytes_kept":%s,"drops":"%s","cpu_s":%.2f,"peak_rss_mib":%.1f,"machine_cpu_s":%.2f,"load":%s}\n' \
+  # What the capture holds of the file, and the holes the reassembler found in it: together
+  # they must make the whole file, or the loss was not accounted for.
+  local held
+  held=$(python3 -c '
+import json, sys
+best = (0, 0, 0)
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e.get("kind") == "transfer" and e.get("name") == "big1g.bin":
+        gaps = e.get("gaps") or []
+        best = max(best, (e["bytes"], len(gaps), sum(g[1] for g in gaps)))
+print("%d,%d,%d" % best)' "$json" 2>/dev/null || echo 0,0,0)
+  printf '{"server":"%s","tool":"%s","limit":"%s","mbps":%.0f,"complete":%s,"bytes_kept":%s,"drops":"%s","cpu_s":%.2f,"peak_rss_mib":%.1f,"machine_cpu_s":%.2f,"load":%s,"file_bytes":%s,"gaps":%s,"gap_bytes":%s}\n' \
     "$SERVER_KIND" "$tool" "${limit:-none}" "$(awk "BEGIN{print $speed/1e6}")" "$complete" "${kept:-0}" "${drops:-?}" \
     "$(awk "BEGIN{print $ticks/100}")" "$(awk "BEGIN{print $rss/1024}")" \
-    "$(awk "BEGIN{print $machine/100}")" "${LOAD:-0}"
+    "$(awk "BEGIN{print $machine/100}")" "${LOAD:-0}" "${held%%,*}" "$(echo "$held" | cut -d, -f2)" "${held##*,}"
 }
 
 for i in $(seq "$RUNS"); do
