@@ -418,12 +418,22 @@ impl Tracker {
             }
             return;
         }
-        let Some(pending) = session.pending.pop_front() else {
+        let Some(mut pending) = session.pending.pop_front() else {
             if code.0 == 220 && session.banner.is_none() {
                 session.banner = Some((text, ctx.frame));
             }
             return;
         };
+        // No transfer ends with this code (RFC 959 §5.4): the transfer's own reply was lost in a
+        // gap of the capture, and this one answers a later command (221 to QUIT, say). The
+        // transfer keeps "no final reply" rather than borrowing another command's.
+        while Direction::of_command(&pending.verb).is_some() && !can_end_a_transfer(code.0) {
+            let Some(next) = session.pending.pop_front() else {
+                break;
+            };
+            session.transfer = None;
+            pending = next;
+        }
         let positive = code.is_positive_completion() || code.is_positive_intermediate();
         match pending.verb.as_str() {
             "USER" => match code.0 {
@@ -647,6 +657,15 @@ fn bytes_in_text(text: &str) -> Option<u64> {
         .then_some(n)
 }
 
+/// Whether `code` may be the final reply to RETR, STOR, STOU, APPE, LIST, NLST or MLSD
+/// (RFC 959 §5.4, RFC 2228 §5, RFC 3659 §7).
+fn can_end_a_transfer(code: u16) -> bool {
+    matches!(
+        code,
+        226 | 250 | 421 | 425 | 426 | 450 | 451 | 452 | 500..=504 | 530 | 532 | 534 | 535 | 550..=553
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -839,6 +858,45 @@ mod tests {
                 .as_deref()
                 .is_some_and(|r| r.contains("5 of 10 announced bytes")),
             "{t:?}"
+        );
+    }
+
+    #[test]
+    fn a_reply_no_transfer_ends_with_is_not_taken_for_the_lost_226() {
+        let mut t = tracker_with_session();
+        t.client_bytes(0, Chunk::Data(b"PASV\r\n"), ctx(2));
+        t.server_bytes(
+            0,
+            Chunk::Data(b"227 Entering Passive Mode (127,0,0,1,200,10).\r\n"),
+            ctx(3),
+        );
+        let listener: SocketAddr = "127.0.0.1:51210".parse().unwrap();
+        let idx = t.match_data(&[listener]).expect("announced");
+        t.client_bytes(0, Chunk::Data(b"RETR a.bin\r\n"), ctx(4));
+        t.server_bytes(0, Chunk::Data(b"150 here (5 bytes)\r\n"), ctx(5));
+        t.data_bytes(idx, 1, Chunk::Data(b"hello"), ctx(6));
+        t.data_closed(idx, false, [true, true]);
+        // The 226 is lost; the client's QUIT and its 221 are captured.
+        t.server_bytes(0, Chunk::Gap { len: 10 }, ctx(7));
+        t.client_bytes(0, Chunk::Data(b"QUIT\r\n"), ctx(8));
+        t.server_bytes(0, Chunk::Data(b"221 bye\r\n"), ctx(9));
+        t.finish();
+        let transfer = t
+            .events
+            .iter()
+            .find_map(|e| match e {
+                Event::Transfer(x) => Some(x.as_ref()),
+                _ => None,
+            })
+            .expect("a transfer");
+        assert_eq!(transfer.reply, None, "{transfer:?}");
+        assert!(!transfer.complete, "{transfer:?}");
+        assert!(
+            transfer
+                .incomplete_reason
+                .as_deref()
+                .is_some_and(|r| r.contains("no final reply")),
+            "{transfer:?}"
         );
     }
 }
