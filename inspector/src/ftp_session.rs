@@ -789,6 +789,15 @@ mod tests {
         chunks: &[Chunk<'_>],
         ends_seen: [bool; 2],
     ) -> crate::event::TransferEvent {
+        download_of_ten_bytes_ending(chunks, ends_seen, Some(b"226 done\r\n"))
+    }
+
+    /// The same with `last` as the final reply (`None`: lost with the end of the capture).
+    fn download_of_ten_bytes_ending(
+        chunks: &[Chunk<'_>],
+        ends_seen: [bool; 2],
+        last: Option<&[u8]>,
+    ) -> crate::event::TransferEvent {
         let mut t = tracker_with_session();
         t.client_bytes(0, Chunk::Data(b"PASV\r\n"), ctx(2));
         t.server_bytes(
@@ -812,7 +821,10 @@ mod tests {
             t.data_bytes(idx, 1, chunk, ctx(6));
         }
         t.data_closed(idx, false, ends_seen);
-        t.server_bytes(0, Chunk::Data(b"226 done\r\n"), ctx(7));
+        if let Some(last) = last {
+            t.server_bytes(0, Chunk::Data(last), ctx(7));
+        }
+        t.finish();
         t.events
             .iter()
             .find_map(|e| match e {
@@ -897,6 +909,25 @@ mod tests {
                 .as_deref()
                 .is_some_and(|r| r.contains("no final reply")),
             "{transfer:?}"
+        );
+    }
+
+    #[test]
+    fn without_the_226_a_gap_past_the_size_is_trimmed_but_no_tail_is_invented() {
+        let t = download_of_ten_bytes_ending(
+            &[Chunk::Data(b"hello"), Chunk::Gap { len: 6 }],
+            [false, false],
+            None,
+        );
+        assert_eq!(t.gaps, vec![[5, 5]], "{t:?}");
+        // Nobody said the rest was sent: no gap, the shortfall is said in words.
+        let t = download_of_ten_bytes_ending(&[Chunk::Data(b"hello")], [false, false], None);
+        assert!(t.gaps.is_empty(), "{t:?}");
+        assert!(
+            t.incomplete_reason
+                .as_deref()
+                .is_some_and(|r| r.contains("5 of 10 announced bytes")),
+            "{t:?}"
         );
     }
 }

@@ -226,23 +226,18 @@ impl Transfer {
     }
 
     /// When the FIN of the content was not captured, TCP alone cannot say where the content
-    /// ended: the lost tail leaves no trace when the peer's ACKs were lost with it, and a peer's
-    /// ACK of the FIN reaches one past the data. A transfer the server confirmed (2xx) with an
-    /// announced size, on a data connection not reset (a RST throws away what was queued),
-    /// then ends at that size: a missing tail becomes a gap, and a trailing gap
-    /// one byte too long (the FIN's sequence number) is trimmed. So the content plus the gaps
-    /// is the whole file, and the gaps say exactly what the capture lost.
+    /// ended: a peer's ACK of the FIN reaches one past the data, and a lost tail leaves no trace
+    /// at all when the peer's ACKs were lost with it. The announced size settles both: a
+    /// trailing gap one byte past it is the FIN's sequence number, not data; and a transfer the
+    /// server confirmed (2xx) on a data connection that was not reset (a RST throws away what
+    /// was still queued) ends at that size, its missing tail a gap. So the content plus the
+    /// gaps is the whole file, and the gaps say exactly what the capture lost.
     fn account_for_an_unseen_end(&mut self, direction: Direction, extract: Option<&Path>) {
         let end_seen = self.content_dir.is_some_and(|d| self.ends_seen[d]);
-        let confirmed = self
-            .final_reply
-            .is_some_and(|(code, _)| (200..300).contains(&code));
         let Some(expected) = self.expected_bytes else {
             return;
         };
         if end_seen
-            || self.ended_by_rst
-            || !confirmed
             || !self.connected
             || self.ascii
             || direction == Direction::Listing
@@ -250,15 +245,11 @@ impl Transfer {
         {
             return;
         }
+        let confirmed = self
+            .final_reply
+            .is_some_and(|(code, _)| (200..300).contains(&code));
         let have = self.offset + self.rest.unwrap_or(0);
-        if have < expected {
-            let len = expected - have;
-            self.gaps.push([self.offset, len]);
-            if extract.is_some() {
-                self.write_out(Path::new(""), None, len);
-            }
-            self.offset += len;
-        } else if have == expected + 1
+        if have == expected + 1
             && let Some(last) = self.gaps.last_mut()
             && last[0] + last[1] == self.offset
         {
@@ -267,6 +258,13 @@ impl Transfer {
                 self.gaps.pop();
             }
             self.offset -= 1;
+        } else if have < expected && confirmed && !self.ended_by_rst {
+            let len = expected - have;
+            self.gaps.push([self.offset, len]);
+            if extract.is_some() {
+                self.write_out(Path::new(""), None, len);
+            }
+            self.offset += len;
         }
     }
 
