@@ -94,6 +94,12 @@ pub enum ClientError {
         /// How many bytes it holds.
         bytes: u64,
     },
+    /// Ctrl-C stopped a transfer; the server was told with ABOR.
+    #[error("interrupted after {bytes} bytes; ABOR sent, the session goes on")]
+    Interrupted {
+        /// Bytes moved before the interruption.
+        bytes: u64,
+    },
     /// The user typed something that is not a valid command.
     #[error("{0}")]
     Usage(String),

@@ -22,6 +22,7 @@ pub mod commands;
 pub mod control;
 pub mod data;
 pub mod error;
+pub mod interrupt;
 pub mod progress;
 pub mod script;
 pub mod session;

@@ -78,6 +78,9 @@ pub fn run(
     editor.set_helper(Some(ShellHelper {
         files: FilenameCompleter::new(),
     }));
+    if let Err(e) = crate::interrupt::install() {
+        eprintln!("ftp-client: Ctrl-C will end the client, not just a transfer: {e}");
+    }
     let history = history_path();
     if let Some(path) = &history {
         let _ = editor.load_history(path);
@@ -116,7 +119,10 @@ pub fn run(
                 continue;
             }
         };
-        match commands::execute(session, &command, passwords, false) {
+        crate::interrupt::clear();
+        let result = commands::execute(session, &command, passwords, false);
+        crate::interrupt::clear();
+        match result {
             Ok(outcome) => {
                 show(&outcome);
                 // Like the classic client: after `open`, ask who to log in as.

@@ -18,6 +18,8 @@ pub enum CopyError {
     Read(io::Error),
     /// Writing the destination failed.
     Write(io::Error),
+    /// The user pressed Ctrl-C.
+    Interrupted,
 }
 
 /// How to copy.
@@ -70,6 +72,9 @@ pub fn copy(
             .map_err(|e| (CopyError::Write(e), total))?;
         total += n as u64;
         progress.advance(n as u64);
+        if crate::interrupt::requested() {
+            return Err((CopyError::Interrupted, total));
+        }
         if let Some(limit) = options.limit_rate.filter(|l| *l > 0) {
             let due = Duration::from_secs_f64(total as f64 / limit as f64);
             if let Some(wait) = due.checked_sub(start.elapsed()) {
@@ -133,6 +138,7 @@ pub fn copy_error(
     receiving: bool,
 ) -> ClientError {
     match (error, receiving) {
+        (CopyError::Interrupted, _) => ClientError::Interrupted { bytes },
         (CopyError::Read(source), true) | (CopyError::Write(source), false) => {
             ClientError::DataIo { bytes, source }
         }

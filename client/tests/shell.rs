@@ -182,3 +182,59 @@ fn open_inside_the_shell_asks_the_name_and_debug_on_shows_the_wire() {
     term.line("bye");
     term.wait_for("--> QUIT");
 }
+
+#[test]
+fn ctrl_c_aborts_a_transfer_keeps_the_session_and_reget_completes_the_file() {
+    let peer = Peer::ours(&[]);
+    let home = peer.local_dir("home");
+    let size = 16 * MIB;
+    common::random_file(&peer.dir.join("big.bin"), size);
+    let want = common::sha256_file(&peer.dir.join("big.bin"));
+    common::random_file(&home.join("up.bin"), size);
+    let term = Terminal::start(
+        &format!(
+            "{CLIENT_BIN} ftp://user1:pass1@127.0.0.1:{}/ --limit-rate 4M",
+            peer.port
+        ),
+        &home,
+    );
+    term.wait_for("230 Login successful.");
+    term.line(&format!("lcd {}", home.display()));
+    term.wait_for("local folder:");
+
+    // Download: Ctrl-C once the bytes flow.
+    term.line("get big.bin");
+    term.wait_for("ETA");
+    term.keys(&["C-c"]);
+    let screen = term.wait_for("ABOR sent, the session goes on");
+    assert!(screen.contains("bytes received are kept in"), "{screen}");
+    let part = home.join("big.bin.part");
+    let kept = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
+    assert!(kept > 0 && kept < size as u64, "{kept} bytes in {part:?}");
+    assert!(
+        !home.join("big.bin").exists(),
+        "no file under the final name"
+    );
+    // The control connection is in step: the next command gets its own reply.
+    term.line("pwd");
+    term.wait_for("257 ");
+    term.line("reget big.bin");
+    term.wait_for("bytes received in");
+    assert_eq!(common::sha256_file(&home.join("big.bin")), want);
+
+    // Upload: Ctrl-C resets the data connection, so the server does not keep a short file as if
+    // it were whole.
+    term.line("put up.bin");
+    term.wait_for_count("ETA", 2);
+    term.keys(&["C-c"]);
+    term.wait_for_count("ABOR sent, the session goes on", 2);
+    term.line("pwd");
+    term.wait_for_count("257 ", 2);
+    let stored = std::fs::metadata(peer.dir.join("up.bin")).map(|m| m.len());
+    assert!(
+        stored.is_err(),
+        "the server kept {stored:?} bytes of an interrupted upload"
+    );
+    term.line("bye");
+    term.wait_for("221");
+}

@@ -176,6 +176,31 @@ impl Session {
         }
     }
 
+    /// After Ctrl-C stopped a transfer (the data connection is already closed): ABOR, then the
+    /// transfer's own final reply (426, or 226 when it had finished) and ABOR's (225 or 226),
+    /// so that the next command gets its own reply (RFC 959 §4.1.3).
+    fn abort_transfer(&mut self) {
+        let short = Duration::from_secs(5).min(self.settings.timeout);
+        if let Some(control) = &self.control {
+            let _ = control.set_timeout(short);
+        }
+        if self.exchange(&Command::Abor).is_ok() {
+            // Two replies in every order servers use; a server that sends one just lets this
+            // wait run out.
+            let mut reply = self.read_reply();
+            while reply
+                .as_ref()
+                .is_ok_and(|r| r.code.is_positive_preliminary())
+            {
+                reply = self.read_reply();
+            }
+        }
+        let timeout = self.settings.timeout;
+        if let Some(control) = &self.control {
+            let _ = control.set_timeout(timeout);
+        }
+    }
+
     fn copy_options(&self, direction: Direction) -> CopyOptions {
         CopyOptions {
             ascii: (!self.settings.binary).then_some(direction),
@@ -317,6 +342,10 @@ impl Session {
         drop(stream);
         let bytes = match copied {
             Ok(bytes) => bytes,
+            Err((transfer::CopyError::Interrupted, bytes)) => {
+                self.abort_transfer();
+                return Err(ClientError::Interrupted { bytes });
+            }
             Err((error, bytes)) => {
                 self.settle_after_failure();
                 return Err(transfer::copy_error(error, bytes, local, true));
@@ -467,6 +496,15 @@ impl Session {
             &mut progress,
         );
         progress.finish();
+        if matches!(copied, Err((transfer::CopyError::Interrupted, _))) {
+            // A plain close would tell the server the file is complete: reset the connection
+            // instead, so that the server sees a broken upload, and then send ABOR.
+            let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+            drop(stream);
+            self.abort_transfer();
+            let bytes = copied.err().map_or(0, |(_, b)| b);
+            return Err(ClientError::Interrupted { bytes });
+        }
         // Closing the data connection is what tells the server the file is complete
         // (RFC 959 §3.4, stream mode: end of file is the close of the connection).
         drop(stream);
