@@ -98,6 +98,22 @@ impl Drop for Terminal {
     }
 }
 
+/// A shell logged in to `peer` with `--limit-rate 4M` (so a transfer lasts long enough to watch
+/// or interrupt), its local folder `home`.
+fn slow_shell(peer: &Peer, home: &std::path::Path) -> Terminal {
+    let term = Terminal::start(
+        &format!(
+            "{CLIENT_BIN} ftp://user1:pass1@127.0.0.1:{}/ --limit-rate 4M",
+            peer.port
+        ),
+        home,
+    );
+    term.wait_for("230 Login successful.");
+    term.line(&format!("lcd {}", home.display()));
+    term.wait_for("local folder:");
+    term
+}
+
 #[test]
 fn shell_logs_in_shows_replies_help_completion_and_hints_in_a_terminal() {
     let peer = Peer::ours(&[]);
@@ -140,16 +156,7 @@ fn long_transfer_shows_a_progress_bar_in_a_terminal() {
     let peer = Peer::ours(&[]);
     let home = peer.local_dir("home");
     common::random_file(&peer.dir.join("big.bin"), 12 * MIB);
-    let term = Terminal::start(
-        &format!(
-            "{CLIENT_BIN} ftp://user1:pass1@127.0.0.1:{}/ --limit-rate 4M",
-            peer.port
-        ),
-        &home,
-    );
-    term.wait_for("230 Login successful.");
-    term.line(&format!("lcd {}", home.display()));
-    term.wait_for("local folder:");
+    let term = slow_shell(&peer, &home);
     term.line("get big.bin");
     let screen = term.wait_for("ETA");
     assert!(screen.contains("big.bin ["), "{screen}");
@@ -191,16 +198,7 @@ fn ctrl_c_aborts_a_transfer_keeps_the_session_and_reget_completes_the_file() {
     common::random_file(&peer.dir.join("big.bin"), size);
     let want = common::sha256_file(&peer.dir.join("big.bin"));
     common::random_file(&home.join("up.bin"), size);
-    let term = Terminal::start(
-        &format!(
-            "{CLIENT_BIN} ftp://user1:pass1@127.0.0.1:{}/ --limit-rate 4M",
-            peer.port
-        ),
-        &home,
-    );
-    term.wait_for("230 Login successful.");
-    term.line(&format!("lcd {}", home.display()));
-    term.wait_for("local folder:");
+    let term = slow_shell(&peer, &home);
 
     // Download: Ctrl-C once the bytes flow.
     term.line("get big.bin");

@@ -834,18 +834,22 @@ mod tests {
             .expect("a transfer")
     }
 
+    fn assert_reason(t: &crate::event::TransferEvent, text: &str) {
+        assert!(
+            t.incomplete_reason
+                .as_deref()
+                .is_some_and(|r| r.contains(text)),
+            "{text:?} not in {t:?}"
+        );
+    }
+
     #[test]
     fn a_confirmed_download_whose_tail_and_fin_were_lost_ends_in_a_gap_to_the_announced_size() {
         let t = download_of_ten_bytes(&[Chunk::Data(b"hello")], [false, false]);
         assert_eq!(t.gaps, vec![[5, 5]], "{t:?}");
         assert_eq!(t.bytes, 5);
         assert!(!t.complete && t.sha256.is_none(), "{t:?}");
-        assert!(
-            t.incomplete_reason
-                .as_deref()
-                .is_some_and(|r| r.contains("5 bytes missing in 1 gap")),
-            "{t:?}"
-        );
+        assert_reason(&t, "5 bytes missing in 1 gap");
     }
 
     #[test]
@@ -865,12 +869,7 @@ mod tests {
         let t = download_of_ten_bytes(&[Chunk::Data(b"hello")], [false, true]);
         assert!(t.gaps.is_empty(), "{t:?}");
         assert!(!t.complete, "{t:?}");
-        assert!(
-            t.incomplete_reason
-                .as_deref()
-                .is_some_and(|r| r.contains("5 of 10 announced bytes")),
-            "{t:?}"
-        );
+        assert_reason(&t, "5 of 10 announced bytes");
     }
 
     #[test]
@@ -903,13 +902,7 @@ mod tests {
             .expect("a transfer");
         assert_eq!(transfer.reply, None, "{transfer:?}");
         assert!(!transfer.complete, "{transfer:?}");
-        assert!(
-            transfer
-                .incomplete_reason
-                .as_deref()
-                .is_some_and(|r| r.contains("no final reply")),
-            "{transfer:?}"
-        );
+        assert_reason(transfer, "no final reply");
     }
 
     #[test]
@@ -923,11 +916,6 @@ mod tests {
         // Nobody said the rest was sent: no gap, the shortfall is said in words.
         let t = download_of_ten_bytes_ending(&[Chunk::Data(b"hello")], [false, false], None);
         assert!(t.gaps.is_empty(), "{t:?}");
-        assert!(
-            t.incomplete_reason
-                .as_deref()
-                .is_some_and(|r| r.contains("5 of 10 announced bytes")),
-            "{t:?}"
-        );
+        assert_reason(&t, "5 of 10 announced bytes");
     }
 }
