@@ -80,6 +80,11 @@ impl Peer {
 
     /// Our server, user1/pass1, with `extra` options for `serve`.
     pub fn ours(extra: &[&str]) -> Peer {
+        Peer::ours_at("127.0.0.1:0", extra)
+    }
+
+    /// Our server listening on `listen` (`[::1]:0` for IPv6).
+    pub fn ours_at(listen: &str, extra: &[&str]) -> Peer {
         let temp = tempfile::tempdir().expect("temp dir");
         let db = format!("sqlite://{}/users.db", temp.path().display());
         let base = temp.path().join("base");
@@ -88,13 +93,14 @@ impl Peer {
             .arg(&base));
         assert_success(&out, "ftp-server init --demo");
         let mut cmd = Command::new(server_bin());
-        cmd.args(["--db", &db, "serve", "--listen", "127.0.0.1:0"])
+        cmd.args(["--db", &db, "serve", "--listen", listen])
             .args(["--login-failure-delay-ms", "0"])
             .args(extra);
         let (child, log, port) = spawn_and_wait(cmd, |line| {
             line.trim()
-                .strip_prefix("listening on ftp://127.0.0.1:")
-                .and_then(|p| p.trim_end_matches('/').parse().ok())
+                .strip_prefix("listening on ftp://")
+                .and_then(|addr| addr.trim_end_matches('/').rsplit_once(':'))
+                .and_then(|(_, p)| p.parse().ok())
         });
         Peer {
             kind: Kind::Ours,
