@@ -23,12 +23,28 @@ pub enum CopyError {
 }
 
 /// How to copy.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct CopyOptions {
     /// Convert line ends: to the local `\n` when receiving, to `\r\n` when sending.
     pub ascii: Option<Direction>,
     /// At most this many bytes per second.
     pub limit_rate: Option<u64>,
+    /// How long the source may send nothing before the copy fails. The source's own read
+    /// timeout should be short: each time it runs out, Ctrl-C is looked at.
+    pub stall_limit: Option<Duration>,
+    /// Whether the user asked to stop (Ctrl-C).
+    pub interrupted: fn() -> bool,
+}
+
+impl Default for CopyOptions {
+    fn default() -> Self {
+        CopyOptions {
+            ascii: None,
+            limit_rate: None,
+            stall_limit: None,
+            interrupted: crate::interrupt::requested,
+        }
+    }
 }
 
 /// The direction of an ASCII conversion.
@@ -52,13 +68,28 @@ pub fn copy(
     let mut state = LineEnds::default();
     let mut total = 0u64;
     let start = Instant::now();
+    let mut last_byte = Instant::now();
     loop {
         let n = match from.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) && options
+                    .stall_limit
+                    .is_some_and(|limit| last_byte.elapsed() < limit) =>
+            {
+                if (options.interrupted)() {
+                    return Err((CopyError::Interrupted, total));
+                }
+                continue;
+            }
             Err(e) => return Err((CopyError::Read(e), total)),
         };
+        last_byte = Instant::now();
         let chunk = buf.get(..n).unwrap_or_default();
         let out: &[u8] = match options.ascii {
             None => chunk,
@@ -72,7 +103,7 @@ pub fn copy(
             .map_err(|e| (CopyError::Write(e), total))?;
         total += n as u64;
         progress.advance(n as u64);
-        if crate::interrupt::requested() {
+        if (options.interrupted)() {
             return Err((CopyError::Interrupted, total));
         }
         if let Some(limit) = options.limit_rate.filter(|l| *l > 0) {
@@ -203,5 +234,62 @@ mod tests {
         .ok();
         assert_eq!(n, Some(data.len() as u64));
         assert_eq!(out, data);
+    }
+
+    /// A source that sends `first`, then nothing: every read runs out like a socket's short
+    /// read timeout.
+    struct Stalling {
+        first: Option<Vec<u8>>,
+    }
+
+    impl Read for Stalling {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if let Some(first) = self.first.take() {
+                buf[..first.len()].copy_from_slice(&first);
+                return Ok(first.len());
+            }
+            thread::sleep(Duration::from_millis(5));
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+    }
+
+    static PRESSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+    #[test]
+    fn a_stalled_source_notices_ctrl_c_and_otherwise_fails_after_the_stall_limit() {
+        let mut progress = Progress::new(false, "x", None, 0);
+        let options = CopyOptions {
+            stall_limit: Some(Duration::from_secs(60)),
+            interrupted: || PRESSED.load(std::sync::atomic::Ordering::Relaxed),
+            ..CopyOptions::default()
+        };
+        let presser = thread::spawn(|| {
+            thread::sleep(Duration::from_millis(100));
+            PRESSED.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        let started = Instant::now();
+        let mut source = Stalling {
+            first: Some(b"abc".to_vec()),
+        };
+        let result = copy(&mut source, &mut Vec::new(), options, &mut progress);
+        presser.join().unwrap();
+        assert!(
+            matches!(result, Err((CopyError::Interrupted, 3))),
+            "{result:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10));
+
+        // Nobody presses: after the stall limit the copy fails as a read that timed out.
+        let options = CopyOptions {
+            stall_limit: Some(Duration::from_millis(200)),
+            interrupted: || false,
+            ..CopyOptions::default()
+        };
+        let mut source = Stalling { first: None };
+        let result = copy(&mut source, &mut Vec::new(), options, &mut progress);
+        assert!(
+            matches!(&result, Err((CopyError::Read(e), 0)) if e.kind() == io::ErrorKind::WouldBlock),
+            "{result:?}"
+        );
     }
 }

@@ -14,6 +14,9 @@ use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// How often a download that receives nothing looks whether Ctrl-C was pressed.
+const STALL_CHECK: Duration = Duration::from_millis(250);
+
 impl Session {
     // --- data connections -------------------------------------------------------------------
 
@@ -205,6 +208,8 @@ impl Session {
         CopyOptions {
             ascii: (!self.settings.binary).then_some(direction),
             limit_rate: self.settings.limit_rate,
+            stall_limit: Some(self.settings.timeout),
+            ..CopyOptions::default()
         }
     }
 
@@ -329,6 +334,9 @@ impl Session {
         name: &str,
     ) -> Result<Outcome, ClientError> {
         let (mut stream, first) = self.start_transfer(command, offset)?;
+        // Short reads, so that Ctrl-C is noticed while a server sends nothing; the copy itself
+        // gives up after the session's timeout without a byte.
+        let _ = stream.set_read_timeout(Some(STALL_CHECK.min(self.settings.timeout)));
         let total = announced_size(&first.text()).map(|n| n + offset);
         let mut progress = Progress::new(self.settings.progress, name, total, offset);
         let start = Instant::now();
