@@ -95,10 +95,12 @@ pub enum ClientError {
         bytes: u64,
     },
     /// Ctrl-C stopped a transfer; the server was told with ABOR.
-    #[error("interrupted after {bytes} bytes; ABOR sent, the session goes on")]
+    #[error("interrupted after {bytes} bytes; ABOR sent, the session goes on{hint}")]
     Interrupted {
         /// Bytes moved before the interruption.
         bytes: u64,
+        /// What may be left behind, and what to do about it (empty when nothing).
+        hint: &'static str,
     },
     /// The user typed something that is not a valid command.
     #[error("{0}")]

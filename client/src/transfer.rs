@@ -169,7 +169,7 @@ pub fn copy_error(
     receiving: bool,
 ) -> ClientError {
     match (error, receiving) {
-        (CopyError::Interrupted, _) => ClientError::Interrupted { bytes },
+        (CopyError::Interrupted, _) => ClientError::Interrupted { bytes, hint: "" },
         (CopyError::Read(source), true) | (CopyError::Write(source), false) => {
             ClientError::DataIo { bytes, source }
         }

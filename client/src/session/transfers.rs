@@ -352,7 +352,8 @@ impl Session {
             Ok(bytes) => bytes,
             Err((transfer::CopyError::Interrupted, bytes)) => {
                 self.abort_transfer();
-                return Err(ClientError::Interrupted { bytes });
+                // A download's partial file and the `reget` hint are added by `get`.
+                return Err(ClientError::Interrupted { bytes, hint: "" });
             }
             Err((error, bytes)) => {
                 self.settle_after_failure();
@@ -511,7 +512,12 @@ impl Session {
             drop(stream);
             self.abort_transfer();
             let bytes = copied.err().map_or(0, |(_, b)| b);
-            return Err(ClientError::Interrupted { bytes });
+            // Many servers (pyftpdlib, vsftpd) keep what they received, even after ABOR.
+            return Err(ClientError::Interrupted {
+                bytes,
+                hint: " (the server may keep the part it received: `reput` resumes it, \
+                       `delete` removes it)",
+            });
         }
         // Closing the data connection is what tells the server the file is complete
         // (RFC 959 §3.4, stream mode: end of file is the close of the connection).
