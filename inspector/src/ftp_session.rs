@@ -754,8 +754,9 @@ mod tests {
         assert_eq!(bytes_in_text("Here comes the directory listing."), None);
     }
 
-    #[test]
-    fn pasv_reply_announces_the_data_connection() {
+    /// A logged-in session after PASV and its 227, with the data connection it announced
+    /// already matched (its index is the second value).
+    fn tracker_with_passive_data() -> (Tracker, usize) {
         let mut t = tracker_with_session();
         t.client_bytes(0, Chunk::Data(b"PASV\r\n"), ctx(2));
         t.server_bytes(
@@ -765,6 +766,12 @@ mod tests {
         );
         let listener: SocketAddr = "127.0.0.1:51210".parse().unwrap();
         let idx = t.match_data(&[listener]).expect("announced");
+        (t, idx)
+    }
+
+    #[test]
+    fn pasv_reply_announces_the_data_connection() {
+        let (mut t, idx) = tracker_with_passive_data();
         t.client_bytes(0, Chunk::Data(b"RETR a.txt\r\n"), ctx(4));
         t.data_bytes(idx, 1, Chunk::Data(b"hello"), ctx(5));
         t.data_closed(idx, false, [true, true]);
@@ -798,15 +805,7 @@ mod tests {
         ends_seen: [bool; 2],
         last: Option<&[u8]>,
     ) -> crate::event::TransferEvent {
-        let mut t = tracker_with_session();
-        t.client_bytes(0, Chunk::Data(b"PASV\r\n"), ctx(2));
-        t.server_bytes(
-            0,
-            Chunk::Data(b"227 Entering Passive Mode (127,0,0,1,200,10).\r\n"),
-            ctx(3),
-        );
-        let listener: SocketAddr = "127.0.0.1:51210".parse().unwrap();
-        let idx = t.match_data(&[listener]).expect("announced");
+        let (mut t, idx) = tracker_with_passive_data();
         t.client_bytes(0, Chunk::Data(b"TYPE I\r\nRETR a.bin\r\n"), ctx(4));
         t.server_bytes(
             0,
@@ -874,15 +873,7 @@ mod tests {
 
     #[test]
     fn a_reply_no_transfer_ends_with_is_not_taken_for_the_lost_226() {
-        let mut t = tracker_with_session();
-        t.client_bytes(0, Chunk::Data(b"PASV\r\n"), ctx(2));
-        t.server_bytes(
-            0,
-            Chunk::Data(b"227 Entering Passive Mode (127,0,0,1,200,10).\r\n"),
-            ctx(3),
-        );
-        let listener: SocketAddr = "127.0.0.1:51210".parse().unwrap();
-        let idx = t.match_data(&[listener]).expect("announced");
+        let (mut t, idx) = tracker_with_passive_data();
         t.client_bytes(0, Chunk::Data(b"RETR a.bin\r\n"), ctx(4));
         t.server_bytes(0, Chunk::Data(b"150 here (5 bytes)\r\n"), ctx(5));
         t.data_bytes(idx, 1, Chunk::Data(b"hello"), ctx(6));
