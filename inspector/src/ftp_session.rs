@@ -754,6 +754,17 @@ mod tests {
         assert_eq!(bytes_in_text("Here comes the directory listing."), None);
     }
 
+    /// The first transfer event the tracker emitted.
+    fn first_transfer(t: &Tracker) -> &crate::event::TransferEvent {
+        t.events
+            .iter()
+            .find_map(|e| match e {
+                Event::Transfer(x) => Some(x.as_ref()),
+                _ => None,
+            })
+            .expect("a transfer")
+    }
+
     /// A logged-in session after PASV and its 227, with the data connection it announced
     /// already matched (its index is the second value).
     fn tracker_with_passive_data() -> (Tracker, usize) {
@@ -776,14 +787,7 @@ mod tests {
         t.data_bytes(idx, 1, Chunk::Data(b"hello"), ctx(5));
         t.data_closed(idx, false, [true, true]);
         t.server_bytes(0, Chunk::Data(b"150 ok\r\n226 done\r\n"), ctx(6));
-        let transfer = t
-            .events
-            .iter()
-            .find_map(|e| match e {
-                Event::Transfer(x) => Some(x.as_ref()),
-                _ => None,
-            })
-            .expect("a transfer");
+        let transfer = first_transfer(&t);
         assert_eq!(transfer.name.as_deref(), Some("a.txt"));
         assert_eq!(transfer.bytes, 5);
         assert!(transfer.complete, "{transfer:?}");
@@ -824,13 +828,7 @@ mod tests {
             t.server_bytes(0, Chunk::Data(last), ctx(7));
         }
         t.finish();
-        t.events
-            .iter()
-            .find_map(|e| match e {
-                Event::Transfer(x) => Some(x.as_ref().clone()),
-                _ => None,
-            })
-            .expect("a transfer")
+        first_transfer(&t).clone()
     }
 
     fn assert_reason(t: &crate::event::TransferEvent, text: &str) {
@@ -883,14 +881,7 @@ mod tests {
         t.client_bytes(0, Chunk::Data(b"QUIT\r\n"), ctx(8));
         t.server_bytes(0, Chunk::Data(b"221 bye\r\n"), ctx(9));
         t.finish();
-        let transfer = t
-            .events
-            .iter()
-            .find_map(|e| match e {
-                Event::Transfer(x) => Some(x.as_ref()),
-                _ => None,
-            })
-            .expect("a transfer");
+        let transfer = first_transfer(&t);
         assert_eq!(transfer.reply, None, "{transfer:?}");
         assert!(!transfer.complete, "{transfer:?}");
         assert_reason(transfer, "no final reply");
