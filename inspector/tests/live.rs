@@ -33,22 +33,6 @@ fn open_live(ports: &[u16]) -> Option<LiveSource> {
     }
 }
 
-fn curl(args: &[&str]) -> std::process::Output {
-    run(Command::new("curl")
-        .args(["-sS", "--max-time", "60"])
-        .args(args))
-}
-
-/// The events of an analysis as `inspector read --json` prints them.
-fn json_events(analysis: &Analysis) -> Vec<Value> {
-    let mut out = Vec::new();
-    inspector::report::json::write(&mut out, analysis, None).expect("write JSON");
-    String::from_utf8_lossy(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect()
-}
-
 /// What a captured session must show.
 struct Expected {
     /// sha256 of every file sent, by name.

@@ -6,30 +6,14 @@
 mod common;
 
 use common::*;
+use inspector::Options;
 use inspector::frame::{Decoded, decode};
 use inspector::source::{CaptureWriter, LiveConfig, LiveError, LiveSource, PacketSource};
-use inspector::{Analysis, Options};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
 use std::thread;
-
-fn curl(args: &[&str]) -> std::process::Output {
-    run(Command::new("curl")
-        .args(["-sS", "--max-time", "60"])
-        .args(args))
-}
-
-fn json_events(analysis: &Analysis) -> Vec<Value> {
-    let mut out = Vec::new();
-    inspector::report::json::write(&mut out, analysis, None).expect("write JSON");
-    String::from_utf8_lossy(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect()
-}
 
 /// Merges touching `[offset, length]` ranges.
 fn merged(mut ranges: Vec<[u64; 2]>) -> Vec<[u64; 2]> {

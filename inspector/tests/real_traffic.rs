@@ -15,12 +15,6 @@ fn filter_for(ip: IpAddr) -> String {
     format!("host {ip}")
 }
 
-fn curl(args: &[&str]) -> std::process::Output {
-    run(Command::new("curl")
-        .args(["-sS", "--max-time", "60"])
-        .args(args))
-}
-
 /// The transfer event for `name` (the first with that name).
 fn transfer<'a>(events: &'a [Value], name: &str) -> &'a Value {
     of_kind(events, "transfer")

@@ -484,6 +484,23 @@ pub fn inspect(pcap: &Path, args: &[&str]) -> (Vec<Value>, i32) {
     (events, code)
 }
 
+/// `curl -sS --max-time 60 ARGS`, output collected.
+pub fn curl(args: &[&str]) -> Output {
+    run(Command::new("curl")
+        .args(["-sS", "--max-time", "60"])
+        .args(args))
+}
+
+/// The events of an analysis as `inspector read --json` prints them.
+pub fn json_events(analysis: &inspector::Analysis) -> Vec<Value> {
+    let mut out = Vec::new();
+    inspector::report::json::write(&mut out, analysis, None).expect("write JSON");
+    String::from_utf8_lossy(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
+}
+
 /// Events of one kind.
 pub fn of_kind<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["kind"] == kind).collect()
