@@ -36,6 +36,9 @@ pub struct ServerConfig {
     pub hash_downloads: bool,
     /// How long running transfers may go on after Ctrl-C.
     pub shutdown_grace: Duration,
+    /// After an upload's data connection ends, how long the control connection must stay open
+    /// for the upload to count as meant (a killed client closes both at once).
+    pub upload_confirm_grace: Duration,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +58,7 @@ impl Default for ServerConfig {
             max_sessions_per_address: 100,
             hash_downloads: false,
             shutdown_grace: Duration::from_secs(5),
+            upload_confirm_grace: Duration::from_millis(50),
         }
     }
 }

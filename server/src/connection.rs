@@ -7,7 +7,7 @@
 use crate::config::ServerConfig;
 use crate::data_channel::{self, Outcome};
 use crate::login_guard::LoginGuard;
-use crate::session::{Action, Session, TransferKind, TransferPlan};
+use crate::session::{Action, Session, TransferKind, TransferPlan, describe_io};
 use crate::user_store::UserStore;
 use ftp_proto::line::{LineStatus, decode_line, next_line};
 use ftp_proto::{LineError, MAX_LINE_LEN, Reply, ReplyCode};
@@ -124,20 +124,64 @@ impl ControlReader {
         }
     }
 
-    /// Whether the peer has closed the control connection, without waiting.
-    fn peer_has_closed(&mut self) -> bool {
+    /// Whether the peer has closed the control connection (FIN or RST), asking the kernel
+    /// now: tokio's cached readiness may not have seen a FIN that arrived microseconds ago.
+    /// Bytes that are waiting are kept for later.
+    fn poll_closed(&mut self) -> bool {
         if self.eof {
             return true;
         }
-        let mut chunk = [0u8; 4096];
-        match self.half.try_read(&mut chunk) {
-            Ok(0) => true,
-            Ok(n) => {
-                self.buf.extend_from_slice(&chunk[..n]);
-                false
+        let ControlReader { half, buf, .. } = self;
+        let stream: &TcpStream = half.as_ref();
+        // try_io clears tokio's readiness when the kernel says "would block", so a later
+        // `readable()` really waits for news.
+        let result = stream.try_io(tokio::io::Interest::READABLE, || {
+            let mut chunk = [0u8; 4096];
+            loop {
+                if buf.len() >= 4 * MAX_LINE_LEN {
+                    return Ok(false);
+                }
+                match (&*socket2::SockRef::from(stream)).read(&mut chunk) {
+                    Ok(0) => return Ok(true),
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        });
+        match result {
+            Ok(closed) => {
+                self.eof |= closed;
+                closed
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
-            Err(_) => true,
+            Err(_) => {
+                self.eof = true;
+                true
+            }
+        }
+    }
+
+    /// Whether the peer closes the control connection within `grace`.
+    ///
+    /// A client killed mid-upload has both its connections closed by the kernel, one after the
+    /// other; the data connection's FIN looks exactly like the end of a complete upload, so
+    /// only a control connection still open a moment later tells the two apart.
+    async fn closes_within(&mut self, grace: std::time::Duration) -> bool {
+        let deadline = Instant::now() + grace;
+        loop {
+            if self.poll_closed() {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            match tokio::time::timeout(left, self.half.readable()).await {
+                Err(_elapsed) => return self.poll_closed(),
+                Ok(Err(_)) => return true,
+                Ok(Ok(())) => {}
+            }
         }
     }
 }
@@ -387,10 +431,15 @@ impl Connection {
                         "client vanished mid-transfer",
                     ));
                 }
-                let text = format!("Connection closed; transfer aborted ({error}).");
-                return self
-                    .send(&Reply::new(ReplyCode::TRANSFER_ABORTED, text))
-                    .await;
+                // The error's own text can name host paths (the temp file's): describe it.
+                let code = match error.kind() {
+                    io::ErrorKind::StorageFull
+                    | io::ErrorKind::QuotaExceeded
+                    | io::ErrorKind::FileTooLarge => ReplyCode::INSUFFICIENT_STORAGE,
+                    _ => ReplyCode::TRANSFER_ABORTED,
+                };
+                let text = format!("Transfer aborted: {}.", describe_io(&error));
+                return self.send(&Reply::new(code, text)).await;
             }
         };
         let Outcome {
@@ -399,7 +448,7 @@ impl Connection {
             upload,
         } = outcome;
         if let Some(upload) = upload {
-            if control_gone || self.reader.peer_has_closed() {
+            if control_gone || self.reader.closes_within(config.upload_confirm_grace).await {
                 // Dropping the upload deletes its temp file.
                 drop(upload);
                 tracing::warn!(session = id, %peer, bytes, "client vanished before {description} was confirmed; upload discarded");
@@ -408,12 +457,15 @@ impl Connection {
                     "client vanished",
                 ));
             }
-            let landed = tokio::task::spawn_blocking(move || data_channel::land(upload))
+            let landed = tokio::task::spawn_blocking(move || upload.land())
                 .await
                 .unwrap_or_else(|e| Err(io::Error::other(e)));
             if let Err(error) = landed {
                 tracing::error!(session = id, %peer, %error, "cannot store {description}");
-                let text = format!("Requested action aborted: cannot store the file ({error}).");
+                let text = format!(
+                    "Requested action aborted: cannot store the file ({}).",
+                    describe_io(&error)
+                );
                 return self.send(&Reply::new(ReplyCode::LOCAL_ERROR, text)).await;
             }
         }

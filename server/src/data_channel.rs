@@ -5,13 +5,12 @@
 //! touch user space. The control connection keeps a clone of the socket: ABOR shuts it down,
 //! which ends the blocking copy at once.
 
+pub use crate::upload::{Upload, UploadMode};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream as StdTcpStream};
-use std::path::PathBuf;
 use std::time::Duration;
-use tempfile::NamedTempFile;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
 /// Size of the buffer for transfers that need user space (uploads, TYPE A, hashing).
@@ -141,31 +140,6 @@ fn ephemeral_ports() -> std::ops::RangeInclusive<u16> {
         .clone()
 }
 
-/// How an upload lands once all its bytes are in.
-#[derive(Debug)]
-pub enum UploadMode {
-    /// STOR/STOU: the temp file replaces (or becomes) the target.
-    Replace,
-    /// APPE: the bytes are added at the end of the target.
-    Append,
-    /// REST n + STOR: the bytes overwrite the target from offset n, which is then cut there.
-    At(u64),
-}
-
-/// An upload in progress: bytes go to a hidden temp file in the target's folder, which is
-/// dropped (deleted) if the transfer fails, so a vanished client never leaves a half file.
-#[derive(Debug)]
-pub struct Upload {
-    /// The temp file.
-    pub temp: NamedTempFile,
-    /// The real path the file gets when complete.
-    pub target: PathBuf,
-    /// How it lands there.
-    pub mode: UploadMode,
-    /// STOU: never replace an existing file.
-    pub no_clobber: bool,
-}
-
 /// What moves over a data connection.
 #[derive(Debug)]
 pub enum Job {
@@ -198,7 +172,7 @@ pub struct Outcome {
     pub bytes: u64,
     /// sha256 of the bytes as stored or read from disk, when computed.
     pub sha256: Option<String>,
-    /// An upload whose bytes are all in its temp file, waiting for [`land`].
+    /// An upload whose bytes are all in its temp file, waiting for [`Upload::land`].
     ///
     /// In stream mode the end of a file is the data connection's close (RFC 959 §3.4.1), which
     /// a crashing client also produces; so the caller first checks that the control connection
@@ -376,7 +350,7 @@ const BUFFERS_IN_FLIGHT: usize = 4;
 fn receive_binary(upload: Upload, stream: &mut StdTcpStream) -> io::Result<Outcome> {
     use std::sync::mpsc::sync_channel;
     let mut upload = upload;
-    let temp = &mut upload.temp;
+    let temp = &mut upload.file;
     let (to_hasher, for_hasher) = sync_channel::<(Vec<u8>, usize)>(BUFFERS_IN_FLIGHT);
     let (to_reader, free_buffers) = sync_channel::<Vec<u8>>(BUFFERS_IN_FLIGHT);
     for _ in 0..BUFFERS_IN_FLIGHT {
@@ -438,7 +412,7 @@ fn read_some(source: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 /// TYPE A upload: CRLF → LF on the way to disk, hashed as stored.
 fn receive_ascii(upload: Upload, stream: &mut StdTcpStream) -> io::Result<Outcome> {
     let mut upload = upload;
-    let temp = &mut upload.temp;
+    let temp = &mut upload.file;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; CHUNK];
     let mut converted = Vec::new();
@@ -475,47 +449,6 @@ fn receive_ascii(upload: Upload, stream: &mut StdTcpStream) -> io::Result<Outcom
     })
 }
 
-/// Puts a complete upload in place under its real name (blocking file I/O).
-pub fn land(upload: Upload) -> io::Result<()> {
-    use std::io::{Seek, SeekFrom};
-    use std::os::unix::fs::PermissionsExt;
-    let Upload {
-        temp,
-        target,
-        mode,
-        no_clobber,
-    } = upload;
-    let target = &target;
-    let exists = target.exists();
-    match mode {
-        UploadMode::Append | UploadMode::At(_) if exists => {
-            let mut source = temp.reopen()?;
-            let mut dest = std::fs::OpenOptions::new().write(true).open(target)?;
-            let start = match mode {
-                UploadMode::At(offset) => offset,
-                _ => dest.metadata()?.len(),
-            };
-            dest.seek(SeekFrom::Start(start))?;
-            let copied = io::copy(&mut source, &mut dest)?;
-            if matches!(mode, UploadMode::At(_)) {
-                dest.set_len(start + copied)?;
-            }
-            Ok(())
-        }
-        _ => {
-            // tempfile creates 0600; an uploaded file is an ordinary file.
-            temp.as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-            if no_clobber {
-                temp.persist_noclobber(target).map_err(|e| e.error)?;
-            } else {
-                temp.persist(target).map_err(|e| e.error)?;
-            }
-            Ok(())
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -529,15 +462,8 @@ mod tests {
     }
 
     fn upload(dir: &std::path::Path, name: &str, mode: UploadMode) -> Upload {
-        Upload {
-            temp: tempfile::Builder::new()
-                .prefix(".ftplab-upload-")
-                .tempfile_in(dir)
-                .unwrap(),
-            target: dir.join(name),
-            mode,
-            no_clobber: false,
-        }
+        let dir = cap_std::fs::Dir::open_ambient_dir(dir, cap_std::ambient_authority()).unwrap();
+        Upload::create(dir, name, mode, false).unwrap()
     }
 
     #[test]
@@ -573,7 +499,7 @@ mod tests {
         let outcome = run_job(job, server, Duration::from_secs(5)).unwrap();
         sender.join().unwrap();
         assert!(!dir.path().join("t").exists(), "named before it was landed");
-        land(outcome.upload.unwrap()).unwrap();
+        outcome.upload.unwrap().land().unwrap();
         assert_eq!(std::fs::read(dir.path().join("t")).unwrap(), b"a\nb\rc\r");
     }
 
@@ -587,13 +513,12 @@ mod tests {
             ascii: false,
         };
         // A zero-byte upload that ends cleanly is a real (empty) file...
-        land(
-            run_job(job, server, Duration::from_secs(5))
-                .unwrap()
-                .upload
-                .unwrap(),
-        )
-        .unwrap();
+        run_job(job, server, Duration::from_secs(5))
+            .unwrap()
+            .upload
+            .unwrap()
+            .land()
+            .unwrap();
         assert_eq!(std::fs::read(dir.path().join("t")).unwrap(), b"");
         // ...but one that errors leaves nothing behind.
         let (server, client) = pair();
@@ -629,13 +554,12 @@ mod tests {
             upload: upload(dir.path(), "t", UploadMode::At(3)),
             ascii: false,
         };
-        land(
-            run_job(job, server, Duration::from_secs(5))
-                .unwrap()
-                .upload
-                .unwrap(),
-        )
-        .unwrap();
+        run_job(job, server, Duration::from_secs(5))
+            .unwrap()
+            .upload
+            .unwrap()
+            .land()
+            .unwrap();
         sender.join().unwrap();
         assert_eq!(std::fs::read(dir.path().join("t")).unwrap(), b"012ab");
     }

@@ -8,7 +8,8 @@
 //! - [`listener`]: listen sockets, session limits.
 //! - [`connection`]: the control connection loop (lines in, replies out, transfers).
 //! - [`session`]: the per-session state machine; [`commands`] holds one file per command family.
-//! - [`data_channel`]: opening data connections and moving bytes (sendfile for downloads).
+//! - [`data_channel`]: opening data connections and moving bytes (sendfile for downloads);
+//!   [`upload`]: where an upload's bytes wait until the client confirms it.
 //! - [`paths`]: the root jail. [`listing`]: LIST/NLST/MLSD formats.
 //! - [`login_guard`]: failed-login counting and lockout.
 //! - [`user_store`]: the users table; [`user_admin`]: the `user` and `init` subcommands.
@@ -25,6 +26,7 @@ pub mod listing;
 pub mod login_guard;
 pub mod paths;
 pub mod session;
+pub mod upload;
 pub mod user_admin;
 pub mod user_store;
 

@@ -1,23 +1,55 @@
 //! Directory listings: LIST in Unix `ls -l` style (what lftp, curl and FileZilla parse),
 //! NLST as bare names, and MLSD/MLST facts (RFC 3659 §7).
 
-use crate::paths::Jail;
-use std::fs::Metadata;
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use crate::paths::UPLOAD_TEMP_PREFIX;
+use cap_std::fs::{Dir, MetadataExt};
 use std::time::SystemTime;
 use time::OffsetDateTime;
 
-/// Prefix of the temporary files uploads are written to; never listed.
-pub const UPLOAD_TEMP_PREFIX: &str = ".ftplab-upload-";
+/// What kind of entry a listing shows. FIFOs, sockets and devices are shown as what they are
+/// (`p`, `s`, `c`, `b` in `ls -l`), so nobody mistakes one for a file to download.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A regular file.
+    File,
+    /// A folder.
+    Dir,
+    /// A named pipe.
+    Fifo,
+    /// A Unix socket.
+    Socket,
+    /// A character device.
+    CharDevice,
+    /// A block device.
+    BlockDevice,
+}
+
+impl EntryKind {
+    fn of(file_type: cap_std::fs::FileType) -> EntryKind {
+        use cap_std::fs::FileTypeExt;
+        if file_type.is_dir() {
+            EntryKind::Dir
+        } else if file_type.is_fifo() {
+            EntryKind::Fifo
+        } else if file_type.is_socket() {
+            EntryKind::Socket
+        } else if file_type.is_char_device() {
+            EntryKind::CharDevice
+        } else if file_type.is_block_device() {
+            EntryKind::BlockDevice
+        } else {
+            EntryKind::File
+        }
+    }
+}
 
 /// One directory entry, as much as any listing format needs.
 #[derive(Debug, Clone)]
 pub struct Entry {
     /// File name (no folder part).
     pub name: String,
-    /// Whether it is a folder.
-    pub is_dir: bool,
+    /// File, folder, or a special file.
+    pub kind: EntryKind,
     /// Size in bytes.
     pub size: u64,
     /// Unix permission bits.
@@ -28,35 +60,46 @@ pub struct Entry {
 
 impl Entry {
     /// An entry from the metadata of what a path points to.
-    pub fn from_metadata(name: String, meta: &Metadata) -> Entry {
+    pub fn from_metadata(name: String, meta: &cap_std::fs::Metadata) -> Entry {
+        let kind = EntryKind::of(meta.file_type());
         Entry {
             name,
-            is_dir: meta.is_dir(),
-            size: if meta.is_dir() { 0 } else { meta.len() },
-            mode: meta.permissions().mode(),
-            modified: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            kind,
+            size: if kind == EntryKind::File {
+                meta.len()
+            } else {
+                0
+            },
+            mode: meta.mode(),
+            modified: meta
+                .modified()
+                .map(|t| t.into_std())
+                .unwrap_or(SystemTime::UNIX_EPOCH),
         }
+    }
+
+    /// Whether it is a folder.
+    pub fn is_dir(&self) -> bool {
+        self.kind == EntryKind::Dir
     }
 }
 
-/// Reads a folder's entries, sorted by name. Symlinks are shown as what they point to, and left
-/// out when they point outside the jail; upload temp files are left out.
-pub fn read_dir(jail: &Jail, dir: &Path) -> std::io::Result<Vec<Entry>> {
+/// Reads a folder's entries (the folder opened beneath the user's root), sorted by name.
+/// Symlinks are shown as what they point to, and left out when they lead outside the jail;
+/// upload temp files and names a control connection cannot carry (not UTF-8, CR, LF) are left
+/// out.
+pub fn read_dir(dir: &Dir) -> std::io::Result<Vec<Entry>> {
     let mut entries = Vec::new();
-    for item in std::fs::read_dir(dir)? {
+    for item in dir.entries()? {
         let item = item?;
         let Ok(name) = item.file_name().into_string() else {
             continue; // not UTF-8: cannot be named over a UTF-8 control connection
         };
-        if name.starts_with(UPLOAD_TEMP_PREFIX) {
+        if name.starts_with(UPLOAD_TEMP_PREFIX) || name.contains(['\r', '\n']) {
             continue;
         }
-        let path = item.path();
-        let file_type = item.file_type()?;
-        if file_type.is_symlink() && !jail.contains(&path) {
-            continue;
-        }
-        if let Ok(meta) = std::fs::metadata(&path) {
+        // Follows a symlink beneath the folder's root only; one leading out fails here.
+        if let Ok(meta) = dir.metadata(&name) {
             entries.push(Entry::from_metadata(name, &meta));
         }
     }
@@ -80,7 +123,14 @@ pub fn strip_list_options(argument: Option<&str>) -> Option<&str> {
 ///
 /// Owner and group are always `ftp`: the host's user names are none of the client's business.
 pub fn ls_line(entry: &Entry, now: SystemTime) -> String {
-    let kind = if entry.is_dir { 'd' } else { '-' };
+    let kind = match entry.kind {
+        EntryKind::File => '-',
+        EntryKind::Dir => 'd',
+        EntryKind::Fifo => 'p',
+        EntryKind::Socket => 's',
+        EntryKind::CharDevice => 'c',
+        EntryKind::BlockDevice => 'b',
+    };
     let mut perms = String::with_capacity(9);
     for shift in [6, 3, 0] {
         let bits = (entry.mode >> shift) & 7;
@@ -131,11 +181,17 @@ pub fn time_val(t: SystemTime) -> String {
 /// `perm` says what this user may do: `r` retrieve, `w` store, `a` append, `d` delete,
 /// `f` rename, `e` enter, `l` list, `c` create, `m` make folder, `p` purge.
 pub fn mlsx_line(entry: &Entry, name: &str, writable: bool) -> String {
-    let (kind, perm) = match (entry.is_dir, writable) {
-        (true, true) => ("dir", "flcdmpe"),
-        (true, false) => ("dir", "el"),
-        (false, true) => ("file", "rwadf"),
-        (false, false) => ("file", "r"),
+    let (kind, perm) = match (entry.kind, writable) {
+        (EntryKind::Dir, true) => ("dir", "flcdmpe"),
+        (EntryKind::Dir, false) => ("dir", "el"),
+        (EntryKind::File, true) => ("file", "rwadf"),
+        (EntryKind::File, false) => ("file", "r"),
+        // RFC 3659 §7.5.1: other types are "OS.name=type"; nothing can be done with them here
+        // but delete and rename.
+        (EntryKind::Fifo, w) => ("OS.unix=fifo", if w { "df" } else { "" }),
+        (EntryKind::Socket, w) => ("OS.unix=socket", if w { "df" } else { "" }),
+        (EntryKind::CharDevice, w) => ("OS.unix=chr", if w { "df" } else { "" }),
+        (EntryKind::BlockDevice, w) => ("OS.unix=blk", if w { "df" } else { "" }),
     };
     format!(
         "type={kind};size={};modify={};perm={perm};unix.mode=0{:o}; {name}",
@@ -156,7 +212,11 @@ mod tests {
         (
             Entry {
                 name: name.into(),
-                is_dir,
+                kind: if is_dir {
+                    EntryKind::Dir
+                } else {
+                    EntryKind::File
+                },
                 size: 1234,
                 mode: 0o100644,
                 modified,

@@ -125,7 +125,7 @@ pub enum SessionError {
     /// A transfer command without PORT/EPRT/PASV/EPSV before it.
     #[error("Use PORT, EPRT, PASV or EPSV first.")]
     NoDataConnection,
-    /// An I/O error that is not about a path.
+    /// An I/O error that is not about a path (its text is not shown to the client).
     #[error("Local error: {0}")]
     Local(std::io::Error),
 }
@@ -158,13 +158,16 @@ impl SessionError {
             }) => {
                 format!("{virtual_path}: {}.", describe_io(&source))
             }
+            SessionError::Local(source) => format!("Local error: {}.", describe_io(&source)),
             other => other.to_string(),
         };
         Reply::new(code, text)
     }
 }
 
-fn describe_io(error: &std::io::Error) -> &'static str {
+/// What an I/O error means, in words fit for a reply: never the error's own text, which can
+/// carry host paths (the server's folders are none of the client's business).
+pub fn describe_io(error: &std::io::Error) -> &'static str {
     use std::io::ErrorKind::*;
     match error.kind() {
         NotFound => "No such file or directory",
@@ -173,6 +176,16 @@ fn describe_io(error: &std::io::Error) -> &'static str {
         NotADirectory => "Not a directory",
         IsADirectory => "Is a directory",
         DirectoryNotEmpty => "Directory not empty",
+        StorageFull => "No space left on device",
+        QuotaExceeded => "Disk quota exceeded",
+        FileTooLarge => "File too large",
+        ReadOnlyFilesystem => "Read-only file system",
+        TimedOut => "Timed out",
+        ConnectionReset => "Connection reset by the client",
+        ConnectionAborted => "Connection aborted",
+        BrokenPipe => "Connection closed by the client",
+        UnexpectedEof => "Connection closed too early",
+        ResourceBusy => "Resource busy",
         _ => "Cannot access it",
     }
 }

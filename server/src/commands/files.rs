@@ -2,14 +2,15 @@
 
 use super::transfer::io_error;
 use crate::listing::time_val;
-use crate::paths::Resolved;
+use crate::paths::{PathError, Resolved};
 use crate::session::{Handled, Session, SessionError, quote_path, reply};
 use ftp_proto::ReplyCode;
 
 impl Session {
     pub(crate) fn mkd(&mut self, path: &str) -> Handled {
-        let resolved = self.writable_jail()?.resolve_new(path)?;
-        std::fs::create_dir(&resolved.real).map_err(|e| io_error(path, e))?;
+        let jail = self.writable_jail()?;
+        let resolved = jail.resolve_new(path)?;
+        jail.create_dir(&resolved, path)?;
         reply(
             ReplyCode::PATH_CREATED,
             format!("{} created.", quote_path(&resolved.virtual_path)),
@@ -18,14 +19,14 @@ impl Session {
 
     pub(crate) fn rmd(&mut self, path: &str) -> Handled {
         let jail = self.writable_jail()?;
-        let resolved = jail.resolve_existing(path)?;
+        let resolved = jail.resolve(path)?;
         if resolved.virtual_path == "/" || jail.cwd() == resolved.virtual_path {
             return Err(io_error(
                 path,
                 std::io::Error::from(std::io::ErrorKind::ResourceBusy),
             ));
         }
-        std::fs::remove_dir(&resolved.real).map_err(|e| io_error(path, e))?;
+        jail.remove_dir(&resolved, path)?;
         reply(
             ReplyCode::FILE_ACTION_OK,
             "Remove directory operation successful.",
@@ -33,52 +34,60 @@ impl Session {
     }
 
     pub(crate) fn dele(&mut self, path: &str) -> Handled {
-        let resolved = self.writable_jail()?.resolve_existing(path)?;
-        if resolved.real.is_dir() {
-            return Err(io_error(
-                path,
-                std::io::Error::from(std::io::ErrorKind::IsADirectory),
-            ));
-        }
-        std::fs::remove_file(&resolved.real).map_err(|e| io_error(path, e))?;
+        let jail = self.writable_jail()?;
+        let resolved = jail.resolve(path)?;
+        // Not followed: DELE of a symlink removes the link, as rm does.
+        jail.remove_file(&resolved, path)?;
         reply(ReplyCode::FILE_ACTION_OK, "Delete operation successful.")
     }
 
     pub(crate) fn rnfr(&mut self, path: &str) -> Handled {
-        let resolved = self.writable_jail()?.resolve_existing(path)?;
+        let jail = self.writable_jail()?;
+        let resolved = jail.resolve(path)?;
         if resolved.virtual_path == "/" {
             return Err(io_error(
                 path,
                 std::io::Error::from(std::io::ErrorKind::ResourceBusy),
             ));
         }
+        // RNFR only remembers the name; RNTO renames beneath the root in one call, so the
+        // entry is looked up there and then, not here.
+        jail.metadata(&resolved, path)?;
         self.rename_from = Some(resolved);
         reply(ReplyCode::FILE_ACTION_PENDING, "Ready for RNTO.")
     }
 
     pub(crate) fn rnto(&mut self, path: &str, from: Option<Resolved>) -> Handled {
         let from = from.ok_or(SessionError::BadSequence("RNFR required first."))?;
-        let to = self.writable_jail()?.resolve_new(path)?;
-        std::fs::rename(&from.real, &to.real).map_err(|e| io_error(path, e))?;
+        let jail = self.writable_jail()?;
+        let to = jail.resolve_new(path)?;
+        jail.rename(&from, &to, path)?;
         reply(ReplyCode::FILE_ACTION_OK, "Rename successful.")
     }
 
     pub(crate) fn size(&mut self, path: &str) -> Handled {
-        let resolved = self.jail()?.resolve_existing(path)?;
-        let meta = std::fs::metadata(&resolved.real).map_err(|e| io_error(path, e))?;
-        if !meta.is_file() {
+        let jail = self.jail()?;
+        let resolved = jail.resolve(path)?;
+        let meta = jail.metadata(&resolved, path)?;
+        if meta.is_dir() {
             return Err(io_error(
                 path,
                 std::io::Error::from(std::io::ErrorKind::IsADirectory),
             ));
         }
+        if !meta.is_file() {
+            return Err(SessionError::Path(PathError::NotRegularFile {
+                virtual_path: path.to_owned(),
+            }));
+        }
         reply(ReplyCode::FILE_STATUS, meta.len().to_string())
     }
 
     pub(crate) fn mdtm(&mut self, path: &str) -> Handled {
-        let resolved = self.jail()?.resolve_existing(path)?;
-        let meta = std::fs::metadata(&resolved.real).map_err(|e| io_error(path, e))?;
+        let jail = self.jail()?;
+        let resolved = jail.resolve(path)?;
+        let meta = jail.metadata(&resolved, path)?;
         let modified = meta.modified().map_err(|e| io_error(path, e))?;
-        reply(ReplyCode::FILE_STATUS, time_val(modified))
+        reply(ReplyCode::FILE_STATUS, time_val(modified.into_std()))
     }
 }

@@ -55,10 +55,11 @@ impl Session {
     ) -> Result<(Resolved, Vec<String>), SessionError> {
         let read_only = self.user_mut()?.read_only;
         let jail = self.jail()?;
-        let resolved = jail.resolve_existing(path)?;
-        let meta = std::fs::metadata(&resolved.real).map_err(|e| io_error(path, e))?;
+        let resolved = jail.resolve(path)?;
+        let meta = jail.metadata(&resolved, path)?;
         let entries = if meta.is_dir() {
-            read_dir(jail, &resolved.real).map_err(|e| io_error(path, e))?
+            let dir = jail.open_dir(&resolved, path)?;
+            read_dir(&dir).map_err(|e| io_error(path, e))?
         } else if matches!(format, Format::Facts) {
             // RFC 3659 §7.1: MLSD of a file is an error; MLST is for files.
             return Err(io_error(
@@ -89,8 +90,9 @@ impl Session {
     pub(crate) fn mlst(&mut self, path: Option<&str>) -> Handled {
         let read_only = self.user_mut()?.read_only;
         let path = path.unwrap_or(".");
-        let resolved = self.jail()?.resolve_existing(path)?;
-        let meta = std::fs::metadata(&resolved.real).map_err(|e| io_error(path, e))?;
+        let jail = self.jail()?;
+        let resolved = jail.resolve(path)?;
+        let meta = jail.metadata(&resolved, path)?;
         let entry = Entry::from_metadata(resolved.virtual_path.clone(), &meta);
         let facts = mlsx_line(&entry, &resolved.virtual_path, !read_only);
         Ok(Action::Reply(Reply::multiline(

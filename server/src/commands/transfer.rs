@@ -4,7 +4,6 @@
 //! connection loop a [`TransferPlan`].
 
 use crate::data_channel::{Job, Upload, UploadMode};
-use crate::listing::UPLOAD_TEMP_PREFIX;
 use crate::paths::{PathError, Resolved};
 use crate::session::{
     Action, Handled, Representation, Session, SessionError, TransferKind, TransferPlan,
@@ -14,12 +13,11 @@ use std::io;
 
 impl Session {
     pub(crate) fn retr(&mut self, path: &str, offset: u64) -> Handled {
-        let resolved = self.jail()?.resolve_existing(path)?;
-        let file = std::fs::File::open(&resolved.real).map_err(|e| io_error(path, e))?;
+        let jail = self.jail()?;
+        let resolved = jail.resolve(path)?;
+        // Opened beneath the root in one call: what is sent is what was checked.
+        let file = jail.open_regular_file(&resolved, path)?;
         let meta = file.metadata().map_err(|e| io_error(path, e))?;
-        if meta.is_dir() {
-            return Err(io_error(path, io::Error::from(io::ErrorKind::IsADirectory)));
-        }
         if offset > meta.len() {
             return Ok(Action::Reply(Reply::new(
                 ReplyCode::INVALID_REST,
@@ -81,14 +79,26 @@ impl Session {
     }
 
     fn upload(&mut self, path: &str, mode: UploadMode, verb: &str) -> Handled {
-        let resolved = self.writable_jail()?.resolve_new(path)?;
-        if resolved.real.is_dir() {
-            return Err(io_error(path, io::Error::from(io::ErrorKind::IsADirectory)));
+        let jail = self.writable_jail()?;
+        let resolved = jail.resolve_new(path)?;
+        let existing = match jail.metadata(&resolved, path) {
+            Ok(meta) => Some(meta),
+            Err(PathError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => None,
+            Err(error) => return Err(error.into()),
+        };
+        match &existing {
+            Some(meta) if meta.is_dir() => {
+                return Err(io_error(path, io::Error::from(io::ErrorKind::IsADirectory)));
+            }
+            Some(meta) if !meta.is_file() => {
+                return Err(SessionError::Path(PathError::NotRegularFile {
+                    virtual_path: path.to_owned(),
+                }));
+            }
+            _ => {}
         }
         if let UploadMode::At(offset) = mode {
-            let size = std::fs::metadata(&resolved.real)
-                .map(|m| m.len())
-                .unwrap_or(0);
+            let size = existing.as_ref().map_or(0, |m| m.len());
             if offset > size {
                 return Ok(Action::Reply(Reply::new(
                     ReplyCode::INVALID_REST,
@@ -108,24 +118,17 @@ impl Session {
         )
     }
 
+    /// Creates the upload's temp file in the target's folder, opened beneath the root now;
+    /// the file lands in that same folder handle later, whatever happens to the path meanwhile.
     fn new_upload(
-        &self,
+        &mut self,
         resolved: &Resolved,
         mode: UploadMode,
         no_clobber: bool,
         path: &str,
     ) -> Result<Upload, SessionError> {
-        let folder = resolved.real.parent().ok_or_else(|| invalid(path))?;
-        let temp = tempfile::Builder::new()
-            .prefix(UPLOAD_TEMP_PREFIX)
-            .tempfile_in(folder)
-            .map_err(|e| io_error(path, e))?;
-        Ok(Upload {
-            temp,
-            target: resolved.real.clone(),
-            mode,
-            no_clobber,
-        })
+        let (folder, name) = self.writable_jail()?.open_parent(resolved, path)?;
+        Upload::create(folder, &name, mode, no_clobber).map_err(|e| io_error(path, e))
     }
 
     /// Takes the data connection set up by PORT/PASV and builds the plan.
@@ -151,11 +154,5 @@ pub(crate) fn io_error(path: &str, source: io::Error) -> SessionError {
     SessionError::Path(PathError::Io {
         virtual_path: path.to_owned(),
         source,
-    })
-}
-
-fn invalid(path: &str) -> SessionError {
-    SessionError::Path(PathError::Invalid {
-        virtual_path: path.to_owned(),
     })
 }
