@@ -18,8 +18,12 @@ pub struct ServerConfig {
     pub anonymous_root: Option<PathBuf>,
     /// WEAKENING: accept PORT/EPRT to addresses other than the client's (bounce-attack lab).
     pub allow_foreign_data_address: bool,
-    /// Failed logins from one address, within `lockout`, before that address is refused.
+    /// Failed logins from one address (any user names), within `lockout`, before that address
+    /// is refused altogether; 0 switches this budget off.
     pub max_login_failures: u32,
+    /// Failed logins for one user name from one address, within `lockout`, before that name is
+    /// refused from that address (other users there go on); 0 switches this budget off.
+    pub max_user_login_failures: u32,
     /// How long failures are remembered, and how long an address stays refused.
     pub lockout: Duration,
     /// Pause before answering a failed PASS (slows down password guessing).
@@ -49,7 +53,8 @@ impl Default for ServerConfig {
             passive_address: None,
             anonymous_root: None,
             allow_foreign_data_address: false,
-            max_login_failures: 10,
+            max_login_failures: 50,
+            max_user_login_failures: 5,
             lockout: Duration::from_secs(300),
             login_failure_delay: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(300),
@@ -58,7 +63,7 @@ impl Default for ServerConfig {
             max_sessions_per_address: 100,
             hash_downloads: false,
             shutdown_grace: Duration::from_secs(5),
-            upload_confirm_grace: Duration::from_millis(50),
+            upload_confirm_grace: Duration::from_millis(25),
         }
     }
 }

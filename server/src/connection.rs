@@ -7,7 +7,7 @@
 use crate::config::ServerConfig;
 use crate::data_channel::{self, Outcome};
 use crate::login_guard::LoginGuard;
-use crate::session::{Action, Session, TransferKind, TransferPlan, describe_io};
+use crate::session::{Action, LoginState, Session, TransferKind, TransferPlan, describe_io};
 use crate::user_store::UserStore;
 use ftp_proto::line::{LineStatus, decode_line, next_line};
 use ftp_proto::{LineError, MAX_LINE_LEN, Reply, ReplyCode};
@@ -278,6 +278,9 @@ impl Connection {
     }
 
     /// Checks a login. Returns false when the connection must close (lockout).
+    ///
+    /// The attempt takes its place in the failure budgets before the password is checked, so
+    /// guesses sent in parallel cannot all be judged before the first failure counts.
     async fn authenticate(
         &mut self,
         session: &mut Session,
@@ -286,21 +289,38 @@ impl Connection {
         password: String,
     ) -> io::Result<bool> {
         let ip = session.peer.ip();
-        if let Some(left) = shared.guard.locked_for(ip) {
-            let text = crate::login_guard::lockout_message(left);
-            self.send(&Reply::new(ReplyCode::SERVICE_NOT_AVAILABLE, text))
-                .await?;
-            return Ok(false);
-        }
+        let attempt = match shared.guard.begin(ip, &name) {
+            Ok(attempt) => attempt,
+            Err(lockout) => {
+                tracing::warn!(session = session.id, peer = %session.peer, user = %name,
+                    ?lockout, "login refused without checking the password");
+                session.set_state(LoginState::AwaitingUser);
+                // Refusals cost the guesser the same time as failures (RFC 2577 §4).
+                tokio::time::sleep(shared.config.login_failure_delay).await;
+                let text = lockout.message(&name);
+                if lockout.closes_connection() {
+                    self.send(&Reply::new(ReplyCode::SERVICE_NOT_AVAILABLE, text))
+                        .await?;
+                    return Ok(false);
+                }
+                self.send(&Reply::new(ReplyCode::NOT_LOGGED_IN, text))
+                    .await?;
+                return Ok(true);
+            }
+        };
         let result = shared.store.authenticate(&name, &password).await;
-        let accepted = matches!(result, Ok(Some(_)));
+        let store_failed = result.is_err();
+        let password_ok = matches!(result, Ok(Some(_)));
         let reply = session.finish_login(result);
-        if accepted {
-            shared.guard.record_success(ip);
+        if store_failed {
+            // A database outage is nobody's guess: it must not lock the class out.
+            attempt.undecided();
+        } else if password_ok {
+            attempt.succeeded();
             tracing::info!(session = session.id, peer = %session.peer, user = %name, "login ok");
         } else {
-            let locked = shared.guard.record_failure(ip);
-            tracing::warn!(session = session.id, peer = %session.peer, user = %name, locked, "login failed");
+            let locked = attempt.failed();
+            tracing::warn!(session = session.id, peer = %session.peer, user = %name, ?locked, "login failed");
             // The pause makes each guess cost the guesser time (RFC 2577 §4).
             tokio::time::sleep(shared.config.login_failure_delay).await;
         }

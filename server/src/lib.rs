@@ -11,7 +11,7 @@
 //! - [`data_channel`]: opening data connections and moving bytes (sendfile for downloads);
 //!   [`upload`]: where an upload's bytes wait until the client confirms it.
 //! - [`paths`]: the root jail. [`listing`]: LIST/NLST/MLSD formats.
-//! - [`login_guard`]: failed-login counting and lockout.
+//! - [`login_guard`]: failed-login budgets per address and per (address, user), and lockout.
 //! - [`user_store`]: the users table; [`user_admin`]: the `user` and `init` subcommands.
 //!
 //! Data flow: accept → limits → one task per control connection → line →
@@ -60,7 +60,11 @@ impl Server {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let guard = login_guard::LoginGuard::new(config.max_login_failures, config.lockout);
+        let guard = login_guard::LoginGuard::new(
+            config.max_login_failures,
+            config.max_user_login_failures,
+            config.lockout,
+        );
         let shared = Arc::new(Shared {
             config: Arc::new(config),
             store,
@@ -145,7 +149,7 @@ async fn admit_and_serve(
     };
     let refusal = shared
         .guard
-        .locked_for(peer.ip())
+        .address_locked_for(peer.ip())
         .map(login_guard::lockout_message);
     let permit = match (refusal, limits.admit(peer.ip())) {
         (Some(text), _) => Err(text),

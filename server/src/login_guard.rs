@@ -1,93 +1,62 @@
-//! Slows down password guessing: counts failed logins per address and locks out an address
-//! that fails too often within a window (RFC 2577 §4, "Protecting against brute force").
+//! Slows down password guessing (RFC 2577 §4, "Protecting Passwords"): budgets of failed
+//! logins per client address and per (address, user name), counted before the verdict.
+//!
+//! Two budgets, because one cannot be right for both cases a class server meets:
+//! - per (address, user): one account guessed from one address is locked after a few failures,
+//!   while the other students behind the same NAT address go on logging in;
+//! - per address, across all user names: an attacker who guesses many accounts is locked out
+//!   once the total is reached, and a success on the attacker's own account does not refill it
+//!   (a success only clears the failures of that user from that address).
+//!
+//! A password check takes time (argon2); guesses sent in parallel would all be judged before
+//! the first failure is counted. So every check first takes a place in both budgets
+//! ([`LoginGuard::begin`]): a check in flight counts as a failure until its verdict says
+//! otherwise, and when the budget is used up no further password is checked at all.
+//!
+//! The counting lives behind this one small interface (`begin` → [`LoginAttempt::succeeded`] /
+//! [`LoginAttempt::failed`], plus [`LoginGuard::address_locked_for`] at connect), so that it can
+//! move to a shared store later without touching the connection loop.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// Most addresses remembered; beyond that, entries with no recent failure are forgotten.
+/// Most budgets remembered; beyond that, budgets with nothing recent in them are forgotten.
 const MAX_TRACKED: usize = 10_000;
 
-#[derive(Debug, Default)]
-struct Record {
-    failures: VecDeque<Instant>,
-    locked_until: Option<Instant>,
+/// User names longer than this share a budget: an attacker's 4 KiB names must not fill memory.
+const MAX_NAME_KEY: usize = 128;
+
+/// Why a login is refused without checking the password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lockout {
+    /// Too many failures from this address, whatever the user name, for this much longer.
+    Address(Duration),
+    /// Too many failures for this user name from this address, for this much longer.
+    User(Duration),
+    /// As many password checks are running for this address as its budget allows.
+    InFlight,
 }
 
-/// Failed logins per client address.
-#[derive(Debug)]
-pub struct LoginGuard {
-    max_failures: u32,
-    window: Duration,
-    records: Mutex<HashMap<IpAddr, Record>>,
-}
-
-impl LoginGuard {
-    /// Locks an address out for `window` after `max_failures` failures within `window`.
-    /// `max_failures == 0` disables the lockout.
-    pub fn new(max_failures: u32, window: Duration) -> LoginGuard {
-        LoginGuard {
-            max_failures,
-            window,
-            records: Mutex::new(HashMap::new()),
-        }
+impl Lockout {
+    /// Whether the control connection should close (the whole address is refused).
+    pub fn closes_connection(self) -> bool {
+        !matches!(self, Lockout::User(_))
     }
 
-    /// How much longer `ip` is locked out, if it is.
-    pub fn locked_for(&self, ip: IpAddr) -> Option<Duration> {
-        let now = Instant::now();
-        let records = self
-            .records
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let until = records.get(&ip.to_canonical())?.locked_until?;
-        until.checked_duration_since(now).filter(|d| !d.is_zero())
-    }
-
-    /// Records a failure; returns true if the address is now locked out.
-    pub fn record_failure(&self, ip: IpAddr) -> bool {
-        if self.max_failures == 0 {
-            return false;
+    /// The reply text: says what is refused and for how long, never whether a name exists.
+    pub fn message(self, user: &str) -> String {
+        match self {
+            Lockout::Address(left) => lockout_message(left),
+            Lockout::User(left) => format!(
+                "Too many failed logins for {user} from your address; try again in {} s.",
+                left.as_secs() + 1
+            ),
+            Lockout::InFlight => {
+                "Too many logins in progress from your address; try again in a moment.".to_owned()
+            }
         }
-        let now = Instant::now();
-        let mut records = self
-            .records
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if records.len() >= MAX_TRACKED {
-            let window = self.window;
-            records.retain(|_, r| {
-                r.locked_until.is_some_and(|u| u > now)
-                    || r.failures
-                        .back()
-                        .is_some_and(|t| now.duration_since(*t) < window)
-            });
-        }
-        let record = records.entry(ip.to_canonical()).or_default();
-        while record
-            .failures
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= self.window)
-        {
-            record.failures.pop_front();
-        }
-        record.failures.push_back(now);
-        if record.failures.len() >= self.max_failures as usize {
-            record.locked_until = Some(now + self.window);
-            record.failures.clear();
-            return true;
-        }
-        false
-    }
-
-    /// A successful login clears the address's failures.
-    pub fn record_success(&self, ip: IpAddr) {
-        let mut records = self
-            .records
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        records.remove(&ip.to_canonical());
     }
 }
 
@@ -99,38 +68,331 @@ pub fn lockout_message(left: Duration) -> String {
     )
 }
 
+/// One budget: recent failures, checks in flight, and a lockout end.
+#[derive(Debug, Default)]
+struct Budget {
+    failures: VecDeque<Instant>,
+    in_flight: u32,
+    locked_until: Option<Instant>,
+}
+
+impl Budget {
+    /// Drops failures older than the window and an expired lockout.
+    fn expire(&mut self, now: Instant, window: Duration) {
+        while self
+            .failures
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= window)
+        {
+            self.failures.pop_front();
+        }
+        if self.locked_until.is_some_and(|until| until <= now) {
+            self.locked_until = None;
+        }
+    }
+
+    fn locked_for(&self, now: Instant) -> Option<Duration> {
+        self.locked_until
+            .and_then(|until| until.checked_duration_since(now))
+            .filter(|left| !left.is_zero())
+    }
+
+    /// Whether one more check would go over `limit` (0: no limit).
+    fn full(&self, limit: u32) -> bool {
+        limit > 0 && self.failures.len() + self.in_flight as usize >= limit as usize
+    }
+
+    /// Turns a check in flight into a failure; locks when the limit is reached.
+    fn fail(&mut self, now: Instant, limit: u32, window: Duration) -> bool {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if limit == 0 {
+            return false;
+        }
+        self.failures.push_back(now);
+        if self.failures.len() >= limit as usize {
+            self.locked_until = Some(now + window);
+            self.failures.clear();
+            return true;
+        }
+        false
+    }
+
+    fn idle(&self, now: Instant, window: Duration) -> bool {
+        self.in_flight == 0
+            && self.locked_for(now).is_none()
+            && self
+                .failures
+                .back()
+                .is_none_or(|t| now.duration_since(*t) >= window)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Budgets {
+    addresses: HashMap<IpAddr, Budget>,
+    users: HashMap<(IpAddr, String), Budget>,
+}
+
+/// Failed-login budgets for the whole server.
+#[derive(Debug)]
+pub struct LoginGuard {
+    per_address: u32,
+    per_user: u32,
+    window: Duration,
+    budgets: Mutex<Budgets>,
+}
+
+impl LoginGuard {
+    /// `per_address` failures from one address, or `per_user` failures for one user name from
+    /// one address, within `window` lock that address (or that name from it) for `window`.
+    /// A limit of 0 switches that budget off.
+    pub fn new(per_address: u32, per_user: u32, window: Duration) -> LoginGuard {
+        LoginGuard {
+            per_address,
+            per_user,
+            window,
+            budgets: Mutex::new(Budgets::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Budgets> {
+        // A panic elsewhere while holding the lock leaves counts that are still counts.
+        self.budgets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// How much longer `ip` as a whole is locked out, if it is (checked at connect).
+    pub fn address_locked_for(&self, ip: IpAddr) -> Option<Duration> {
+        let budgets = self.lock();
+        budgets
+            .addresses
+            .get(&ip.to_canonical())?
+            .locked_for(Instant::now())
+    }
+
+    /// Takes a place in both budgets before a password is checked, or says why not.
+    pub fn begin(&self, ip: IpAddr, user: &str) -> Result<LoginAttempt<'_>, Lockout> {
+        let now = Instant::now();
+        let ip = ip.to_canonical();
+        let key = (ip, name_key(user));
+        let mut budgets = self.lock();
+        if budgets.addresses.len() + budgets.users.len() >= MAX_TRACKED {
+            let window = self.window;
+            budgets.addresses.retain(|_, b| !b.idle(now, window));
+            budgets.users.retain(|_, b| !b.idle(now, window));
+        }
+        let Budgets { addresses, users } = &mut *budgets;
+        let address = addresses.entry(ip).or_default();
+        address.expire(now, self.window);
+        if let Some(left) = address.locked_for(now) {
+            return Err(Lockout::Address(left));
+        }
+        if address.full(self.per_address) {
+            return Err(Lockout::InFlight);
+        }
+        let per_user = users.entry(key.clone()).or_default();
+        per_user.expire(now, self.window);
+        if let Some(left) = per_user.locked_for(now) {
+            return Err(Lockout::User(left));
+        }
+        if per_user.full(self.per_user) {
+            return Err(Lockout::InFlight);
+        }
+        address.in_flight += 1;
+        per_user.in_flight += 1;
+        Ok(LoginAttempt {
+            guard: self,
+            key,
+            settled: false,
+        })
+    }
+
+    /// Gives back a place without a verdict (the user store could not be asked).
+    fn release(&self, key: &(IpAddr, String)) {
+        let mut budgets = self.lock();
+        if let Some(per_user) = budgets.users.get_mut(key) {
+            per_user.in_flight = per_user.in_flight.saturating_sub(1);
+        }
+        if let Some(address) = budgets.addresses.get_mut(&key.0) {
+            address.in_flight = address.in_flight.saturating_sub(1);
+        }
+    }
+
+    fn settle(&self, key: &(IpAddr, String), success: bool) -> Option<Lockout> {
+        let now = Instant::now();
+        let mut budgets = self.lock();
+        let Budgets { addresses, users } = &mut *budgets;
+        let mut lockout = None;
+        if let Some(per_user) = users.get_mut(key) {
+            if success {
+                // Only this user's failures from this address are forgiven.
+                per_user.in_flight = per_user.in_flight.saturating_sub(1);
+                per_user.failures.clear();
+            } else if per_user.fail(now, self.per_user, self.window) {
+                lockout = Some(Lockout::User(self.window));
+            }
+        }
+        if let Some(address) = addresses.get_mut(&key.0) {
+            if success {
+                address.in_flight = address.in_flight.saturating_sub(1);
+            } else if address.fail(now, self.per_address, self.window) {
+                lockout = Some(Lockout::Address(self.window));
+            }
+        }
+        lockout
+    }
+}
+
+/// The budget key of a user name: long names are cut (on a character boundary).
+fn name_key(user: &str) -> String {
+    let mut end = user.len().min(MAX_NAME_KEY);
+    while !user.is_char_boundary(end) {
+        end -= 1;
+    }
+    user[..end].to_owned()
+}
+
+/// A password check in flight. It counts as a failure until [`LoginAttempt::succeeded`]; one
+/// dropped without a verdict (the connection went away mid-check) stays a failure.
+#[derive(Debug)]
+pub struct LoginAttempt<'a> {
+    guard: &'a LoginGuard,
+    key: (IpAddr, String),
+    settled: bool,
+}
+
+impl LoginAttempt<'_> {
+    /// The password was right.
+    pub fn succeeded(mut self) {
+        self.settled = true;
+        self.guard.settle(&self.key, true);
+    }
+
+    /// No verdict: the user store failed. Neither a success nor a guess.
+    pub fn undecided(mut self) {
+        self.settled = true;
+        self.guard.release(&self.key);
+    }
+
+    /// The password was wrong; returns the lockout this failure started, if any.
+    pub fn failed(mut self) -> Option<Lockout> {
+        self.settled = true;
+        self.guard.settle(&self.key, false)
+    }
+}
+
+impl Drop for LoginAttempt<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.guard.settle(&self.key, false);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn locks_out_after_max_failures_and_only_that_address() {
-        let guard = LoginGuard::new(3, Duration::from_secs(60));
-        let a: IpAddr = "127.0.0.1".parse().unwrap();
-        let b: IpAddr = "127.0.0.2".parse().unwrap();
-        assert!(!guard.record_failure(a));
-        assert!(!guard.record_failure(a));
-        assert!(guard.locked_for(a).is_none());
-        assert!(guard.record_failure(a));
-        assert!(guard.locked_for(a).is_some());
-        assert!(guard.locked_for(b).is_none());
+    const A: &str = "127.0.0.1";
+    const B: &str = "127.0.0.2";
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    fn guard(per_address: u32, per_user: u32) -> LoginGuard {
+        LoginGuard::new(per_address, per_user, Duration::from_secs(60))
+    }
+
+    fn fail(guard: &LoginGuard, addr: &str, user: &str) -> Option<Lockout> {
+        guard.begin(ip(addr), user).unwrap().failed()
     }
 
     #[test]
-    fn success_clears_failures() {
-        let guard = LoginGuard::new(2, Duration::from_secs(60));
-        let a: IpAddr = "::1".parse().unwrap();
-        guard.record_failure(a);
-        guard.record_success(a);
-        assert!(!guard.record_failure(a));
+    fn an_address_is_locked_after_its_budget_and_only_that_address() {
+        let guard = guard(3, 0);
+        assert_eq!(fail(&guard, A, "u1"), None);
+        assert_eq!(fail(&guard, A, "u2"), None);
+        assert!(guard.address_locked_for(ip(A)).is_none());
+        assert!(matches!(fail(&guard, A, "u3"), Some(Lockout::Address(_))));
+        assert!(guard.address_locked_for(ip(A)).is_some());
+        assert!(matches!(guard.begin(ip(A), "u1"), Err(Lockout::Address(_))));
+        assert!(guard.address_locked_for(ip(B)).is_none());
+        assert!(guard.begin(ip(B), "u1").is_ok());
     }
 
     #[test]
-    fn zero_disables_the_lockout() {
-        let guard = LoginGuard::new(0, Duration::from_secs(60));
-        let a: IpAddr = "127.0.0.1".parse().unwrap();
-        for _ in 0..100 {
-            assert!(!guard.record_failure(a));
+    fn checks_in_flight_count_before_their_verdict() {
+        let guard = guard(10, 0);
+        let attempts: Vec<_> = (0..10).map(|_| guard.begin(ip(A), "u1").unwrap()).collect();
+        // The eleventh is refused while ten are being checked.
+        assert_eq!(guard.begin(ip(A), "u1").unwrap_err(), Lockout::InFlight);
+        for attempt in attempts {
+            attempt.failed();
         }
+        assert!(matches!(guard.begin(ip(A), "u1"), Err(Lockout::Address(_))));
+    }
+
+    #[test]
+    fn a_success_frees_its_place_and_clears_only_that_users_failures() {
+        let guard = guard(5, 3);
+        fail(&guard, A, "victim");
+        fail(&guard, A, "victim");
+        guard.begin(ip(A), "mine").unwrap().succeeded();
+        // The victim's failures are still counted: one more locks the victim's name…
+        assert!(matches!(fail(&guard, A, "victim"), Some(Lockout::User(_))));
+        assert!(matches!(
+            guard.begin(ip(A), "victim"),
+            Err(Lockout::User(_))
+        ));
+        // …and the address keeps its three failures: two more lock it.
+        assert_eq!(fail(&guard, A, "other"), None);
+        assert!(matches!(
+            fail(&guard, A, "other2"),
+            Some(Lockout::Address(_))
+        ));
+    }
+
+    #[test]
+    fn a_locked_user_does_not_lock_the_others_behind_the_same_address() {
+        let guard = guard(50, 3);
+        for _ in 0..3 {
+            fail(&guard, A, "user3");
+        }
+        assert!(matches!(guard.begin(ip(A), "user3"), Err(Lockout::User(_))));
+        guard.begin(ip(A), "user1").unwrap().succeeded();
+        guard.begin(ip(A), "user2").unwrap().succeeded();
+        assert!(guard.address_locked_for(ip(A)).is_none());
+    }
+
+    #[test]
+    fn a_dropped_attempt_counts_as_a_failure() {
+        let guard = guard(1, 0);
+        drop(guard.begin(ip(A), "u").unwrap());
+        assert!(guard.address_locked_for(ip(A)).is_some());
+    }
+
+    #[test]
+    fn zero_switches_a_budget_off() {
+        let guard = guard(0, 0);
+        for _ in 0..100 {
+            assert_eq!(fail(&guard, A, "u"), None);
+        }
+        assert!(guard.begin(ip(A), "u").is_ok());
+    }
+
+    #[test]
+    fn ipv4_mapped_addresses_share_the_ipv4_budget() {
+        let guard = guard(1, 0);
+        fail(&guard, "::ffff:127.0.0.1", "u");
+        assert!(guard.address_locked_for(ip(A)).is_some());
+    }
+
+    #[test]
+    fn long_names_are_cut_on_a_character_boundary() {
+        let name = "é".repeat(100);
+        assert!(name_key(&name).len() <= MAX_NAME_KEY);
+        assert!(name.starts_with(&name_key(&name)));
     }
 }

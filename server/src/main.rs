@@ -103,9 +103,14 @@ struct ServeArgs {
     /// WEAKENS SECURITY: accept PORT/EPRT to any address (for the FTP bounce lab).
     #[arg(long, env = "FTPLAB_ALLOW_FOREIGN_DATA_ADDRESS")]
     allow_foreign_data_address: bool,
-    /// Failed logins from one address before it is locked out (0: never).
-    #[arg(long, env = "FTPLAB_MAX_LOGIN_FAILURES", default_value_t = 10)]
+    /// Failed logins from one address, whatever the user names, before the address is locked out
+    /// (0: never).
+    #[arg(long, env = "FTPLAB_MAX_LOGIN_FAILURES", default_value_t = 50)]
     max_login_failures: u32,
+    /// Failed logins for one user name from one address before that name is locked out there;
+    /// other users behind the same address go on (0: never).
+    #[arg(long, env = "FTPLAB_MAX_USER_LOGIN_FAILURES", default_value_t = 5)]
+    max_user_login_failures: u32,
     /// Window for counting failures, and how long a lockout lasts.
     #[arg(long, env = "FTPLAB_LOCKOUT_SECS", default_value_t = 300)]
     lockout_secs: u64,
@@ -158,6 +163,7 @@ impl ServeArgs {
             anonymous_root: self.anonymous,
             allow_foreign_data_address: self.allow_foreign_data_address,
             max_login_failures: self.max_login_failures,
+            max_user_login_failures: self.max_user_login_failures,
             lockout: Duration::from_secs(self.lockout_secs),
             login_failure_delay: Duration::from_millis(self.login_failure_delay_ms),
             idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),
