@@ -289,7 +289,7 @@ impl Connection {
         password: String,
     ) -> io::Result<bool> {
         let ip = session.peer.ip();
-        let attempt = match shared.guard.begin(ip, &name) {
+        let attempt = match shared.guard.begin(ip, &name).await {
             Ok(attempt) => attempt,
             Err(lockout) => {
                 tracing::warn!(session = session.id, peer = %session.peer, user = %name,

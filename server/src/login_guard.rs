@@ -11,7 +11,9 @@
 //! A password check takes time (argon2); guesses sent in parallel would all be judged before
 //! the first failure is counted. So every check first takes a place in both budgets
 //! ([`LoginGuard::begin`]): a check in flight counts as a failure until its verdict says
-//! otherwise, and when the budget is used up no further password is checked at all.
+//! otherwise. When failures and checks in flight fill a budget, the next login waits for a
+//! verdict instead of being checked: so a class logging in at once behind one address queues
+//! for a moment, and no more than the budget's number of wrong guesses is ever judged.
 //!
 //! The counting lives behind this one small interface (`begin` → [`LoginAttempt::succeeded`] /
 //! [`LoginAttempt::failed`], plus [`LoginGuard::address_locked_for`] at connect), so that it can
@@ -25,6 +27,9 @@ use std::time::{Duration, Instant};
 /// Most budgets remembered; beyond that, budgets with nothing recent in them are forgotten.
 const MAX_TRACKED: usize = 10_000;
 
+/// How long a login waits for a place in a budget filled by checks in flight.
+pub const MAX_WAIT: Duration = Duration::from_secs(30);
+
 /// User names longer than this share a budget: an attacker's 4 KiB names must not fill memory.
 const MAX_NAME_KEY: usize = 128;
 
@@ -35,7 +40,8 @@ pub enum Lockout {
     Address(Duration),
     /// Too many failures for this user name from this address, for this much longer.
     User(Duration),
-    /// As many password checks are running for this address as its budget allows.
+    /// As many password checks are running for this address as its budget allows, and none
+    /// finished within [`MAX_WAIT`].
     InFlight,
 }
 
@@ -140,6 +146,8 @@ pub struct LoginGuard {
     per_user: u32,
     window: Duration,
     budgets: Mutex<Budgets>,
+    /// Woken at every verdict, for the logins waiting for a place.
+    settled: tokio::sync::Notify,
 }
 
 impl LoginGuard {
@@ -152,6 +160,7 @@ impl LoginGuard {
             per_user,
             window,
             budgets: Mutex::new(Budgets::default()),
+            settled: tokio::sync::Notify::new(),
         }
     }
 
@@ -171,8 +180,29 @@ impl LoginGuard {
             .locked_for(Instant::now())
     }
 
-    /// Takes a place in both budgets before a password is checked, or says why not.
-    pub fn begin(&self, ip: IpAddr, user: &str) -> Result<LoginAttempt<'_>, Lockout> {
+    /// Takes a place in both budgets before a password is checked, waiting (at most
+    /// [`MAX_WAIT`]) while checks in flight fill them; or says why not.
+    pub async fn begin(&self, ip: IpAddr, user: &str) -> Result<LoginAttempt<'_>, Lockout> {
+        let deadline = tokio::time::Instant::now() + MAX_WAIT;
+        loop {
+            // Registered before looking, so a verdict in between is not missed.
+            let settled = self.settled.notified();
+            tokio::pin!(settled);
+            settled.as_mut().enable();
+            match self.try_begin(ip, user) {
+                Err(Lockout::InFlight) => {
+                    if tokio::time::timeout_at(deadline, settled).await.is_err() {
+                        return Err(Lockout::InFlight);
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// [`LoginGuard::begin`] without waiting: [`Lockout::InFlight`] when the budgets are full
+    /// of checks in flight.
+    pub fn try_begin(&self, ip: IpAddr, user: &str) -> Result<LoginAttempt<'_>, Lockout> {
         let now = Instant::now();
         let ip = ip.to_canonical();
         let key = (ip, name_key(user));
@@ -210,6 +240,7 @@ impl LoginGuard {
 
     /// Gives back a place without a verdict (the user store could not be asked).
     fn release(&self, key: &(IpAddr, String)) {
+        let _wake = WakeOnDrop(&self.settled);
         let mut budgets = self.lock();
         if let Some(per_user) = budgets.users.get_mut(key) {
             per_user.in_flight = per_user.in_flight.saturating_sub(1);
@@ -220,6 +251,7 @@ impl LoginGuard {
     }
 
     fn settle(&self, key: &(IpAddr, String), success: bool) -> Option<Lockout> {
+        let _wake = WakeOnDrop(&self.settled);
         let now = Instant::now();
         let mut budgets = self.lock();
         let Budgets { addresses, users } = &mut *budgets;
@@ -241,6 +273,15 @@ impl LoginGuard {
             }
         }
         lockout
+    }
+}
+
+/// Wakes the waiting logins once the budgets' lock is released.
+struct WakeOnDrop<'a>(&'a tokio::sync::Notify);
+
+impl Drop for WakeOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.notify_waiters();
     }
 }
 
@@ -293,6 +334,7 @@ impl Drop for LoginAttempt<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     const A: &str = "127.0.0.1";
     const B: &str = "127.0.0.2";
@@ -306,7 +348,7 @@ mod tests {
     }
 
     fn fail(guard: &LoginGuard, addr: &str, user: &str) -> Option<Lockout> {
-        guard.begin(ip(addr), user).unwrap().failed()
+        guard.try_begin(ip(addr), user).unwrap().failed()
     }
 
     #[test]
@@ -317,21 +359,29 @@ mod tests {
         assert!(guard.address_locked_for(ip(A)).is_none());
         assert!(matches!(fail(&guard, A, "u3"), Some(Lockout::Address(_))));
         assert!(guard.address_locked_for(ip(A)).is_some());
-        assert!(matches!(guard.begin(ip(A), "u1"), Err(Lockout::Address(_))));
+        assert!(matches!(
+            guard.try_begin(ip(A), "u1"),
+            Err(Lockout::Address(_))
+        ));
         assert!(guard.address_locked_for(ip(B)).is_none());
-        assert!(guard.begin(ip(B), "u1").is_ok());
+        assert!(guard.try_begin(ip(B), "u1").is_ok());
     }
 
     #[test]
     fn checks_in_flight_count_before_their_verdict() {
         let guard = guard(10, 0);
-        let attempts: Vec<_> = (0..10).map(|_| guard.begin(ip(A), "u1").unwrap()).collect();
+        let attempts: Vec<_> = (0..10)
+            .map(|_| guard.try_begin(ip(A), "u1").unwrap())
+            .collect();
         // The eleventh is refused while ten are being checked.
-        assert_eq!(guard.begin(ip(A), "u1").unwrap_err(), Lockout::InFlight);
+        assert_eq!(guard.try_begin(ip(A), "u1").unwrap_err(), Lockout::InFlight);
         for attempt in attempts {
             attempt.failed();
         }
-        assert!(matches!(guard.begin(ip(A), "u1"), Err(Lockout::Address(_))));
+        assert!(matches!(
+            guard.try_begin(ip(A), "u1"),
+            Err(Lockout::Address(_))
+        ));
     }
 
     #[test]
@@ -339,11 +389,11 @@ mod tests {
         let guard = guard(5, 3);
         fail(&guard, A, "victim");
         fail(&guard, A, "victim");
-        guard.begin(ip(A), "mine").unwrap().succeeded();
+        guard.try_begin(ip(A), "mine").unwrap().succeeded();
         // The victim's failures are still counted: one more locks the victim's name…
         assert!(matches!(fail(&guard, A, "victim"), Some(Lockout::User(_))));
         assert!(matches!(
-            guard.begin(ip(A), "victim"),
+            guard.try_begin(ip(A), "victim"),
             Err(Lockout::User(_))
         ));
         // …and the address keeps its three failures: two more lock it.
@@ -360,16 +410,51 @@ mod tests {
         for _ in 0..3 {
             fail(&guard, A, "user3");
         }
-        assert!(matches!(guard.begin(ip(A), "user3"), Err(Lockout::User(_))));
-        guard.begin(ip(A), "user1").unwrap().succeeded();
-        guard.begin(ip(A), "user2").unwrap().succeeded();
+        assert!(matches!(
+            guard.try_begin(ip(A), "user3"),
+            Err(Lockout::User(_))
+        ));
+        guard.try_begin(ip(A), "user1").unwrap().succeeded();
+        guard.try_begin(ip(A), "user2").unwrap().succeeded();
         assert!(guard.address_locked_for(ip(A)).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_login_waits_for_a_place_and_gets_it_or_the_lockout() {
+        let guard = Arc::new(guard(3, 0));
+        let mut held: Vec<_> = (0..3)
+            .map(|_| guard.try_begin(ip(A), "u").unwrap())
+            .collect();
+        let waiter = {
+            let guard = guard.clone();
+            tokio::spawn(async move { guard.begin(ip(A), "u").await.map(|a| a.succeeded()) })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            !waiter.is_finished(),
+            "a fourth check ran while three were in flight"
+        );
+        // One success frees a place: the waiter gets it.
+        held.pop().unwrap().succeeded();
+        assert_eq!(waiter.await.unwrap(), Ok(()));
+        // Two failures plus one more waiting: that one ends with the address's lockout.
+        let waiter = {
+            let guard = guard.clone();
+            tokio::spawn(async move { guard.begin(ip(A), "u").await.map(|a| a.succeeded()) })
+        };
+        for attempt in held {
+            attempt.failed();
+        }
+        let third = guard.try_begin(ip(A), "u");
+        assert!(third.is_ok(), "{third:?}");
+        third.unwrap().failed();
+        assert!(matches!(waiter.await.unwrap(), Err(Lockout::Address(_))));
     }
 
     #[test]
     fn a_dropped_attempt_counts_as_a_failure() {
         let guard = guard(1, 0);
-        drop(guard.begin(ip(A), "u").unwrap());
+        drop(guard.try_begin(ip(A), "u").unwrap());
         assert!(guard.address_locked_for(ip(A)).is_some());
     }
 
@@ -379,7 +464,7 @@ mod tests {
         for _ in 0..100 {
             assert_eq!(fail(&guard, A, "u"), None);
         }
-        assert!(guard.begin(ip(A), "u").is_ok());
+        assert!(guard.try_begin(ip(A), "u").is_ok());
     }
 
     #[test]

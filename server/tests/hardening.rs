@@ -292,8 +292,9 @@ fn hundred_parallel_guesses_from_one_address_judge_no_more_than_the_limit() {
             c
         })
         .collect();
-    // All guesses leave at once, the right one among them. Which ten are judged depends on
-    // which sessions' tasks run first; what matters is that there is no eleventh verdict.
+    // All guesses leave at once, the right one among them. Checks beyond the budget wait for
+    // verdicts; which ten run first depends on which sessions' tasks run first. What matters:
+    // no eleventh wrong guess is ever judged, and once ten were, nothing more is.
     let right = rand::random::<usize>() % 100;
     for (i, c) in sessions.iter_mut().enumerate() {
         let guess = if i == right {
@@ -307,14 +308,13 @@ fn hundred_parallel_guesses_from_one_address_judge_no_more_than_the_limit() {
     for c in &mut sessions {
         *codes.entry(c.read_reply().code).or_default() += 1;
     }
-    let judged = codes.get(&530).copied().unwrap_or(0) + codes.get(&230).copied().unwrap_or(0);
-    assert!(judged <= 10, "{judged} guesses judged, limit 10: {codes:?}");
-    assert_eq!(
-        codes.get(&230),
-        None,
-        "the 100th guess was judged: {codes:?}"
+    let wrong_judged = codes.get(&530).copied().unwrap_or(0);
+    assert!(
+        wrong_judged <= 10,
+        "{wrong_judged} wrong guesses judged, limit 10: {codes:?}"
     );
-    assert!(codes.get(&421).copied().unwrap_or(0) >= 90, "{codes:?}");
+    assert!(codes.get(&230).copied().unwrap_or(0) <= 1, "{codes:?}");
+    assert!(codes.get(&421).copied().unwrap_or(0) >= 89, "{codes:?}");
     // Ten wrong verdicts lock the address; then even the right password is refused.
     if codes.get(&530) == Some(&10) {
         assert_eq!(try_login(&server, "user1", "pass1").0, 421);
