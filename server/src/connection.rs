@@ -295,7 +295,7 @@ impl Connection {
                 tracing::warn!(session = session.id, peer = %session.peer, user = %name,
                     ?lockout, "login refused without checking the password");
                 session.set_state(LoginState::AwaitingUser);
-                // Refusals cost the guesser the same time as failures (RFC 2577 §4).
+                // Refusals cost the guesser the same time as failures (RFC 2577 §5).
                 tokio::time::sleep(shared.config.login_failure_delay).await;
                 let text = lockout.message(&name);
                 if lockout.closes_connection() {
@@ -321,7 +321,7 @@ impl Connection {
         } else {
             let locked = attempt.failed();
             tracing::warn!(session = session.id, peer = %session.peer, user = %name, ?locked, "login failed");
-            // The pause makes each guess cost the guesser time (RFC 2577 §4).
+            // The pause makes each guess cost the guesser time (RFC 2577 §5).
             tokio::time::sleep(shared.config.login_failure_delay).await;
         }
         self.send(&reply).await?;

@@ -41,7 +41,7 @@ pub enum DataError {
 }
 
 /// Opens the data connection. In passive mode connections from any address but the control
-/// connection's peer are dropped (RFC 2577 §5, "port stealing") and waiting goes on.
+/// connection's peer are dropped (RFC 2577 §8, "Port Stealing") and waiting goes on.
 pub async fn open(
     endpoint: DataEndpoint,
     control_peer: IpAddr,

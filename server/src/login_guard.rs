@@ -1,4 +1,4 @@
-//! Slows down password guessing (RFC 2577 §4, "Protecting Passwords"): budgets of failed
+//! Slows down password guessing (RFC 2577 §5, "Protecting Passwords"): budgets of failed
 //! logins per client address and per (address, user name), counted before the verdict.
 //!
 //! Two budgets, because one cannot be right for both cases a class server meets:

@@ -1,5 +1,5 @@
 //! The root jail: every path a client names is resolved, and opened, beneath the user's root
-//! (RFC 2577 §5), in one step the kernel performs.
+//! (RFC 2577 §4, "Restricting Access"), in one step the kernel performs.
 //!
 //! Clients see a virtual tree whose `/` is the user's root folder. A path is first normalised
 //! lexically (`.` dropped, `..` climbs one level and may never climb above `/`), so absolute
