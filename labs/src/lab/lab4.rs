@@ -30,6 +30,8 @@ fn servers(_: &Secrets) -> Vec<ServerSpec> {
             args: args(&[
                 "--max-login-failures",
                 "0",
+                "--max-user-login-failures",
+                "0",
                 "--login-failure-delay-ms",
                 "0",
                 "--allow-foreign-data-address",
