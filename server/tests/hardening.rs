@@ -611,3 +611,198 @@ fn a_full_disk_is_reported_without_any_server_path() {
     assert!(temp_files(&disk.path).is_empty(), "{:?}", tree(&disk.path));
     assert!(!disk.path.join("big.bin").exists());
 }
+
+// ---- What held in the probe, and must keep holding ------------------------------------------
+
+#[test]
+fn encoded_dot_dot_nul_and_4_kib_paths_stay_inside_and_the_session_goes_on() {
+    let server = TestServer::start(&[]);
+    fs::write(server.dir.path().join("base/secret.txt"), OUTSIDE).unwrap();
+    let mut c = server.login(1);
+    let long = "a/".repeat(2000);
+    for path in [
+        "%2e%2e/secret.txt",
+        "%2e%2e%2fsecret.txt",
+        "..%2fsecret.txt",
+        "..\\secret.txt",
+        long.as_str(),
+    ] {
+        let (first, bytes, _) = c.retr(path);
+        assert_eq!(first.code, 550, "RETR {path:?}: {first:?}");
+        assert!(bytes.is_empty());
+    }
+    c.send_raw(b"RETR ../secret.txt\0welcome.txt\r\n");
+    let reply = c.read_reply();
+    assert!(matches!(reply.code, 550 | 553), "{reply:?}");
+    c.expect("NOOP", 200);
+}
+
+#[test]
+fn a_one_mib_line_gets_500_and_the_session_goes_on() {
+    let server = TestServer::start(&[]);
+    let mut c = server.login(1);
+    let mut line = vec![b'A'; MIB];
+    line.extend_from_slice(b"\r\nNOOP\r\n");
+    c.send_raw(&line);
+    let too_long = c.read_reply();
+    assert_eq!(too_long.code, 500, "{too_long:?}");
+    assert_eq!(c.read_reply().code, 200);
+}
+
+#[test]
+fn rest_beyond_the_end_gets_554_for_retr_and_stor() {
+    let server = TestServer::start(&[]);
+    let mut c = server.login(1);
+    c.expect("TYPE I", 200);
+    for verb in ["RETR", "STOR"] {
+        c.expect("REST 1000000", 350);
+        let _data = c.open_passive();
+        let reply = c.cmd(&format!("{verb} welcome.txt"));
+        assert_eq!(reply.code, 554, "{verb}: {reply:?}");
+    }
+    let welcome = fs::read(server.root(1).join("welcome.txt")).unwrap();
+    assert!(!welcome.is_empty(), "STOR beyond the end changed the file");
+}
+
+#[test]
+fn concurrent_stor_of_one_name_leaves_one_whole_file_and_no_temp_file() {
+    let server = TestServer::start(&[]);
+    let contents: Vec<Vec<u8>> = (0..4).map(|_| random_bytes(4 * MIB)).collect();
+    let workers: Vec<_> = contents
+        .iter()
+        .cloned()
+        .map(|bytes| {
+            let mut c = server.login(1);
+            thread::spawn(move || {
+                c.expect("TYPE I", 200);
+                let mut data = c.open_passive();
+                let first = c.cmd("STOR same.bin");
+                assert!(matches!(first.code, 125 | 150), "{first:?}");
+                data.write_all(&bytes).unwrap();
+                drop(data);
+                assert_eq!(c.read_reply().code, 226);
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().expect("uploader");
+    }
+    let stored = fs::read(server.root(1).join("same.bin")).unwrap();
+    assert!(
+        contents.contains(&stored),
+        "same.bin is a mix of the uploads"
+    );
+    assert!(temp_files(&server.root(1)).is_empty());
+}
+
+#[test]
+fn abor_during_stor_discards_the_upload() {
+    let server = TestServer::start(&[]);
+    let mut c = server.login(1);
+    c.expect("TYPE I", 200);
+    let mut data = c.open_passive();
+    let first = c.cmd("STOR aborted.bin");
+    assert!(matches!(first.code, 125 | 150), "{first:?}");
+    data.write_all(&random_bytes(MIB)).unwrap();
+    c.send_raw(b"ABOR\r\n");
+    let codes = [c.read_reply().code, c.read_reply().code];
+    assert_eq!(codes, [426, 226]);
+    drop(data);
+    thread::sleep(Duration::from_millis(200));
+    assert!(!server.root(1).join("aborted.bin").exists());
+    assert!(temp_files(&server.root(1)).is_empty());
+}
+
+#[test]
+fn sql_like_user_names_are_only_names_in_sqlite_and_mariadb() {
+    let sqlite = TestServer::start(&[]);
+    let mariadb = TestServer::start_mysql(&[]);
+    for server in std::iter::once(&sqlite).chain(mariadb.as_ref()) {
+        for name in [
+            "' OR '1'='1",
+            "user1' --",
+            "user1'; DROP TABLE users; --",
+            "\" OR \"\"=\"",
+        ] {
+            let (code, text) = try_login(server, name, "' OR '1'='1");
+            assert_eq!(code, 530, "{name:?}: {text}");
+        }
+        // The table is still there and the real user still logs in.
+        assert_eq!(try_login(server, "user1", "pass1").0, 230);
+    }
+}
+
+#[test]
+fn connections_beyond_the_per_address_cap_get_421_while_other_addresses_log_in() {
+    let server = TestServer::start(&["--max-sessions-per-address", "100"]);
+    let mut open = Vec::new();
+    let mut refused = 0;
+    for _ in 0..150 {
+        let mut c = Control::connect(server.addr());
+        match c.read_reply().code {
+            220 => open.push(c),
+            421 => refused += 1,
+            other => panic!("greeting {other}"),
+        }
+    }
+    assert_eq!((open.len(), refused), (100, 50));
+    // Another loopback address is not affected.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(&std::net::SocketAddr::from(([127, 0, 0, 2], 0)).into())
+        .unwrap();
+    socket.connect(&server.addr().into()).unwrap();
+    let mut other = Control::from_stream(socket.into());
+    assert_eq!(other.read_reply().code, 220);
+    other.login("user2", "pass2");
+}
+
+#[test]
+fn a_line_dribbled_byte_by_byte_times_out_and_blocks_nobody() {
+    let server = TestServer::start(&["--idle-timeout-secs", "2"]);
+    let mut slow = server.connect();
+    let started = Instant::now();
+    let dribbler = thread::spawn(move || {
+        // One byte every 100 ms, never a line end: at most 5 s.
+        for byte in b"USER aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+            .iter()
+            .cycle()
+            .take(50)
+        {
+            if slow.stream().write_all(&[*byte]).is_err() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+        slow.try_read_reply()
+    });
+    // Meanwhile others are served at once.
+    let mut c = server.login(1);
+    c.expect("NOOP", 200);
+    let reply = dribbler.join().unwrap().expect("a reply before the close");
+    assert_eq!(reply.code, 421, "{reply:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn two_thousand_unused_pasv_leak_no_descriptor() {
+    let server = TestServer::start(&[]);
+    let fds = || {
+        fs::read_dir(format!("/proc/{}/fd", server.pid()))
+            .expect("read the server's /proc/PID/fd")
+            .count()
+    };
+    let mut c = server.login(1);
+    c.expect("NOOP", 200);
+    let before = fds();
+    for _ in 0..2000 {
+        c.pasv();
+    }
+    c.expect("NOOP", 200);
+    // The last PASV's listener is still open, waiting for its transfer.
+    let after = fds();
+    assert!(
+        after <= before + 1,
+        "{before} descriptors before, {after} after"
+    );
+}

@@ -153,6 +153,11 @@ impl TestServer {
         }
     }
 
+    /// The server process's id (to look at its open descriptors in /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `base/rootN`, the root folder of demo user `userN`.
     pub fn root(&self, n: u8) -> PathBuf {
         self.dir.path().join("base").join(format!("root{n}"))
