@@ -7,7 +7,9 @@
 use crate::config::ServerConfig;
 use crate::data_channel::{self, Outcome};
 use crate::login_guard::LoginGuard;
-use crate::session::{Action, LoginState, Session, TransferKind, TransferPlan, describe_io};
+use crate::session::{
+    Action, DataSetup, LoginState, Session, TransferKind, TransferPlan, describe_io,
+};
 use crate::user_store::UserStore;
 use ftp_proto::line::{LineStatus, decode_line, next_line};
 use ftp_proto::{LineError, MAX_LINE_LEN, Reply, ReplyCode};
@@ -16,8 +18,8 @@ use std::io::{self, Read};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 /// What every session shares.
@@ -203,6 +205,7 @@ pub async fn serve(
             eof: false,
         },
         writer,
+        passive: None,
     };
     let result = conn.run(&mut session, &shared, &mut shutdown).await;
     match result {
@@ -216,6 +219,9 @@ pub async fn serve(
 struct Connection {
     reader: ControlReader,
     writer: OwnedWriteHalf,
+    /// The passive listener the session's [`DataSetup::Passive`] names; the session only knows
+    /// its address.
+    passive: Option<TcpListener>,
 }
 
 impl Connection {
@@ -272,8 +278,33 @@ impl Connection {
                         return Ok(());
                     }
                 }
+                Action::OpenPassive(request) => {
+                    // The old listener goes first, so its port can be picked again.
+                    self.passive = None;
+                    let bound = data_channel::bind_passive(request.ip, request.ports.as_ref())
+                        .and_then(|listener| {
+                            let addr = listener.local_addr()?;
+                            self.passive = Some(listener);
+                            Ok(addr)
+                        });
+                    let reply = session.passive_opened(&request, bound);
+                    self.send(&reply).await?;
+                }
                 Action::Transfer(plan) => self.transfer(session, config, *plan).await?,
             }
+            self.forget_unwanted_listener(session);
+        }
+    }
+
+    /// Closes the passive listener once the session no longer expects a connection on it.
+    fn forget_unwanted_listener(&mut self, session: &Session) {
+        let wanted = match session.data_setup() {
+            Some(DataSetup::Passive(addr)) => Some(addr),
+            _ => None,
+        };
+        let held = self.passive.as_ref().and_then(|l| l.local_addr().ok());
+        if held.is_some() && held != wanted {
+            self.passive = None;
         }
     }
 
@@ -378,14 +409,24 @@ impl Connection {
             description,
         } = plan;
         let (id, peer) = (session.id, session.peer);
-        let endpoint_text = match &endpoint {
-            data_channel::DataEndpoint::Active(addr) => format!("active to {addr}"),
-            data_channel::DataEndpoint::Passive(l) => {
-                format!(
-                    "passive on {}",
-                    l.local_addr().map(|a| a.to_string()).unwrap_or_default()
-                )
-            }
+        let (endpoint, endpoint_text) = match endpoint {
+            DataSetup::Active(addr) => (
+                data_channel::DataEndpoint::Active(addr),
+                format!("active to {addr}"),
+            ),
+            DataSetup::Passive(addr) => match self.passive.take() {
+                Some(listener) if listener.local_addr().ok() == Some(addr) => (
+                    data_channel::DataEndpoint::Passive(listener),
+                    format!("passive on {addr}"),
+                ),
+                _ => {
+                    let reply = Reply::new(
+                        ReplyCode::CANT_OPEN_DATA,
+                        "Can't open data connection: the passive port is gone; send PASV again.",
+                    );
+                    return self.send(&reply).await;
+                }
+            },
         };
         self.send(&opening).await?;
         let stream =

@@ -20,7 +20,8 @@ const CHUNK: usize = 256 * 1024;
 /// two threads hand over rarely.
 const UPLOAD_CHUNK: usize = 1024 * 1024;
 
-/// Where the next data connection comes from, as set up by PORT/EPRT or PASV/EPSV.
+/// The data connection about to be opened: the address to connect to, or the listener to
+/// accept on (the I/O side of [`crate::session::DataSetup`]).
 #[derive(Debug)]
 pub enum DataEndpoint {
     /// Active mode: the server connects to the client's address.
@@ -79,7 +80,8 @@ pub async fn open(
 
 /// Binds a passive listener on `ip`, on a free port of `range` or any port.
 ///
-/// Binding is immediate, so this is a plain function; it must run inside the tokio runtime.
+/// Binding is immediate, so this is a plain function; it must run inside the tokio runtime
+/// (the connection loop calls it for [`crate::session::Action::OpenPassive`]).
 pub fn bind_passive(
     ip: IpAddr,
     range: Option<&std::ops::RangeInclusive<u16>>,

@@ -1,18 +1,22 @@
 //! One client's session: the RFC 959 state machine that turns a command into a reply.
 //!
-//! [`Session::handle`] decides and does no network I/O: it returns an [`Action`] (a reply,
-//! a login to check against the user store, or a transfer to run) and the connection loop in
-//! [`crate::connection`] performs it. Commands that only touch the file system (MKD, DELE,
-//! SIZE…) are answered here directly.
+//! [`Session::handle`] decides and does no network I/O: it owns no socket and needs no runtime.
+//! It returns an [`Action`] — a reply, a login to check against the user store, a passive
+//! listener to open, or a transfer to run — and the connection loop in [`crate::connection`]
+//! performs it and reports back where the session needs the result ([`Session::finish_login`],
+//! [`Session::passive_opened`]). Commands that only touch the file system (MKD, DELE, SIZE…) are
+//! answered here directly. A later action such as "start TLS on the control connection" (AUTH
+//! TLS) fits the same seam: the session decides, the loop does the I/O.
 //!
 //! The login gate (RFC 959 §5.4, "530 Not logged in") is checked once, at the top of
 //! [`Session::handle`], not in every command.
 
 use crate::config::ServerConfig;
-use crate::data_channel::{DataEndpoint, Job};
+use crate::data_channel::Job;
 use crate::paths::{Jail, PathError, Resolved};
 use ftp_proto::{Command, CommandError, Reply, ReplyCode};
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::ops::RangeInclusive;
 use std::sync::Arc;
 
 /// Where the session is in the login sequence (RFC 959 §6, the USER/PASS state diagram).
@@ -66,8 +70,40 @@ pub enum Action {
         /// From PASS.
         password: String,
     },
+    /// Open a passive listener, then call [`Session::passive_opened`] and send its reply.
+    OpenPassive(PassiveRequest),
     /// Open the data connection and run a transfer.
     Transfer(Box<TransferPlan>),
+}
+
+/// How the next data connection will be made (RFC 959 §3.2), as PORT/EPRT or PASV/EPSV set it up.
+/// Only the terms: the passive listener itself belongs to the connection loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataSetup {
+    /// Active mode: the server connects to this address of the client.
+    Active(SocketAddr),
+    /// Passive mode: the client connects to the listener bound to this address.
+    Passive(SocketAddr),
+}
+
+/// A passive listener the session wants (PASV or EPSV).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassiveRequest {
+    /// Where to listen: the control connection's local address.
+    pub ip: IpAddr,
+    /// Ports to pick from; `None`: any free port.
+    pub ports: Option<RangeInclusive<u16>>,
+    /// Which reply announces it.
+    pub announce: PassiveReply,
+}
+
+/// The reply that announces a passive listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PassiveReply {
+    /// PASV: `227 Entering Passive Mode (h1,h2,h3,h4,p1,p2)` with this IPv4 address.
+    Pasv(Ipv4Addr),
+    /// EPSV: `229 Entering Extended Passive Mode (|||port|)` (RFC 2428).
+    Epsv,
 }
 
 /// What kind of transfer, for the log and for the upload check.
@@ -85,7 +121,7 @@ pub enum TransferKind {
 #[derive(Debug)]
 pub struct TransferPlan {
     /// How the data connection is made.
-    pub endpoint: DataEndpoint,
+    pub endpoint: DataSetup,
     /// The bytes to move.
     pub job: Job,
     /// The 150 reply sent before the data connection opens.
@@ -201,7 +237,7 @@ pub struct Session {
     pub(crate) config: Arc<ServerConfig>,
     pub(crate) state: LoginState,
     pub(crate) representation: Representation,
-    pub(crate) data: Option<DataEndpoint>,
+    pub(crate) data: Option<DataSetup>,
     pub(crate) restart_offset: u64,
     pub(crate) rename_from: Option<Resolved>,
     /// After `EPSV ALL` only EPSV may set up data connections (RFC 2428 §4).
@@ -319,6 +355,14 @@ impl Session {
                 format!("Unknown command {verb:?}; HELP lists the commands."),
             ),
         }
+    }
+
+    /// The data connection set up by the last PORT/EPRT/PASV/EPSV, if any is pending.
+    ///
+    /// The connection loop closes its passive listener when this no longer names it (USER,
+    /// REIN, PORT after PASV…), so no port stays open for a transfer that will not come.
+    pub fn data_setup(&self) -> Option<DataSetup> {
+        self.data
     }
 
     /// Whether USER/PASS succeeded.
@@ -500,6 +544,171 @@ mod tests {
         assert_eq!(code(session.handle_line("EPRT |1|10.0.0.1|5000|")), 504);
         assert_eq!(code(session.handle_line("EPRT |3|x|5000|")), 522);
         assert!(session.data.is_none());
+    }
+
+    fn reply_of(action: Action) -> Reply {
+        match action {
+            Action::Reply(reply) | Action::Close(reply) => reply,
+            other => panic!("expected a reply, got {other:?}"),
+        }
+    }
+
+    fn plan(action: Action) -> TransferPlan {
+        match action {
+            Action::Transfer(plan) => *plan,
+            other => panic!("expected a transfer, got {other:?}"),
+        }
+    }
+
+    fn passive_request(action: Action) -> PassiveRequest {
+        match action {
+            Action::OpenPassive(request) => request,
+            other => panic!("expected a passive listener request, got {other:?}"),
+        }
+    }
+
+    // These tests run without a tokio runtime and without sockets: the session decides, the
+    // test plays the connection loop.
+
+    #[test]
+    fn login_then_pasv_then_retr_is_decided_without_any_io() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), b"0123456789").unwrap();
+        let mut session = Session::new(
+            1,
+            "127.0.0.1:40000".parse().unwrap(),
+            "127.0.0.1:2121".parse().unwrap(),
+            Arc::new(ServerConfig::default()),
+        );
+        assert_eq!(code(session.handle_line("USER user1")), 331);
+        match session.handle_line("PASS pass1") {
+            Action::Authenticate { name, password } => {
+                assert_eq!((name.as_str(), password.as_str()), ("user1", "pass1"))
+            }
+            other => panic!("{other:?}"),
+        }
+        let record = crate::user_store::UserRecord {
+            name: "user1".into(),
+            root: dir.path().to_path_buf(),
+        };
+        assert_eq!(session.finish_login(Ok(Some(record))).code.0, 230);
+
+        let request = passive_request(session.handle_line("PASV"));
+        assert_eq!(request.ip, "127.0.0.1".parse::<IpAddr>().unwrap());
+        assert_eq!(request.announce, PassiveReply::Pasv(Ipv4Addr::LOCALHOST));
+        // Nothing is set up until the loop reports the listener.
+        assert_eq!(session.data_setup(), None);
+        let bound: SocketAddr = "127.0.0.1:50000".parse().unwrap();
+        let reply = session.passive_opened(&request, Ok(bound));
+        assert_eq!(reply.code.0, 227);
+        assert!(reply.text().contains("(127,0,0,1,195,80)"), "{reply:?}");
+        assert_eq!(session.data_setup(), Some(DataSetup::Passive(bound)));
+
+        let plan = plan(session.handle_line("RETR f"));
+        assert_eq!(plan.endpoint, DataSetup::Passive(bound));
+        assert_eq!(plan.kind, TransferKind::Download);
+        assert_eq!(plan.opening.code.0, 150);
+        // Used up by the transfer.
+        assert_eq!(session.data_setup(), None);
+        assert_eq!(code(session.handle_line("RETR f")), 425);
+    }
+
+    #[test]
+    fn epsv_then_stor_plans_an_upload_into_a_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut session = logged_in(dir.path());
+        let request = passive_request(session.handle_line("EPSV"));
+        assert_eq!(request.announce, PassiveReply::Epsv);
+        let reply = session.passive_opened(&request, Ok("127.0.0.1:50001".parse().unwrap()));
+        assert_eq!(reply.code.0, 229);
+        assert!(reply.text().contains("(|||50001|)"), "{reply:?}");
+        let plan = plan(session.handle_line("STOR up.bin"));
+        assert_eq!(plan.kind, TransferKind::Upload);
+        assert!(matches!(plan.job, Job::Receive { .. }));
+        let names = |d: &std::path::Path| std::fs::read_dir(d).unwrap().count();
+        assert_eq!(names(dir.path()), 1, "the temp file waits for the bytes");
+        drop(plan);
+        assert_eq!(
+            names(dir.path()),
+            0,
+            "an upload that never ran leaves nothing"
+        );
+    }
+
+    #[test]
+    fn epsv_all_allows_only_epsv_and_epsv_checks_the_family() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut session = logged_in(dir.path());
+        assert_eq!(code(session.handle_line("EPSV 2")), 522);
+        assert!(matches!(
+            session.handle_line("EPSV 1"),
+            Action::OpenPassive(_)
+        ));
+        assert_eq!(code(session.handle_line("EPSV ALL")), 200);
+        assert_eq!(code(session.handle_line("PASV")), 503);
+        assert_eq!(code(session.handle_line("PORT 127,0,0,1,195,80")), 503);
+        assert_eq!(code(session.handle_line("EPRT |1|127.0.0.1|50000|")), 503);
+        assert!(matches!(
+            session.handle_line("EPSV"),
+            Action::OpenPassive(_)
+        ));
+    }
+
+    #[test]
+    fn port_and_eprt_to_the_client_set_up_active_mode_and_replace_passive() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut session = logged_in(dir.path());
+        let request = passive_request(session.handle_line("PASV"));
+        session.passive_opened(&request, Ok("127.0.0.1:50002".parse().unwrap()));
+        assert_eq!(code(session.handle_line("PORT 127,0,0,1,195,80")), 200);
+        assert_eq!(
+            session.data_setup(),
+            Some(DataSetup::Active("127.0.0.1:50000".parse().unwrap()))
+        );
+        assert_eq!(code(session.handle_line("EPRT |1|127.0.0.1|50003|")), 200);
+        assert_eq!(
+            session.data_setup(),
+            Some(DataSetup::Active("127.0.0.1:50003".parse().unwrap()))
+        );
+        // A refused PORT keeps nothing of it.
+        assert_eq!(code(session.handle_line("PORT 10,0,0,1,195,80")), 504);
+    }
+
+    #[test]
+    fn a_passive_port_that_cannot_be_opened_gets_451_and_sets_nothing_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut session = logged_in(dir.path());
+        let request = passive_request(session.handle_line("PASV"));
+        let error = std::io::Error::from(std::io::ErrorKind::AddrInUse);
+        assert_eq!(session.passive_opened(&request, Err(error)).code.0, 451);
+        assert_eq!(session.data_setup(), None);
+        assert_eq!(code(session.handle_line("LIST")), 425);
+    }
+
+    #[test]
+    fn pasv_on_an_ipv6_control_connection_says_use_epsv() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut session = logged_in(dir.path());
+        session.local = "[::1]:2121".parse().unwrap();
+        session.peer = "[::1]:40000".parse().unwrap();
+        let reply = reply_of(session.handle_line("PASV"));
+        assert_eq!(reply.code.0, 500);
+        let request = passive_request(session.handle_line("EPSV 2"));
+        assert_eq!(request.ip, "::1".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn abor_without_a_transfer_gets_225_before_and_after_login() {
+        let config = Arc::new(ServerConfig::default());
+        let peer = "127.0.0.1:40000".parse().unwrap();
+        let local = "127.0.0.1:2121".parse().unwrap();
+        let mut session = Session::new(1, peer, local, config);
+        assert_eq!(code(session.handle_line("ABOR")), 225);
+        let dir = tempfile::tempdir().unwrap();
+        let mut session = logged_in(dir.path());
+        let request = passive_request(session.handle_line("PASV"));
+        session.passive_opened(&request, Ok("127.0.0.1:50004".parse().unwrap()));
+        assert_eq!(code(session.handle_line("ABOR")), 225);
     }
 
     #[test]

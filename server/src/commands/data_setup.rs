@@ -1,9 +1,11 @@
 //! RFC 959 §4.1.2 and RFC 2428: PORT, EPRT, PASV, EPSV, TYPE, STRU, MODE, and REST (RFC 3659).
 
-use crate::data_channel::{self, DataEndpoint};
-use crate::session::{Handled, Representation, Session, SessionError, reply};
+use crate::session::{
+    Action, DataSetup, Handled, PassiveReply, PassiveRequest, Representation, Session,
+    SessionError, reply,
+};
 use ftp_proto::host_port::{format_epsv_reply, format_pasv_reply};
-use ftp_proto::{ReplyCode, TransferType};
+use ftp_proto::{Reply, ReplyCode, TransferType};
 use std::net::{IpAddr, SocketAddr, SocketAddrV4};
 
 impl Session {
@@ -33,14 +35,15 @@ impl Session {
                 addr.port()
             )));
         }
-        self.data = Some(DataEndpoint::Active(addr));
+        self.data = Some(DataSetup::Active(addr));
         reply(
             ReplyCode::OK,
             "PORT command successful. Consider using PASV.",
         )
     }
 
-    /// PASV and EPSV: listen on a fresh port and tell the client where.
+    /// PASV and EPSV: ask the connection loop for a listener on a fresh port; its reply comes
+    /// from [`Session::passive_opened`].
     pub(crate) fn pasv(&mut self, extended: bool, argument: Option<String>) -> Handled {
         if extended {
             match argument.as_deref().map(str::trim) {
@@ -64,37 +67,57 @@ impl Session {
                 "EPSV ALL was sent: only EPSV is allowed now.",
             ));
         }
-        let local_ip = self.local.ip();
-        let advertised = self.config.passive_address.unwrap_or(local_ip);
-        let advertised_v4 = match advertised {
-            IpAddr::V4(v4) => Some(v4),
-            IpAddr::V6(v6) => v6.to_ipv4_mapped(),
+        let announce = if extended {
+            PassiveReply::Epsv
+        } else {
+            let advertised = self.config.passive_address.unwrap_or(self.local.ip());
+            let advertised_v4 = match advertised {
+                IpAddr::V4(v4) => Some(v4),
+                IpAddr::V6(v6) => v6.to_ipv4_mapped(),
+            };
+            match advertised_v4 {
+                Some(v4) => PassiveReply::Pasv(v4),
+                None => {
+                    return reply(
+                        ReplyCode::SYNTAX_ERROR,
+                        "PASV cannot name an IPv6 address; use EPSV.",
+                    );
+                }
+            }
         };
-        if !extended && advertised_v4.is_none() {
-            return reply(
-                ReplyCode::SYNTAX_ERROR,
-                "PASV cannot name an IPv6 address; use EPSV.",
-            );
-        }
-        // Drop any earlier listener first: its port goes back to the range.
+        // Any earlier listener is dropped by the loop first: its port goes back to the range.
         self.data = None;
-        let listener = data_channel::bind_passive(local_ip, self.config.passive_ports.as_ref())
-            .map_err(|e| {
-                tracing::error!(session = self.id, error = %e, "cannot open a passive port");
-                SessionError::Local(e)
-            })?;
-        let port = listener.local_addr().map_err(SessionError::Local)?.port();
-        self.data = Some(DataEndpoint::Passive(listener));
-        match (extended, advertised_v4) {
-            (true, _) => reply(
+        Ok(Action::OpenPassive(PassiveRequest {
+            ip: self.local.ip(),
+            ports: self.config.passive_ports.clone(),
+            announce,
+        }))
+    }
+
+    /// The connection loop opened (or failed to open) the listener asked for by
+    /// [`Action::OpenPassive`]; `bound` is its local address. Returns the 227/229 reply.
+    pub fn passive_opened(
+        &mut self,
+        request: &PassiveRequest,
+        bound: std::io::Result<SocketAddr>,
+    ) -> Reply {
+        let addr = match bound {
+            Ok(addr) => addr,
+            Err(error) => {
+                tracing::error!(session = self.id, %error, "cannot open a passive port");
+                return SessionError::Local(error).into_reply();
+            }
+        };
+        self.data = Some(DataSetup::Passive(addr));
+        match request.announce {
+            PassiveReply::Epsv => Reply::new(
                 ReplyCode::ENTERING_EXTENDED_PASSIVE,
-                format_epsv_reply(port),
+                format_epsv_reply(addr.port()),
             ),
-            (false, Some(v4)) => reply(
+            PassiveReply::Pasv(v4) => Reply::new(
                 ReplyCode::ENTERING_PASSIVE,
-                format_pasv_reply(SocketAddrV4::new(v4, port)),
+                format_pasv_reply(SocketAddrV4::new(v4, addr.port())),
             ),
-            (false, None) => Err(SessionError::BadSequence("PASV needs IPv4.")),
         }
     }
 

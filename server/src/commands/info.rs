@@ -1,6 +1,6 @@
 //! RFC 959 §4.1.3, RFC 2389 and RFC 2640: STAT, HELP, FEAT, OPTS.
 
-use crate::session::{Action, Handled, LoginState, Representation, Session, reply};
+use crate::session::{Action, DataSetup, Handled, LoginState, Representation, Session, reply};
 use ftp_proto::{Reply, ReplyCode};
 
 /// Every command the server implements, with a one-line description for HELP.
@@ -82,11 +82,8 @@ impl Session {
             Representation::Image => "BINARY",
         };
         let data = match &self.data {
-            Some(crate::data_channel::DataEndpoint::Active(addr)) => format!("active, to {addr}"),
-            Some(crate::data_channel::DataEndpoint::Passive(l)) => match l.local_addr() {
-                Ok(addr) => format!("passive, listening on {addr}"),
-                Err(_) => "passive".to_owned(),
-            },
+            Some(DataSetup::Active(addr)) => format!("active, to {addr}"),
+            Some(DataSetup::Passive(addr)) => format!("passive, listening on {addr}"),
             None => "none set up".to_owned(),
         };
         let mut lines = vec![
