@@ -8,7 +8,7 @@ use crate::config::ServerConfig;
 use crate::data_channel::{self, Outcome};
 use crate::login_guard::LoginGuard;
 use crate::session::{
-    Action, DataSetup, LoginState, Session, TransferKind, TransferPlan, describe_io,
+    Action, DataSetup, LoginState, Session, SessionError, TransferKind, TransferPlan,
 };
 use crate::user_store::UserStore;
 use ftp_proto::line::{LineStatus, decode_line, next_line};
@@ -257,14 +257,7 @@ impl Connection {
                 Ok(Err(error)) => return Err(error),
                 Ok(Ok(Some(Err(error)))) => {
                     tracing::info!(session = session.id, peer = %session.peer, %error, "bad command line");
-                    let text = match error {
-                        LineError::TooLong { limit, .. } => {
-                            format!("Command line too long (the limit is {limit} bytes).")
-                        }
-                        LineError::NotUtf8 { .. } => "Command line is not valid UTF-8.".to_owned(),
-                    };
-                    self.send(&Reply::new(ReplyCode::SYNTAX_ERROR, text))
-                        .await?;
+                    self.send(&SessionError::from(error).into_reply()).await?;
                     continue;
                 }
                 Ok(Ok(Some(Ok(line)))) => line,
@@ -328,15 +321,12 @@ impl Connection {
                 session.set_state(LoginState::AwaitingUser);
                 // Refusals cost the guesser the same time as failures (RFC 2577 §5).
                 tokio::time::sleep(shared.config.login_failure_delay).await;
-                let text = lockout.message(&name);
-                if lockout.closes_connection() {
-                    self.send(&Reply::new(ReplyCode::SERVICE_NOT_AVAILABLE, text))
-                        .await?;
-                    return Ok(false);
-                }
-                self.send(&Reply::new(ReplyCode::NOT_LOGGED_IN, text))
-                    .await?;
-                return Ok(true);
+                let error = SessionError::Locked {
+                    lockout,
+                    user: name,
+                };
+                self.send(&error.into_reply()).await?;
+                return Ok(!lockout.closes_connection());
             }
         };
         let result = shared.store.authenticate(&name, &password).await;
@@ -419,13 +409,7 @@ impl Connection {
                     data_channel::DataEndpoint::Passive(listener),
                     format!("passive on {addr}"),
                 ),
-                _ => {
-                    let reply = Reply::new(
-                        ReplyCode::CANT_OPEN_DATA,
-                        "Can't open data connection: the passive port is gone; send PASV again.",
-                    );
-                    return self.send(&reply).await;
-                }
+                _ => return self.send(&SessionError::PassivePortGone.into_reply()).await,
             },
         };
         self.send(&opening).await?;
@@ -436,9 +420,8 @@ impl Connection {
                 Ok(stream) => stream,
                 Err(error) => {
                     tracing::warn!(session = id, %peer, %error, "cannot open data connection");
-                    let text = format!("Can't open data connection: {error}.");
                     return self
-                        .send(&Reply::new(ReplyCode::CANT_OPEN_DATA, text))
+                        .send(&SessionError::DataConnection(error).into_reply())
                         .await;
                 }
             };
@@ -492,15 +475,9 @@ impl Connection {
                         "client vanished mid-transfer",
                     ));
                 }
-                // The error's own text can name host paths (the temp file's): describe it.
-                let code = match error.kind() {
-                    io::ErrorKind::StorageFull
-                    | io::ErrorKind::QuotaExceeded
-                    | io::ErrorKind::FileTooLarge => ReplyCode::INSUFFICIENT_STORAGE,
-                    _ => ReplyCode::TRANSFER_ABORTED,
-                };
-                let text = format!("Transfer aborted: {}.", describe_io(&error));
-                return self.send(&Reply::new(code, text)).await;
+                return self
+                    .send(&SessionError::TransferFailed(error).into_reply())
+                    .await;
             }
         };
         let Outcome {
@@ -523,11 +500,9 @@ impl Connection {
                 .unwrap_or_else(|e| Err(io::Error::other(e)));
             if let Err(error) = landed {
                 tracing::error!(session = id, %peer, %error, "cannot store {description}");
-                let text = format!(
-                    "Requested action aborted: cannot store the file ({}).",
-                    describe_io(&error)
-                );
-                return self.send(&Reply::new(ReplyCode::LOCAL_ERROR, text)).await;
+                return self
+                    .send(&SessionError::CannotStore(error).into_reply())
+                    .await;
             }
         }
         let rate = bytes as f64 / elapsed.as_secs_f64().max(1e-6) / 1e6;

@@ -7,7 +7,8 @@
 //! - [`config`]: the operator's settings and their safe defaults.
 //! - [`listener`]: listen sockets, session limits.
 //! - [`connection`]: the control connection loop (lines in, replies out, transfers).
-//! - [`session`]: the per-session state machine; [`commands`] holds one file per command family.
+//! - [`session`]: the per-session state machine; [`commands`] holds one file per command family;
+//!   [`error`]: the errors and the one place that turns them into replies.
 //! - [`data_channel`]: opening data connections and moving bytes (sendfile for downloads);
 //!   [`upload`]: where an upload's bytes wait until the client confirms it.
 //! - [`paths`]: the root jail. [`listing`]: LIST/NLST/MLSD formats.
@@ -21,6 +22,7 @@ pub mod commands;
 pub mod config;
 pub mod connection;
 pub mod data_channel;
+pub mod error;
 pub mod listener;
 pub mod listing;
 pub mod login_guard;

@@ -13,8 +13,9 @@
 
 use crate::config::ServerConfig;
 use crate::data_channel::Job;
-use crate::paths::{Jail, PathError, Resolved};
-use ftp_proto::{Command, CommandError, Reply, ReplyCode};
+pub use crate::error::{SessionError, describe_io};
+use crate::paths::{Jail, Resolved};
+use ftp_proto::{Command, Reply, ReplyCode};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::sync::Arc;
@@ -130,100 +131,6 @@ pub struct TransferPlan {
     pub kind: TransferKind,
     /// The command, for logs (`RETR /pub/a.bin`).
     pub description: String,
-}
-
-/// Errors of a command, each mapped to exactly one reply by [`SessionError::into_reply`].
-#[derive(Debug, thiserror::Error)]
-pub enum SessionError {
-    /// The command line did not parse.
-    #[error(transparent)]
-    Syntax(#[from] CommandError),
-    /// The command needs a login.
-    #[error("Please login with USER and PASS.")]
-    NotLoggedIn,
-    /// The command came out of order (RNTO without RNFR, PASS without USER…).
-    #[error("{0}")]
-    BadSequence(&'static str),
-    /// A path was refused or the file system said no.
-    #[error(transparent)]
-    Path(#[from] PathError),
-    /// Anonymous users cannot change anything.
-    #[error("Permission denied: this login is read-only.")]
-    ReadOnly,
-    /// A parameter the server does not implement (TYPE E, MODE B…).
-    #[error("{0}")]
-    NotImplementedForParameter(String),
-    /// PORT/EPRT to an address that is not the client's (RFC 2577 §3).
-    #[error(
-        "Data connection address must be your own ({0}); refused (RFC 2577 bounce protection)."
-    )]
-    ForeignDataAddress(std::net::IpAddr),
-    /// A transfer command without PORT/EPRT/PASV/EPSV before it.
-    #[error("Use PORT, EPRT, PASV or EPSV first.")]
-    NoDataConnection,
-    /// An I/O error that is not about a path (its text is not shown to the client).
-    #[error("Local error: {0}")]
-    Local(std::io::Error),
-}
-
-impl SessionError {
-    /// The one place where errors become replies.
-    pub fn into_reply(self) -> Reply {
-        let code = match &self {
-            SessionError::Syntax(CommandError::Empty) => ReplyCode::SYNTAX_ERROR,
-            SessionError::Syntax(CommandError::BadAddress {
-                source: ftp_proto::HostPortError::UnsupportedFamily { .. },
-                ..
-            }) => ReplyCode::PROTOCOL_NOT_SUPPORTED,
-            SessionError::Syntax(_) => ReplyCode::SYNTAX_ERROR_ARGS,
-            SessionError::NotLoggedIn => ReplyCode::NOT_LOGGED_IN,
-            SessionError::BadSequence(_) => ReplyCode::BAD_SEQUENCE,
-            SessionError::Path(PathError::Invalid { .. }) => ReplyCode::FILE_NAME_NOT_ALLOWED,
-            SessionError::Path(_) | SessionError::ReadOnly => ReplyCode::FILE_UNAVAILABLE,
-            SessionError::NotImplementedForParameter(_) | SessionError::ForeignDataAddress(_) => {
-                ReplyCode::NOT_IMPLEMENTED_FOR_PARAMETER
-            }
-            SessionError::NoDataConnection => ReplyCode::CANT_OPEN_DATA,
-            SessionError::Local(_) => ReplyCode::LOCAL_ERROR,
-        };
-        let text = match self {
-            // Say what happened without echoing host paths: only the client's own path is shown.
-            SessionError::Path(PathError::Io {
-                virtual_path,
-                source,
-            }) => {
-                format!("{virtual_path}: {}.", describe_io(&source))
-            }
-            SessionError::Local(source) => format!("Local error: {}.", describe_io(&source)),
-            other => other.to_string(),
-        };
-        Reply::new(code, text)
-    }
-}
-
-/// What an I/O error means, in words fit for a reply: never the error's own text, which can
-/// carry host paths (the server's folders are none of the client's business).
-pub fn describe_io(error: &std::io::Error) -> &'static str {
-    use std::io::ErrorKind::*;
-    match error.kind() {
-        NotFound => "No such file or directory",
-        PermissionDenied => "Permission denied",
-        AlreadyExists => "File exists",
-        NotADirectory => "Not a directory",
-        IsADirectory => "Is a directory",
-        DirectoryNotEmpty => "Directory not empty",
-        StorageFull => "No space left on device",
-        QuotaExceeded => "Disk quota exceeded",
-        FileTooLarge => "File too large",
-        ReadOnlyFilesystem => "Read-only file system",
-        TimedOut => "Timed out",
-        ConnectionReset => "Connection reset by the client",
-        ConnectionAborted => "Connection aborted",
-        BrokenPipe => "Connection closed by the client",
-        UnexpectedEof => "Connection closed too early",
-        ResourceBusy => "Resource busy",
-        _ => "Cannot access it",
-    }
 }
 
 /// A session's state. Owned by its connection task; never shared.

@@ -77,23 +77,17 @@ impl Session {
                     tracing::error!(session = self.id, user = %record.name,
                         root = %record.root.display(), %error, "user's root folder is unusable");
                     self.set_state(LoginState::AwaitingUser);
-                    Reply::new(
-                        ReplyCode::NOT_LOGGED_IN,
-                        "Login refused: your root folder is unavailable.",
-                    )
+                    SessionError::RootUnavailable.into_reply()
                 }
             },
             Ok(None) => {
                 self.set_state(LoginState::AwaitingUser);
-                Reply::new(ReplyCode::NOT_LOGGED_IN, "Login incorrect.")
+                SessionError::LoginIncorrect.into_reply()
             }
             Err(error) => {
                 tracing::error!(session = self.id, %error, "user store failed");
                 self.set_state(LoginState::AwaitingUser);
-                Reply::new(
-                    ReplyCode::NOT_LOGGED_IN,
-                    "Login failed: the user database is unavailable; try again later.",
-                )
+                SessionError::StoreUnavailable.into_reply()
             }
         }
     }
