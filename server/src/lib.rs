@@ -11,7 +11,7 @@
 //!   [`error`]: the errors and the one place that turns them into replies.
 //! - [`data_channel`]: opening data connections and moving bytes (sendfile for downloads);
 //!   [`upload`]: where an upload's bytes wait until the client confirms it.
-//! - [`paths`]: the root jail. [`listing`]: LIST/NLST/MLSD formats.
+//! - [`paths`]: the root jail. [`listing_format`]: LIST/NLST/MLSD formats.
 //! - [`login_guard`]: failed-login budgets per address and per (address, user), and lockout.
 //! - [`user_store`]: the users table; [`user_admin`]: the `user` and `init` subcommands.
 //!
@@ -24,7 +24,7 @@ pub mod connection;
 pub mod data_channel;
 pub mod error;
 pub mod listener;
-pub mod listing;
+pub mod listing_format;
 pub mod login_guard;
 pub mod paths;
 pub mod session;

@@ -1,7 +1,7 @@
 //! RFC 959 §4.1.3 and RFC 3659: MKD, RMD, DELE, RNFR, RNTO, SIZE, MDTM.
 
 use super::transfer::io_error;
-use crate::listing::time_val;
+use crate::listing_format::time_val;
 use crate::paths::{PathError, Resolved};
 use crate::session::{Handled, Session, SessionError, quote_path, reply};
 use ftp_proto::ReplyCode;

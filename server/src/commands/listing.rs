@@ -3,7 +3,7 @@
 
 use super::transfer::io_error;
 use crate::data_channel::Job;
-use crate::listing::{Entry, ls_line, mlsx_line, read_dir, strip_list_options};
+use crate::listing_format::{Entry, ls_line, mlsx_line, read_dir, strip_list_options};
 use crate::paths::Resolved;
 use crate::session::{Action, Handled, Session, SessionError, TransferKind};
 use ftp_proto::{Reply, ReplyCode};

@@ -1,4 +1,4 @@
-//! Directory listings: LIST in Unix `ls -l` style (what lftp, curl and FileZilla parse),
+//! Directory listing formats: LIST in Unix `ls -l` style (what lftp, curl and FileZilla parse),
 //! NLST as bare names, and MLSD/MLST facts (RFC 3659 §7).
 
 use crate::paths::UPLOAD_TEMP_PREFIX;
