@@ -53,6 +53,8 @@ pub struct Server {
 impl Server {
     /// Binds every `--listen` address.
     pub fn bind(config: ServerConfig, store: Arc<dyn UserStore>) -> std::io::Result<Server> {
+        let open_files = listener::raise_open_file_limit();
+        tracing::debug!(?open_files, "open file limit");
         let listeners = config
             .listen
             .iter()

@@ -92,6 +92,22 @@ impl Drop for SessionPermit {
     }
 }
 
+/// Raises the soft limit on open files to the hard limit, as nginx and Go programs do: each
+/// session holds its control connection, its root folder and a data connection or passive
+/// listener, so the usual soft limit of 1,024 would cap a class server near 250 sessions.
+/// Returns the limit now in force, if there is one.
+pub fn raise_open_file_limit() -> Option<u64> {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        if setrlimit(Resource::Nofile, limit).is_err() {
+            return getrlimit(Resource::Nofile).current;
+        }
+    }
+    limit.current
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
