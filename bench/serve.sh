@@ -4,6 +4,9 @@
 #
 #   bench/serve.sh [ftplab|ftplab-info|vsftpd|vsftpd-anon|pyftpdlib ...]  (default: all five)
 #
+# ftplab-before and ftplab-before-info run another build of ftp-server (FTPLAB_BEFORE_BIN, e.g.
+# the release binary of the commit before a change) in the same session, for before/after rows.
+#
 # Needs root (vsftpd runs as root and gets a system user `bench`), the packages vsftpd, curl,
 # lftp, python3 with pyftpdlib, and ../shared/bench (or FTPLAB_BENCH_DIR). Variables of
 # serve-bench.sh (RUNS, CONCS, DURATION, CONC_REPS, ...) pass through. Results: $PERF/serve-*.
@@ -22,11 +25,11 @@ cargo build --release -p ftp-server --manifest-path "$HERE/Cargo.toml" >&2
 FTP_SERVER="$HERE/target/release/ftp-server"
 
 run_ftplab() {
-  local label=$1 log=$2 db="$PERF/ftplab-bench.db"
+  local label=$1 log=$2 bin=${3:-$FTP_SERVER} db="$PERF/ftplab-bench.db"
   rm -f "$db"
-  printf 'bench\n' | "$FTP_SERVER" --db "sqlite://$db" user add bench --root "$ROOT" --password-stdin >&2
+  printf 'bench\n' | "$bin" --db "sqlite://$db" user add bench --root "$ROOT" --password-stdin >&2
   FTPLAB_LOG=$log FTP_PORT=$PORT FTP_USER=bench FTP_PASS=bench LABEL=$label \
-    "$BENCH/serve-bench.sh" "$FTP_SERVER" --db "sqlite://$db" serve --listen "127.0.0.1:$PORT" \
+    "$BENCH/serve-bench.sh" "$bin" --db "sqlite://$db" serve --listen "127.0.0.1:$PORT" \
     --passive-ports 31000-31999 --max-sessions 5000 --max-sessions-per-address 5000
 }
 
@@ -93,6 +96,8 @@ for server in "${SERVERS[@]}"; do
   case $server in
     ftplab) run_ftplab ftplab warn ;;            # logging like the peers: warnings only
     ftplab-info) run_ftplab ftplab-info info ;;  # default logging: one line per command
+    ftplab-before) run_ftplab ftplab-before warn "${FTPLAB_BEFORE_BIN:?set FTPLAB_BEFORE_BIN}" ;;
+    ftplab-before-info) run_ftplab ftplab-before-info info "${FTPLAB_BEFORE_BIN:?set FTPLAB_BEFORE_BIN}" ;;
     vsftpd) run_vsftpd ;;
     vsftpd-anon) run_vsftpd_anon ;;
     pyftpdlib) run_pyftpdlib ;;
