@@ -29,6 +29,7 @@ use std::path::PathBuf;
 pub use db_url::mask_password;
 pub use memory::MemoryUserStore;
 pub use sql::SqlUserStore;
+
 /// A user as the server needs it after login.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
