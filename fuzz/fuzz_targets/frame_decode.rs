@@ -1,0 +1,7 @@
+//! Fuzz target: inspector::frame::decode on one frame (entry point in harness/capture.rs).
+#![no_main]
+
+#[path = "../harness/capture.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::frame_decode(data));

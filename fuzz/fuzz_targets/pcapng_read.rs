@@ -1,0 +1,7 @@
+//! Fuzz target: the inspector's pcapng reader (entry point in harness/capture.rs).
+#![no_main]
+
+#[path = "../harness/capture.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::pcapng_read(data));
