@@ -1,6 +1,10 @@
 //! Fuzz target: ftp_proto::Command::parse on each line (entry point in harness/proto.rs).
 #![no_main]
 
+#[allow(
+    dead_code,
+    reason = "each target calls one entry point of the shared harness"
+)]
 #[path = "../harness/proto.rs"]
 mod harness;
 

@@ -1,6 +1,10 @@
 //! Fuzz target: the inspector's pcap reader (entry point in harness/capture.rs).
 #![no_main]
 
+#[allow(
+    dead_code,
+    reason = "each target calls one entry point of the shared harness"
+)]
 #[path = "../harness/capture.rs"]
 mod harness;
 
