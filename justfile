@@ -45,6 +45,14 @@ captures *args: _build
 test *args:
     cargo test --workspace "$@"
 
+# Licenses, bans, sources and advisories of the dependency tree (deny.toml; advisories need GitHub)
+deny *args:
+    cargo deny check "$@"
+
+# Fuzz one target for 60 s, e.g. `just fuzz command_parse` (needs nightly and `cargo install cargo-fuzz`)
+fuzz name *args:
+    name="$1"; shift; cd fuzz && cargo +nightly fuzz run "$name" -- -max_total_time=60 "$@"
+
 # Benchmark ftp-server against vsftpd and pyftpdlib (bench/serve.sh; root)
 bench *args:
     bench/serve.sh "$@"

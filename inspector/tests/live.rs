@@ -1,4 +1,4 @@
-//! Live capture on loopback (issue 6): our server driven by curl in passive and active mode
+//! Live capture on loopback: our server driven by curl in passive and active mode
 //! while a [`LiveSource`] feeds the same pipeline as `inspector read`, and writes a pcapng that
 //! `inspector read` and tshark read back. Needs CAP_NET_RAW (CI runs as root); without it the
 //! tests fail with the privilege message unless `FTPLAB_SKIP_LIVE=1`.
@@ -23,10 +23,8 @@ fn open_live(ports: &[u16]) -> Option<LiveSource> {
     };
     match LiveSource::open(&config) {
         Ok(live) => Some(live),
-        Err(e @ LiveError::NoPrivilege { .. })
-            if std::env::var_os("FTPLAB_SKIP_LIVE").is_some_and(|v| v == "1") =>
-        {
-            eprintln!("skipped (FTPLAB_SKIP_LIVE=1): {e}");
+        Err(e @ LiveError::NoPrivilege { .. }) => {
+            testkit::guard::missing(testkit::guard::SKIP_LIVE, &e.to_string());
             None
         }
         Err(e) => panic!("{e}"),
@@ -291,10 +289,8 @@ fn a_reader_that_falls_behind_gets_kernel_drops_counted_and_gaps_not_hashes() {
     };
     let mut live = match LiveSource::open(&config) {
         Ok(live) => live,
-        Err(e @ LiveError::NoPrivilege { .. })
-            if std::env::var_os("FTPLAB_SKIP_LIVE").is_some_and(|v| v == "1") =>
-        {
-            eprintln!("skipped (FTPLAB_SKIP_LIVE=1): {e}");
+        Err(e @ LiveError::NoPrivilege { .. }) => {
+            testkit::guard::missing(testkit::guard::SKIP_LIVE, &e.to_string());
             return;
         }
         Err(e) => panic!("{e}"),

@@ -158,8 +158,8 @@ fn file_hashes(events: &[serde_json::Value]) -> BTreeSet<(String, String)> {
 
 #[test]
 fn live_json_shows_password_commands_and_files_and_its_pcapng_reads_back_the_same() {
-    if std::env::var_os("FTPLAB_SKIP_LIVE").is_some() {
-        eprintln!("FTPLAB_SKIP_LIVE set: live capture not tested");
+    if testkit::guard::skipping(testkit::guard::SKIP_LIVE) {
+        eprintln!("SKIPPED (FTPLAB_SKIP_LIVE=1): live capture not tested");
         return;
     }
     let server = start_server();

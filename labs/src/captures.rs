@@ -3,13 +3,13 @@
 //! (127.0.0.3N) and tcpdump records only that address; the result is checked with the lab's
 //! own expectations before it is kept.
 
+use crate::error::LabError;
 use crate::events;
 use crate::lab::{self, Action, Seen};
 use crate::procs::{self, Guard, WorkDir};
 use crate::seed::Secrets;
 use crate::stage::Stage;
 use crate::tools::Tools;
-use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -29,13 +29,14 @@ pub struct CapturesArgs {
 }
 
 /// Records the captures; false when one does not show what its lab expects.
-pub fn run(args: &CapturesArgs) -> anyhow::Result<bool> {
+pub fn run(args: &CapturesArgs) -> Result<bool, LabError> {
     let tools = Tools::locate()?;
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| crate::workspace_root().join("captures"));
-    std::fs::create_dir_all(&out)?;
+    std::fs::create_dir_all(&out)
+        .map_err(LabError::io(format!("cannot create {}", out.display())))?;
     let secrets = Secrets::new(args.seed);
     let labs: Vec<u8> = match args.lab {
         Some(n) => vec![n],
@@ -47,12 +48,12 @@ pub fn run(args: &CapturesArgs) -> anyhow::Result<bool> {
     for n in labs {
         let file = out.join(format!("lab{n}.pcapng"));
         ok &= record(&tools, n, &secrets, &file)
-            .with_context(|| format!("recording {}", file.display()))?;
+            .map_err(LabError::step(format!("recording {}", file.display())))?;
     }
     Ok(ok)
 }
 
-fn record(tools: &Tools, n: u8, secrets: &Secrets, file: &Path) -> anyhow::Result<bool> {
+fn record(tools: &Tools, n: u8, secrets: &Secrets, file: &Path) -> Result<bool, LabError> {
     let lab = lab::get(n);
     let host = format!("127.0.0.{}", 30 + n);
     let stage = Stage::start(tools, lab, secrets, &host)?;
@@ -66,16 +67,21 @@ fn record(tools: &Tools, n: u8, secrets: &Secrets, file: &Path) -> anyhow::Resul
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    let mut guard = Guard::spawn("tcpdump", &mut tcpdump)
-        .context("tcpdump is needed (apt-get install tcpdump), and root")?;
-    let err = guard.take_stderr().context("tcpdump's stderr is piped")?;
+    let mut guard = Guard::spawn("tcpdump", &mut tcpdump).map_err(LabError::step(
+        "tcpdump is needed (apt-get install tcpdump), and root",
+    ))?;
+    let err = guard
+        .take_stderr()
+        .ok_or(LabError::Missing("tcpdump's stderr is piped"))?;
     procs::wait_line(
         &procs::lines(err),
         Duration::from_secs(10),
         "tcpdump",
         |l| l.contains("listening on").then_some(()),
     )
-    .context("tcpdump did not start capturing (it needs root)")?;
+    .map_err(LabError::step(
+        "tcpdump did not start capturing (it needs root)",
+    ))?;
     println!("lab{n}: recording on {host}");
     let steps = crate::text::parse(crate::text::LABS[usize::from(n)])
         .steps
@@ -93,10 +99,14 @@ fn record(tools: &Tools, n: u8, secrets: &Secrets, file: &Path) -> anyhow::Resul
     drop(stage);
     let mut editcap = Command::new("editcap");
     editcap.args(["-F", "pcapng"]).arg(&raw).arg(file);
-    let out = procs::run_bounded("editcap", &mut editcap, b"", Duration::from_secs(60))
-        .context("editcap is needed to write pcapng (apt-get install wireshark-common)")?;
+    let out = procs::run_bounded("editcap", &mut editcap, b"", Duration::from_secs(60)).map_err(
+        LabError::step("editcap is needed to write pcapng (apt-get install wireshark-common)"),
+    )?;
     if !out.success() {
-        bail!("editcap failed: {}", out.stderr.trim());
+        return Err(LabError::Failed {
+            what: "editcap".into(),
+            stderr: out.stderr.trim().to_owned(),
+        });
     }
     let events = events::read_capture(&tools.inspector, file)?;
     let seen = Seen {
@@ -117,10 +127,12 @@ fn record(tools: &Tools, n: u8, secrets: &Secrets, file: &Path) -> anyhow::Resul
 }
 
 /// tcpdump writes with a lag: send a marker datagram to `host` until it is in the file.
-fn wait_marker(file: &Path, host: &str) -> anyhow::Result<()> {
+fn wait_marker(file: &Path, host: &str) -> Result<(), LabError> {
     let mark = format!("ftplab-marker-{}", std::process::id());
-    let socket = std::net::UdpSocket::bind("127.0.0.1:0")?;
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0")
+        .map_err(LabError::io("cannot open a UDP socket for the marker"))?;
+    let limit = Duration::from_secs(15);
+    let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         let _ = socket.send_to(mark.as_bytes(), (host, 9));
         std::thread::sleep(Duration::from_millis(200));
@@ -129,5 +141,5 @@ fn wait_marker(file: &Path, host: &str) -> anyhow::Result<()> {
             return Ok(());
         }
     }
-    bail!("tcpdump did not write the marker within 15 s")
+    Err(LabError::NoMarker { limit })
 }

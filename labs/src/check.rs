@@ -1,11 +1,11 @@
 //! `ftplab-lab check N`: the student's answers (labs/answers/labN.toml) against the answers
 //! computed from the lab's capture and seed; says which are right without showing right ones.
 
+use crate::error::LabError;
 use crate::events;
 use crate::lab::{self, Answer, Expected};
 use crate::seed::Secrets;
 use crate::tools::Tools;
-use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
 
 /// Options of `ftplab-lab check`.
@@ -48,7 +48,7 @@ fn resolve(path: &Path) -> PathBuf {
     }
 }
 
-fn compute(lab: u8, capture: &Path, seed: Option<u64>) -> anyhow::Result<Vec<Answer>> {
+fn compute(lab: u8, capture: &Path, seed: Option<u64>) -> Result<Vec<Answer>, LabError> {
     let tools = Tools::locate()?;
     let events = events::read_capture(&tools.inspector, capture)?;
     Ok((lab::get(lab).answers)(&events, &Secrets::new(seed)))
@@ -96,7 +96,7 @@ pub fn judge(expected: &Expected, given: Option<&toml::Value>) -> Verdict {
 }
 
 /// Checks the answers; true when all are right.
-pub fn run(args: &CheckArgs) -> anyhow::Result<bool> {
+pub fn run(args: &CheckArgs) -> Result<bool, LabError> {
     let n = args.lab;
     let file = args.answers.clone().unwrap_or_else(|| {
         crate::workspace_root()
@@ -104,18 +104,21 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<bool> {
             .join("answers")
             .join(format!("lab{n}.toml"))
     });
-    let raw = std::fs::read_to_string(&file)
-        .with_context(|| format!("cannot read the answers file {}", file.display()))?;
-    let table: toml::Table = raw
-        .parse()
-        .with_context(|| format!("{} is not valid TOML", file.display()))?;
+    let raw = std::fs::read_to_string(&file).map_err(LabError::io(format!(
+        "cannot read the answers file {}",
+        file.display()
+    )))?;
+    let table: toml::Table = raw.parse().map_err(|source| LabError::Toml {
+        file: file.clone(),
+        source,
+    })?;
     let seed = match (args.seed, table.get("seed")) {
         (Some(s), _) => Some(s),
         (None, Some(toml::Value::Integer(s))) => {
-            Some(u64::try_from(*s).context("`seed` in the answers file must not be negative")?)
+            Some(u64::try_from(*s).map_err(|source| LabError::NegativeSeed { source })?)
         }
         (None, None) => None,
-        (None, Some(_)) => bail!("`seed` in {} must be a number", file.display()),
+        (None, Some(_)) => return Err(LabError::SeedNotNumber { file }),
     };
     let capture = match (&args.capture, table.get("capture").and_then(|v| v.as_str())) {
         (Some(c), _) => c.clone(),
@@ -146,7 +149,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<bool> {
 }
 
 /// Prints a filled answers file (for teachers and tests).
-pub fn key(args: &KeyArgs) -> anyhow::Result<bool> {
+pub fn key(args: &KeyArgs) -> Result<bool, LabError> {
     let capture = args
         .capture
         .clone()

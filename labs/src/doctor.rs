@@ -168,7 +168,7 @@ pub fn report(tools: Option<&Tools>) -> bool {
 }
 
 /// `ftplab-lab doctor`.
-pub fn run() -> anyhow::Result<bool> {
+pub fn run() -> Result<bool, crate::error::LabError> {
     println!("ftplab doctor");
     let ok = report(None);
     println!(

@@ -1,7 +1,7 @@
 //! The inspector's JSON lines (schema: inspector/JSON.md) and the questions labs ask of them.
 
+use crate::error::LabError;
 use crate::procs;
-use anyhow::{Context, bail};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -92,12 +92,11 @@ fn parse_line(line: &str) -> Option<Value> {
 
 /// Runs `inspector read FILE --json` and returns its events. Exit code 1 (something skipped,
 /// e.g. a truncated last record of a capture still being written) still gives events.
-pub fn read_capture(inspector: &Path, capture: &Path) -> anyhow::Result<Events> {
+pub fn read_capture(inspector: &Path, capture: &Path) -> Result<Events, LabError> {
     if !capture.is_file() {
-        bail!(
-            "no capture at {}: `just captures` (as root, with tcpdump) makes the shipped ones",
-            capture.display()
-        );
+        return Err(LabError::NoCapture {
+            path: capture.to_path_buf(),
+        });
     }
     let first = read_once(inspector, capture, &[])?;
     // A connection refused at once (a 421 greeting during a lockout) has no 220 and no USER, so
@@ -115,7 +114,7 @@ pub fn read_capture(inspector: &Path, capture: &Path) -> anyhow::Result<Events> 
     read_once(inspector, capture, &ports)
 }
 
-fn read_once(inspector: &Path, capture: &Path, ports: &[u16]) -> anyhow::Result<Events> {
+fn read_once(inspector: &Path, capture: &Path, ports: &[u16]) -> Result<Events, LabError> {
     let mut cmd = Command::new(inspector);
     cmd.arg("read").arg(capture).arg("--json");
     for p in ports {
@@ -124,8 +123,10 @@ fn read_once(inspector: &Path, capture: &Path, ports: &[u16]) -> anyhow::Result<
     let out = procs::run_bounded("inspector read", &mut cmd, b"", READ_LIMIT)?;
     match out.status.and_then(|s| s.code()) {
         Some(0 | 1) => Ok(Events::parse(&out.stdout)),
-        _ => Err(anyhow::anyhow!("{}", out.stderr.trim()))
-            .with_context(|| format!("inspector could not read {}", capture.display())),
+        _ => Err(LabError::Inspector {
+            capture: capture.to_path_buf(),
+            stderr: out.stderr.trim().to_owned(),
+        }),
     }
 }
 

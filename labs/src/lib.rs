@@ -15,6 +15,7 @@
 //! - [`runner`]: `lab N`: the steps, live or offline.
 //! - [`check`]: `check N`: the student's answers file against the computed answers.
 //! - [`doctor`]: `doctor`: toolchain, loopback, capture privilege, shipped captures.
+//! - [`error`]: [`LabError`], why a command stopped and what to do about it.
 //! - [`captures`]: `captures`: records each lab's scripted session into `captures/labN.pcapng`.
 //!
 //! Data flow: lab definition + seed → servers on loopback → scripted or human client →
@@ -23,6 +24,7 @@
 pub mod captures;
 pub mod check;
 pub mod doctor;
+pub mod error;
 pub mod events;
 pub mod lab;
 pub mod live;
@@ -33,8 +35,8 @@ pub mod stage;
 pub mod text;
 pub mod tools;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
+pub use error::LabError;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -74,8 +76,8 @@ pub enum Command {
 }
 
 /// Runs one `ftplab-lab` command and returns the exit code.
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    procs::install_signal_handler().context("cannot catch Ctrl-C")?;
+pub fn run(cli: Cli) -> Result<ExitCode, LabError> {
+    procs::install_signal_handler().map_err(LabError::io("cannot catch Ctrl-C"))?;
     let ok = match cli.command {
         Command::Lab(args) => runner::run(&args)?,
         Command::Check(args) => check::run(&args)?,

@@ -87,7 +87,7 @@ impl LiveInspector {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut guard = Guard::spawn("inspector live", &mut cmd)
-            .map_err(|e| Unavailable::Failed(format!("{e:#}")))?;
+            .map_err(|e| Unavailable::Failed(e.report()))?;
         let stderr = guard
             .take_stderr()
             .ok_or_else(|| Unavailable::Failed("no stderr".into()))?;
@@ -161,7 +161,7 @@ pub fn probe(tools: &Tools, drop_privilege: bool) -> Result<(), Unavailable> {
     };
     cmd.args(["live", "--iface", "lo", "--duration", "1", "--json"]);
     let out = procs::run_bounded("inspector live", &mut cmd, b"", Duration::from_secs(20))
-        .map_err(|e| Unavailable::Failed(format!("{e:#}")))?;
+        .map_err(|e| Unavailable::Failed(e.report()))?;
     match out.status.and_then(|s| s.code()) {
         Some(0 | 1) => Ok(()),
         _ => Err(classify(&out.stderr)),

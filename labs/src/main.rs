@@ -8,7 +8,7 @@ fn main() -> ExitCode {
     match labs::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("ftplab-lab: {e:#}");
+            eprintln!("ftplab-lab: {}", e.report());
             ExitCode::from(labs::EXIT_ERROR)
         }
     }

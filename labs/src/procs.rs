@@ -5,7 +5,7 @@
 //! can finish its capture file) and removes its folders. A registry shared with the signal thread
 //! knows what is still alive.
 
-use anyhow::{Context, bail};
+use crate::error::LabError;
 use rustix::process::{Pid, Signal, kill_process_group};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -91,12 +91,13 @@ pub struct Guard {
 
 impl Guard {
     /// Starts `cmd` in a new process group, registered for cleanup.
-    pub fn spawn(name: &str, cmd: &mut Command) -> anyhow::Result<Self> {
+    pub fn spawn(name: &str, cmd: &mut Command) -> Result<Self, LabError> {
         use std::os::unix::process::CommandExt;
         cmd.process_group(0);
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("cannot start {name} ({:?})", cmd.get_program()))?;
+        let child = cmd.spawn().map_err(LabError::io(format!(
+            "cannot start {name} ({:?})",
+            cmd.get_program()
+        )))?;
         registry().groups.push(child.id());
         Ok(Self {
             name: name.to_string(),
@@ -174,11 +175,11 @@ pub struct WorkDir {
 
 impl WorkDir {
     /// Creates `ftplab-<prefix>-XXXX` in the system's temporary folder.
-    pub fn new(prefix: &str) -> anyhow::Result<Self> {
+    pub fn new(prefix: &str) -> Result<Self, LabError> {
         let dir = tempfile::Builder::new()
             .prefix(&format!("ftplab-{prefix}-"))
             .tempdir()
-            .context("cannot create a temporary folder")?;
+            .map_err(LabError::io("cannot create a temporary folder"))?;
         registry().dirs.push(dir.path().to_path_buf());
         Ok(Self { dir })
     }
@@ -220,7 +221,7 @@ pub fn run_bounded(
     cmd: &mut Command,
     input: &[u8],
     limit: Duration,
-) -> anyhow::Result<Output> {
+) -> Result<Output, LabError> {
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -274,7 +275,7 @@ pub fn wait_line<T>(
     limit: Duration,
     what: &str,
     mut pick: impl FnMut(&str) -> Option<T>,
-) -> anyhow::Result<T> {
+) -> Result<T, LabError> {
     let deadline = Instant::now() + limit;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -284,8 +285,17 @@ pub fn wait_line<T>(
                     return Ok(v);
                 }
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => bail!("{what}: nothing within {limit:?}"),
-            Err(mpsc::RecvTimeoutError::Disconnected) => bail!("{what}: the program ended first"),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                return Err(LabError::Silent {
+                    what: what.to_owned(),
+                    limit,
+                });
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(LabError::Ended {
+                    what: what.to_owned(),
+                });
+            }
         }
     }
 }

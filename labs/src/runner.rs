@@ -1,6 +1,7 @@
 //! `ftplab-lab lab N`: starts the lab's pieces, prints its steps (from `labs/labN.md`), waits for
 //! the student or drives the scripted client (`--auto`), and shows what the inspector found.
 
+use crate::error::LabError;
 use crate::events::{self, Events};
 use crate::lab::{self, Action, Seen};
 use crate::live::{self, LiveInspector};
@@ -9,7 +10,6 @@ use crate::seed::Secrets;
 use crate::stage::{self, Stage};
 use crate::text::{self, Section};
 use crate::tools::Tools;
-use anyhow::{Context, bail};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -48,29 +48,23 @@ pub fn shipped_capture(n: u8) -> PathBuf {
 }
 
 /// Runs a lab; false when (with `--auto`) something the student should see did not appear.
-pub fn run(args: &LabArgs) -> anyhow::Result<bool> {
+pub fn run(args: &LabArgs) -> Result<bool, LabError> {
     let n = args.lab;
     let lab = lab::get(n);
     let lab_text = text::parse(text::LABS[usize::from(n)]);
     let steps = lab_text.steps.len();
     if args.step == 0 || args.step > steps {
-        bail!("lab{n} has steps 1 to {steps}");
+        return Err(LabError::NoSuchStep { lab: n, steps });
     }
     let secrets = Secrets::new(args.seed);
     let offline_capture = if args.offline {
         let capture = match (&args.capture, args.seed) {
             (Some(c), _) => c.clone(),
             (None, None) => shipped_capture(n),
-            (None, Some(_)) => bail!(
-                "the shipped capture was made without a seed: with --seed, also give \
-                 --capture FILE (your teacher makes them with `ftplab-lab captures --seed N --out DIR`)"
-            ),
+            (None, Some(_)) => return Err(LabError::SeedWithoutCapture),
         };
         if !capture.is_file() {
-            bail!(
-                "no capture at {}: `just captures` (as root, with tcpdump) makes the shipped ones",
-                capture.display()
-            );
+            return Err(LabError::NoCapture { path: capture });
         }
         Some(capture)
     } else {
@@ -79,9 +73,13 @@ pub fn run(args: &LabArgs) -> anyhow::Result<bool> {
     let tools = Tools::locate()?;
     let stage = Stage::start(&tools, lab, &secrets, "127.0.0.1")?;
     let extract_dir = stage.work().join("extracted");
-    std::fs::create_dir_all(&extract_dir)?;
+    std::fs::create_dir_all(&extract_dir).map_err(LabError::io(format!(
+        "cannot create {}",
+        extract_dir.display()
+    )))?;
     let wordlist = stage.work().join("words.txt");
-    std::fs::write(&wordlist, secrets.words.join("\n") + "\n")?;
+    std::fs::write(&wordlist, secrets.words.join("\n") + "\n")
+        .map_err(LabError::io(format!("cannot write {}", wordlist.display())))?;
 
     let (capture, live) = match &offline_capture {
         Some(c) => (c.clone(), None),
@@ -89,16 +87,18 @@ pub fn run(args: &LabArgs) -> anyhow::Result<bool> {
             let capture = live::student_capture(n);
             if let Some(dir) = capture.parent() {
                 std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create {}", dir.display()))?;
+                    .map_err(LabError::io(format!("cannot create {}", dir.display())))?;
             }
             let ports: Vec<u16> = stage.servers.iter().map(|s| s.port).collect();
             let extract = lab.extract.then_some(extract_dir.as_path());
             match LiveInspector::start(&tools, &ports, &capture, extract, true) {
                 Ok(l) => (capture, Some(l)),
-                Err(e) => bail!(
-                    "{e}\nWithout live capture, every lab works from its shipped capture: \
-                     `just lab{n} --offline` (`just doctor` says what this machine allows)"
-                ),
+                Err(e) => {
+                    return Err(LabError::NoLiveCapture {
+                        lab: n,
+                        reason: e.to_string(),
+                    });
+                }
             }
         }
     };
@@ -244,7 +244,7 @@ fn variables(
 }
 
 /// Performs one scripted action; false when it did not end as the lab expects.
-fn perform(tools: &Tools, stage: &Stage, s: &Secrets, action: &Action) -> anyhow::Result<bool> {
+fn perform(tools: &Tools, stage: &Stage, s: &Secrets, action: &Action) -> Result<bool, LabError> {
     match action {
         Action::Client(run) => stage.run_client(tools, s, run, true),
         Action::Doctor => Ok(crate::doctor::report(Some(tools))),
@@ -275,7 +275,7 @@ pub fn show_privilege(tools: &Tools) {
 }
 
 /// Shows the inspector's report at the lab's observation step.
-fn observe(tools: &Tools, offline: Option<&Path>, capture: &Path) -> anyhow::Result<()> {
+fn observe(tools: &Tools, offline: Option<&Path>, capture: &Path) -> Result<(), LabError> {
     match offline {
         Some(c) => {
             println!("  $ inspector read {}", c.display());
@@ -293,7 +293,7 @@ fn observe(tools: &Tools, offline: Option<&Path>, capture: &Path) -> anyhow::Res
     Ok(())
 }
 
-fn extract(tools: &Tools, capture: &Path, dir: &Path) -> anyhow::Result<()> {
+fn extract(tools: &Tools, capture: &Path, dir: &Path) -> Result<(), LabError> {
     let mut cmd = Command::new(&tools.inspector);
     cmd.arg("read").arg(capture).arg("--extract").arg(dir);
     procs::run_bounded(

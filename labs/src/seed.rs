@@ -2,8 +2,10 @@
 //! contents and word list, so each capture has different answers; without a seed, the demo user
 //! `user1`/`pass1` and fixed contents (those of the shipped captures).
 
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+// rand 0.8 on purpose: its sampling made the shipped captures' contents (see the workspace
+// Cargo.toml); rand 0.9 would give every seed other secrets.
+use rand_08::rngs::StdRng;
+use rand_08::{Rng, SeedableRng};
 
 const WORDS: [&str; 24] = [
     "amber", "birch", "cobalt", "delta", "ember", "falcon", "garnet", "harbor", "indigo",

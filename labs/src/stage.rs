@@ -1,10 +1,10 @@
 //! A lab's stage: its servers running on loopback in a temporary folder, and the scripted client.
 
+use crate::error::LabError;
 use crate::lab::{ClientRun, Lab};
 use crate::procs::{self, Guard, WorkDir};
 use crate::seed::Secrets;
 use crate::tools::Tools;
-use anyhow::{Context, bail};
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -43,10 +43,18 @@ pub struct Stage {
 
 impl Stage {
     /// Starts `lab`'s servers on `host` port 0 with the lab user and files of `secrets`.
-    pub fn start(tools: &Tools, lab: &Lab, secrets: &Secrets, host: &str) -> anyhow::Result<Self> {
+    pub fn start(
+        tools: &Tools,
+        lab: &Lab,
+        secrets: &Secrets,
+        host: &str,
+    ) -> Result<Self, LabError> {
         let work = WorkDir::new(&format!("lab{}", lab.number))?;
         let downloads = work.path().join("downloads");
-        fs::create_dir_all(&downloads)?;
+        fs::create_dir_all(&downloads).map_err(LabError::io(format!(
+            "cannot create {}",
+            downloads.display()
+        )))?;
         let mut servers = Vec::new();
         for (i, spec) in (lab.servers)(secrets).into_iter().enumerate() {
             let dir = work.path().join(format!("server{}", i + 1));
@@ -63,21 +71,25 @@ impl Stage {
                 // Labs show failed logins; the default 1 s pause only makes them wait.
                 cmd.args(["--login-failure-delay-ms", "0"]);
             }
-            cmd.stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(fs::File::create(&log)?);
+            cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(
+                fs::File::create(&log)
+                    .map_err(LabError::io(format!("cannot create {}", log.display())))?,
+            );
             let mut guard = Guard::spawn("ftp-server", &mut cmd)?;
             let out = guard
                 .take_stdout()
-                .context("ftp-server's output is piped")?;
+                .ok_or(LabError::Missing("ftp-server's output is piped"))?;
             let port = procs::wait_line(&procs::lines(out), START_LIMIT, "ftp-server", |l| {
                 l.strip_prefix("listening on ftp://")
                     .and_then(|a| a.rsplit(':').next())
                     .and_then(|p| p.trim().parse::<u16>().ok())
             })
-            .with_context(|| {
+            .map_err(|e| {
                 let text = fs::read_to_string(&log).unwrap_or_default();
-                format!("ftp-server did not start; it said:\n{}", text.trim())
+                LabError::step(format!(
+                    "ftp-server did not start; it said:\n{}",
+                    text.trim()
+                ))(e)
             })?;
             servers.push(Server {
                 label: spec.label,
@@ -108,11 +120,11 @@ impl Stage {
         secrets: &Secrets,
         run: &ClientRun,
         echo: bool,
-    ) -> anyhow::Result<bool> {
+    ) -> Result<bool, LabError> {
         let server = self
             .servers
             .get(run.server)
-            .context("the lab names a server it did not start")?;
+            .ok_or(LabError::Missing("the lab names a server it did not start"))?;
         let mut cmd = Command::new(&tools.client);
         cmd.current_dir(&self.downloads)
             .args([
@@ -147,7 +159,10 @@ impl Stage {
             }
         }
         if out.status.is_none() {
-            bail!("ftp-client did not finish within {CLIENT_LIMIT:?}");
+            return Err(LabError::Unfinished {
+                what: "ftp-client".into(),
+                limit: CLIENT_LIMIT,
+            });
         }
         let ok = out.success() == run.expect_ok;
         if !ok {
@@ -182,9 +197,9 @@ fn db_url(dir: &Path) -> String {
 
 /// Creates the demo users, the lab user of a seed, and the lab's files; returns the lab user's
 /// root.
-fn prepare(tools: &Tools, dir: &Path, secrets: &Secrets) -> anyhow::Result<PathBuf> {
+fn prepare(tools: &Tools, dir: &Path, secrets: &Secrets) -> Result<PathBuf, LabError> {
     let base = dir.join("files");
-    fs::create_dir_all(dir)?;
+    fs::create_dir_all(dir).map_err(LabError::io(format!("cannot create {}", dir.display())))?;
     let mut init = Command::new(&tools.server);
     init.arg("--db")
         .arg(db_url(dir))
@@ -193,7 +208,8 @@ fn prepare(tools: &Tools, dir: &Path, secrets: &Secrets) -> anyhow::Result<PathB
     setup_step(&mut init, b"", "ftp-server init --demo")?;
     let root = if secrets.seed.is_some() {
         let root = base.join("lab");
-        fs::create_dir_all(&root)?;
+        fs::create_dir_all(&root)
+            .map_err(LabError::io(format!("cannot create {}", root.display())))?;
         let mut add = Command::new(&tools.server);
         add.arg("--db")
             .arg(db_url(dir))
@@ -209,15 +225,21 @@ fn prepare(tools: &Tools, dir: &Path, secrets: &Secrets) -> anyhow::Result<PathB
     } else {
         base.join("root1")
     };
-    fs::write(root.join("notes.txt"), &secrets.notes)?;
-    fs::write(root.join("photo.bin"), &secrets.photo)?;
+    for (name, contents) in [("notes.txt", &secrets.notes), ("photo.bin", &secrets.photo)] {
+        let file = root.join(name);
+        fs::write(&file, contents)
+            .map_err(LabError::io(format!("cannot write {}", file.display())))?;
+    }
     Ok(root)
 }
 
-fn setup_step(cmd: &mut Command, input: &[u8], what: &str) -> anyhow::Result<()> {
+fn setup_step(cmd: &mut Command, input: &[u8], what: &str) -> Result<(), LabError> {
     let out = procs::run_bounded(what, cmd, input, START_LIMIT)?;
     if !out.success() {
-        bail!("{what} failed: {}", out.stderr.trim());
+        return Err(LabError::Failed {
+            what: what.to_owned(),
+            stderr: out.stderr.trim().to_owned(),
+        });
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! The workspace programs a lab starts, found next to the runner and built on first use.
 
+use crate::error::LabError;
 use crate::procs;
-use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -25,7 +25,7 @@ const NAMES: [&str; 3] = ["ftp-server", "ftp-client", "inspector"];
 impl Tools {
     /// Finds the programs in the runner's own folder (`target/<profile>/`, or `FTPLAB_BIN_DIR`);
     /// builds the missing ones with cargo, in the same profile.
-    pub fn locate() -> anyhow::Result<Self> {
+    pub fn locate() -> Result<Self, LabError> {
         let dir = bin_dir()?;
         let missing: Vec<&str> = NAMES
             .into_iter()
@@ -42,14 +42,14 @@ impl Tools {
     }
 }
 
-fn bin_dir() -> anyhow::Result<PathBuf> {
+fn bin_dir() -> Result<PathBuf, LabError> {
     if let Some(dir) = std::env::var_os("FTPLAB_BIN_DIR") {
         return Ok(PathBuf::from(dir));
     }
-    let exe = std::env::current_exe().context("cannot find the runner's own path")?;
+    let exe = std::env::current_exe().map_err(LabError::io("cannot find the runner's own path"))?;
     let dir = exe
         .parent()
-        .context("the runner's path has no folder")?
+        .ok_or(LabError::Missing("the runner's path has no folder"))?
         .to_path_buf();
     // Integration tests run from target/<profile>/deps/.
     if dir.ends_with("deps") {
@@ -58,7 +58,7 @@ fn bin_dir() -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-fn build(dir: &Path, missing: &[&str]) -> anyhow::Result<()> {
+fn build(dir: &Path, missing: &[&str]) -> Result<(), LabError> {
     let root = crate::workspace_root();
     eprintln!(
         "ftplab-lab: building {} (first use; this takes a few minutes)…",
@@ -72,24 +72,24 @@ fn build(dir: &Path, missing: &[&str]) -> anyhow::Result<()> {
     if dir.ends_with("release") {
         cmd.arg("--release");
     }
-    let out = procs::run_bounded("cargo build", &mut cmd, b"", BUILD_LIMIT).with_context(|| {
-        "cargo is needed to build the lab's programs: install Rust from https://rustup.rs \
-         (`curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh`), then run this again"
-    })?;
+    let out = procs::run_bounded("cargo build", &mut cmd, b"", BUILD_LIMIT).map_err(
+        LabError::step(
+            "cargo is needed to build the lab's programs: install Rust from https://rustup.rs \
+             (`curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh`), then run this again",
+        ),
+    )?;
     if !out.success() {
-        bail!(
-            "building {} failed:\n{}{}",
-            missing.join(", "),
-            out.stdout,
-            out.stderr
-        );
+        return Err(LabError::Build {
+            names: missing.join(", "),
+            output: format!("{}{}", out.stdout, out.stderr),
+        });
     }
     for name in missing {
         if !dir.join(name).is_file() {
-            bail!(
-                "{name} was built but is not in {}; set FTPLAB_BIN_DIR to the folder that has it",
-                dir.display()
-            );
+            return Err(LabError::NotBuilt {
+                name: (*name).to_owned(),
+                dir: dir.to_path_buf(),
+            });
         }
     }
     Ok(())

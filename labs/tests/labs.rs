@@ -78,7 +78,7 @@ fn lab4_offline_auto_shows_the_attack_findings() {
     );
 }
 
-/// `lab N --auto` live; skipped (with the reason) where live capture is not possible.
+/// `lab N --auto` live; fails where live capture is not possible unless FTPLAB_SKIP_LIVE=1.
 fn live_auto(n: &str) {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = run(runner()
@@ -88,7 +88,8 @@ fn live_auto(n: &str) {
     if !out.status.success()
         && (err.contains("no `live` subcommand") || err.contains("CAP_NET_RAW"))
     {
-        eprintln!("SKIPPED lab {n} --auto (live): {}", err.trim());
+        let why = format!("lab {n} --auto (live) needs CAP_NET_RAW: {}", err.trim());
+        testkit::guard::missing(testkit::guard::SKIP_LIVE, &why);
         return;
     }
     assert!(out.status.success(), "lab {n} --auto\n{}", describe(&out));
@@ -227,7 +228,10 @@ fn can_record() -> bool {
 #[test]
 fn a_seed_changes_the_answers_and_check_follows_it() {
     if !can_record() {
-        eprintln!("SKIPPED: recording seeded captures needs root, tcpdump and editcap");
+        testkit::guard::missing(
+            testkit::guard::SKIP_PRIVILEGED,
+            "recording seeded captures needs root, tcpdump and editcap",
+        );
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");

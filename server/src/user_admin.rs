@@ -3,47 +3,104 @@
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use subtle::ConstantTimeEq;
 
 use crate::user_store::{StoreError, UserRecord, UserStore};
 
+/// What can go wrong in the `user` and `init` subcommands, above the store.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// `--password-stdin` was not given and there is no terminal to type on.
+    #[error(
+        "stdin is not a terminal, so the password cannot be typed; \
+         pipe it in and add --password-stdin"
+    )]
+    NoTerminal,
+    /// Reading the password failed.
+    #[error("could not read the password{from}")]
+    ReadPassword {
+        /// `" from stdin"` or empty.
+        from: &'static str,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// stdin ended before a line.
+    #[error("stdin closed before a password was given (--password-stdin reads one line)")]
+    StdinClosed,
+    /// The password given is empty.
+    #[error("the password{on} is empty")]
+    EmptyPassword {
+        /// `" on stdin"` or empty.
+        on: &'static str,
+    },
+    /// The two typed passwords differ.
+    #[error("the two passwords differ; nothing was changed")]
+    PasswordsDiffer,
+    /// A folder or file could not be made or resolved.
+    #[error("could not {action} {}", path.display())]
+    Folder {
+        /// What was tried, e.g. "create the root folder".
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The store refused or failed.
+    #[error("could not {action} {name:?}")]
+    Store {
+        /// What was tried, e.g. "add user".
+        action: &'static str,
+        /// The user name.
+        name: String,
+        /// The store's error.
+        source: StoreError,
+    },
+    /// Listing the users failed.
+    #[error("could not list the users")]
+    List {
+        /// The store's error.
+        source: StoreError,
+    },
+}
+
 /// Reads a new password: one line from stdin with `password_stdin`, otherwise typed twice on the
 /// terminal without echo.
-pub fn read_password(password_stdin: bool, prompt: &str) -> anyhow::Result<String> {
+pub fn read_password(password_stdin: bool, prompt: &str) -> Result<String, AdminError> {
     if password_stdin {
         return read_password_line(std::io::stdin().lock());
     }
     if !std::io::stdin().is_terminal() {
-        bail!(
-            "stdin is not a terminal, so the password cannot be typed; \
-             pipe it in and add --password-stdin"
-        );
+        return Err(AdminError::NoTerminal);
     }
-    let first = rpassword::prompt_password(prompt).context("could not read the password")?;
+    let read_error = |source| AdminError::ReadPassword { from: "", source };
+    let first = rpassword::prompt_password(prompt).map_err(read_error)?;
     if first.is_empty() {
-        bail!("the password is empty");
+        return Err(AdminError::EmptyPassword { on: "" });
     }
-    let second = rpassword::prompt_password("Repeat the password: ")
-        .context("could not read the password")?;
-    if first != second {
-        bail!("the two passwords differ; nothing was changed");
+    let second = rpassword::prompt_password("Repeat the password: ").map_err(read_error)?;
+    if !bool::from(first.as_bytes().ct_eq(second.as_bytes())) {
+        return Err(AdminError::PasswordsDiffer);
     }
     Ok(first)
 }
 
 /// The first line of `input` without its line end; an error when it is empty or missing.
-fn read_password_line(mut input: impl BufRead) -> anyhow::Result<String> {
+fn read_password_line(mut input: impl BufRead) -> Result<String, AdminError> {
     let mut line = String::new();
     let read = input
         .read_line(&mut line)
-        .context("could not read the password from stdin")?;
+        .map_err(|source| AdminError::ReadPassword {
+            from: " from stdin",
+            source,
+        })?;
     if read == 0 {
-        bail!("stdin closed before a password was given (--password-stdin reads one line)");
+        return Err(AdminError::StdinClosed);
     }
     let password = line.strip_suffix('\n').unwrap_or(&line);
     let password = password.strip_suffix('\r').unwrap_or(password);
     if password.is_empty() {
-        bail!("the password on stdin is empty");
+        return Err(AdminError::EmptyPassword { on: " on stdin" });
     }
     Ok(password.to_owned())
 }
@@ -54,20 +111,32 @@ pub async fn add_user(
     name: &str,
     root: &Path,
     password: &str,
-) -> anyhow::Result<PathBuf> {
+) -> Result<PathBuf, AdminError> {
     let existed = tokio::fs::try_exists(root).await.unwrap_or(false);
     tokio::fs::create_dir_all(root)
         .await
-        .with_context(|| format!("could not create the root folder {}", root.display()))?;
+        .map_err(|source| AdminError::Folder {
+            action: "create the root folder",
+            path: root.to_path_buf(),
+            source,
+        })?;
     let root = tokio::fs::canonicalize(root)
         .await
-        .with_context(|| format!("could not resolve the root folder {}", root.display()))?;
+        .map_err(|source| AdminError::Folder {
+            action: "resolve the root folder",
+            path: root.to_path_buf(),
+            source,
+        })?;
     if let Err(e) = store.add_user(name, password, root.clone()).await {
         if !existed {
             // Only removes the folder if it is still empty; leaving it is harmless too.
             let _ = tokio::fs::remove_dir(&root).await;
         }
-        return Err(e).with_context(|| format!("could not add user {name:?}"));
+        return Err(AdminError::Store {
+            action: "add user",
+            name: name.to_owned(),
+            source: e,
+        });
     }
     Ok(root)
 }
@@ -83,18 +152,26 @@ const DEMO_USERS: [(&str, &str); 4] = [
 /// Creates the demo users `user1`…`user4` (passwords `pass1`…`pass4`) with roots
 /// `BASE/root1`…`BASE/root4`, each holding a `welcome.txt`. Running it again resets the demo
 /// passwords and keeps everything else. Returns the demo users as stored.
-pub async fn init_demo(store: &dyn UserStore, base: &Path) -> anyhow::Result<Vec<UserRecord>> {
+pub async fn init_demo(store: &dyn UserStore, base: &Path) -> Result<Vec<UserRecord>, AdminError> {
+    let folder_error = |action, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| AdminError::Folder {
+            action,
+            path,
+            source,
+        }
+    };
     tokio::fs::create_dir_all(base)
         .await
-        .with_context(|| format!("could not create the demo folder {}", base.display()))?;
+        .map_err(folder_error("create the demo folder", base))?;
     let base = tokio::fs::canonicalize(base)
         .await
-        .with_context(|| format!("could not resolve the demo folder {}", base.display()))?;
+        .map_err(folder_error("resolve the demo folder", base))?;
     for (number, (name, password)) in (1..).zip(DEMO_USERS) {
         let root = base.join(format!("root{number}"));
         tokio::fs::create_dir_all(&root)
             .await
-            .with_context(|| format!("could not create {}", root.display()))?;
+            .map_err(folder_error("create", &root))?;
         let welcome = root.join("welcome.txt");
         if !tokio::fs::try_exists(&welcome).await.unwrap_or(false) {
             let text = format!(
@@ -103,7 +180,7 @@ pub async fn init_demo(store: &dyn UserStore, base: &Path) -> anyhow::Result<Vec
             );
             tokio::fs::write(&welcome, text)
                 .await
-                .with_context(|| format!("could not write {}", welcome.display()))?;
+                .map_err(folder_error("write", &welcome))?;
         }
         match store.add_user(name, password, root.clone()).await {
             Ok(()) => tracing::info!(user = name, root = %root.display(), "demo user created"),
@@ -111,16 +188,26 @@ pub async fn init_demo(store: &dyn UserStore, base: &Path) -> anyhow::Result<Vec
                 store
                     .set_password(name, password)
                     .await
-                    .with_context(|| format!("could not reset the password of {name:?}"))?;
+                    .map_err(|source| AdminError::Store {
+                        action: "reset the password of",
+                        name: name.to_owned(),
+                        source,
+                    })?;
                 tracing::info!(user = name, "demo user exists already; password reset");
             }
-            Err(e) => return Err(e).with_context(|| format!("could not add demo user {name:?}")),
+            Err(source) => {
+                return Err(AdminError::Store {
+                    action: "add demo user",
+                    name: name.to_owned(),
+                    source,
+                });
+            }
         }
     }
     let users = store
         .list_users()
         .await
-        .context("could not list the users")?;
+        .map_err(|source| AdminError::List { source })?;
     let demo: Vec<UserRecord> = users
         .into_iter()
         .filter(|user| DEMO_USERS.iter().any(|(name, _)| *name == user.name))
@@ -206,7 +293,16 @@ mod tests {
         let err = add_user(&store, "eve", &dir.path().join("b"), "pw2")
             .await
             .unwrap_err();
-        assert!(format!("{err:#}").contains("already exists"), "{err:#}");
+        assert!(
+            matches!(
+                err,
+                AdminError::Store {
+                    source: StoreError::UserExists { .. },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         assert!(
             !dir.path().join("b").exists(),
             "the new empty root is removed again"

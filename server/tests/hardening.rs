@@ -295,7 +295,7 @@ fn hundred_parallel_guesses_from_one_address_judge_no_more_than_the_limit() {
     // All guesses leave at once, the right one among them. Checks beyond the budget wait for
     // verdicts; which ten run first depends on which sessions' tasks run first. What matters:
     // no eleventh wrong guess is ever judged, and once ten were, nothing more is.
-    let right = rand::random::<usize>() % 100;
+    let right = rand::random_range(0..100usize);
     for (i, c) in sessions.iter_mut().enumerate() {
         let guess = if i == right {
             "pass1".to_owned()

@@ -11,7 +11,7 @@ use std::path::Path;
 /// so that reordered or repeated chunks change the hash.
 pub fn random_bytes(size: usize) -> Vec<u8> {
     let mut block = vec![0u8; MIB.min(size.max(1))];
-    rand::thread_rng().fill_bytes(&mut block);
+    rand::rng().fill_bytes(&mut block);
     let mut out = Vec::with_capacity(size);
     let mut index: u64 = 0;
     while out.len() < size {
@@ -39,7 +39,7 @@ pub fn random_file(path: &Path, size: usize) -> String {
     let mut left = size;
     while left > 0 {
         let n = left.min(MIB);
-        rand::thread_rng().fill_bytes(&mut block[..n]);
+        rand::rng().fill_bytes(&mut block[..n]);
         file.write_all(&block[..n])
             .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
         hasher.update(&block[..n]);

@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`process`]: run a program with a time limit and capture its output.
 //! - [`files`]: files of random bytes with their sha256.
+//! - [`guard`]: a test that lacks MariaDB, CAP_NET_RAW or root fails unless skipped on purpose.
 //! - [`free_port`] and [`workspace_bin`].
 //!
 //! Test code: panics on failure are the point, so they carry the details a person needs.
@@ -12,6 +13,7 @@
 )]
 
 pub mod files;
+pub mod guard;
 pub mod process;
 
 use std::net::TcpListener;

@@ -345,7 +345,7 @@ impl MysqlDatabase {
             );
         }
         // Not created here: the server creates the database on first use.
-        let name = format!("ftplab_it_{:016x}", rand::thread_rng().r#gen::<u64>());
+        let name = format!("ftplab_it_{:016x}", rand::rng().random::<u64>());
         Some(MysqlDatabase { name })
     }
 

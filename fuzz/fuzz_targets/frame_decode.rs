@@ -1,0 +1,11 @@
+//! Fuzz target: inspector::frame::decode on one frame (entry point in harness/capture.rs).
+#![no_main]
+
+#[allow(
+    dead_code,
+    reason = "each target calls one entry point of the shared harness"
+)]
+#[path = "../harness/capture.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::frame_decode(data));

@@ -1,0 +1,65 @@
+//! Fuzz entry points for the inspector's readers, shared by `fuzz/fuzz_targets/` and the corpus
+//! replay in `inspector/tests/fuzz_corpus.rs`: each takes any bytes and must not panic.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use inspector::frame;
+use inspector::source::{LinkType, PacketSource, PcapNgSource, PcapSource, RawFrame};
+
+/// The link types the frame decoder knows, picked by the first byte of a frame input.
+const LINK_TYPES: [LinkType; 10] = [
+    LinkType::NULL,
+    LinkType::ETHERNET,
+    LinkType::RAW,
+    LinkType::LOOP,
+    LinkType::LINUX_SLL,
+    LinkType::IPV4,
+    LinkType::IPV6,
+    LinkType::LINUX_SLL2,
+    LinkType(12),
+    LinkType(14),
+];
+
+/// `frame::decode` on `data`: the first byte picks the link type, the rest is the frame.
+pub fn frame_decode(data: &[u8]) {
+    let Some((&pick, bytes)) = data.split_first() else {
+        return;
+    };
+    let link_type = LINK_TYPES[usize::from(pick) % LINK_TYPES.len()];
+    let raw = RawFrame {
+        number: 1,
+        timestamp: std::time::Duration::ZERO,
+        link_type,
+        bytes,
+    };
+    let _ = frame::decode(&raw);
+}
+
+/// Every frame of a capture, each also given to the frame decoder. A source may return errors
+/// and go on; the loop is bounded in case one never says it is finished.
+fn drain(mut source: impl PacketSource, limit: usize) {
+    for _ in 0..limit {
+        match source.next_frame() {
+            Ok(Some(raw)) => {
+                let _ = frame::decode(&raw);
+            }
+            Ok(None) => return,
+            Err(_) => {}
+        }
+    }
+}
+
+/// The pcap reader on `data` as a whole file.
+pub fn pcap_read(data: &[u8]) {
+    if let Ok(source) = PcapSource::new(Cursor::new(data), Path::new("fuzz.pcap")) {
+        drain(source, data.len() + 16);
+    }
+}
+
+/// The pcapng reader on `data` as a whole file.
+pub fn pcapng_read(data: &[u8]) {
+    if let Ok(source) = PcapNgSource::new(Cursor::new(data), Path::new("fuzz.pcapng")) {
+        drain(source, data.len() + 16);
+    }
+}
