@@ -4,6 +4,7 @@
 use crate::frame::Segment;
 use crate::ftp_session::{Ctx, Tracker};
 use crate::reassembly::{Chunk, Reassembler};
+use ftp_proto::sniff;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
@@ -231,11 +232,8 @@ fn dispatch(
             if buf.len() < SNIFF && !looks_like_start(buf) {
                 return;
             }
-            let greeting = is_greeting(buf);
-            let user = buf.len() >= 5
-                && buf
-                    .get(..5)
-                    .is_some_and(|p| p.eq_ignore_ascii_case(b"USER "));
+            let greeting = sniff::is_greeting(buf);
+            let user = sniff::starts_with_user(buf);
             let new_role = if greeting || user {
                 // The sender of a greeting is the server; the sender of USER is the client.
                 let (client, server, client_dir) = if greeting {
@@ -274,14 +272,6 @@ fn dispatch(
 }
 
 /// A prefix short of [`SNIFF`] bytes that can already be judged: a whole short line.
-/// The first reply of an FTP server: RFC 959 §5.4 allows 120 (ready soon), 220 (ready) and 421
-/// (not available: a full or locking-out server sends only this before closing).
-fn is_greeting(buf: &[u8]) -> bool {
-    [b"120", b"220", b"421"]
-        .iter()
-        .any(|code| buf.starts_with(*code) && matches!(buf.get(3), Some(b' ' | b'-')))
-}
-
 fn looks_like_start(buf: &[u8]) -> bool {
     buf.contains(&b'\n')
 }

@@ -239,28 +239,7 @@ impl PortFilter {
     fn learn(&mut self, payload: &[u8]) {
         for line in payload.split(|b| *b == b'\n') {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            let Ok(line) = std::str::from_utf8(line) else {
-                continue;
-            };
-            let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
-            let port = if verb == "227" {
-                ftp_proto::host_port::parse_pasv_reply(rest)
-                    .ok()
-                    .map(|a| a.port())
-            } else if verb == "229" {
-                ftp_proto::host_port::parse_epsv_reply(rest).ok()
-            } else if verb.eq_ignore_ascii_case("PORT") {
-                ftp_proto::host_port::parse_port_argument(rest.trim())
-                    .ok()
-                    .map(|a| a.port())
-            } else if verb.eq_ignore_ascii_case("EPRT") {
-                ftp_proto::host_port::parse_eprt_argument(rest.trim())
-                    .ok()
-                    .map(|a| a.port())
-            } else {
-                None
-            };
-            if let Some(port) = port {
+            if let Some(port) = ftp_proto::sniff::announced_data_port(line) {
                 self.add_port(port);
             }
         }
