@@ -1,7 +1,8 @@
 //! `inspector read`: arguments, and the exit code that says whether anything was skipped.
 
+use crate::extract::{ExtractSink, FolderExtractor};
 use crate::report::{json, table};
-use crate::{Options, analyze_file};
+use crate::{Options, analyze_file_with};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -36,32 +37,33 @@ pub struct ReadArgs {
     pub stream_cap: usize,
 }
 
-/// Creates the `--extract` folder if one was asked for; the error is the message for the user.
-pub fn prepare_extract(dir: Option<&std::path::Path>) -> Result<(), String> {
-    match dir.map(std::fs::create_dir_all) {
-        Some(Err(e)) => Err(format!(
-            "inspector: cannot create extract folder {}: {e}",
-            dir.map(|d| d.display().to_string()).unwrap_or_default()
-        )),
-        _ => Ok(()),
+/// The sink of `--extract DIR`, its folder created, when one was asked for; the error is the
+/// message for the user.
+pub fn extract_sink(dir: Option<&std::path::Path>) -> Result<Option<Box<dyn ExtractSink>>, String> {
+    match dir {
+        Some(dir) => Ok(Some(Box::new(FolderExtractor::create(dir)?))),
+        None => Ok(None),
     }
 }
 
 /// Runs `inspector read`; returns the exit code.
 pub fn read(args: &ReadArgs, color: bool, out: &mut impl Write, err: &mut impl Write) -> u8 {
     let mut code = EXIT_OK;
-    if let Err(message) = prepare_extract(args.extract.as_deref()) {
-        let _ = writeln!(err, "{message}");
-        return EXIT_ERROR;
-    }
     let options = Options {
         ports: args.ports.clone(),
-        extract: args.extract.clone(),
         stream_cap: args.stream_cap,
     };
     let several = args.files.len() > 1;
     for file in &args.files {
-        let analysis = match analyze_file(file, &options) {
+        // A sink per capture: its names are made unique against the folder as it is then.
+        let extract = match extract_sink(args.extract.as_deref()) {
+            Ok(extract) => extract,
+            Err(message) => {
+                let _ = writeln!(err, "{message}");
+                return EXIT_ERROR;
+            }
+        };
+        let analysis = match analyze_file_with(file, &options, extract) {
             Ok(a) => a,
             Err(e) => {
                 let _ = writeln!(err, "inspector: {e}");
