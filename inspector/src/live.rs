@@ -1,5 +1,5 @@
 //! `inspector live` and `inspector interfaces`: frames from a network interface into the same
-//! pipeline as `inspector read` (issue 6).
+//! pipeline as `inspector read`.
 
 use crate::cli::{EXIT_ERROR, EXIT_OK, EXIT_SKIPPED, extract_sink};
 use crate::event::Event;

@@ -1,4 +1,4 @@
-//! Live capture on loopback (issue 6): our server driven by curl in passive and active mode
+//! Live capture on loopback: our server driven by curl in passive and active mode
 //! while a [`LiveSource`] feeds the same pipeline as `inspector read`, and writes a pcapng that
 //! `inspector read` and tshark read back. Needs CAP_NET_RAW (CI runs as root); without it the
 //! tests fail with the privilege message unless `FTPLAB_SKIP_LIVE=1`.
