@@ -103,6 +103,15 @@ impl FolderExtractor {
     }
 }
 
+/// The sink of `--extract DIR`, its folder created, when one was asked for; the error is the
+/// message for the user.
+pub fn sink_for(dir: Option<&Path>) -> Result<Option<Box<dyn ExtractSink>>, String> {
+    match dir {
+        Some(dir) => Ok(Some(Box::new(FolderExtractor::create(dir)?))),
+        None => Ok(None),
+    }
+}
+
 impl ExtractSink for FolderExtractor {
     fn write(&mut self, id: TransferId, bytes: &[u8]) {
         if let Some(part) = self.writer(id)

@@ -3,7 +3,7 @@
 //! transferred (with sha256, optionally written out), and security findings.
 //!
 //! # Layout
-//! - [`source`]: the [`source::PacketSource`] seam and the pcap/pcapng readers.
+//! - [`source`]: the [`source::PacketSource`] seam, the pcap/pcapng readers and live capture.
 //! - [`frame`]: link layer → IP → TCP segment (etherparse, lax).
 //! - [`flow`]: connections, their roles (control, data, other).
 //! - [`reassembly`]: one TCP byte stream per direction, with explicit gaps.
@@ -15,19 +15,22 @@
 //! - [`findings`]: security findings (RFC 2577, RFC 4217).
 //! - [`event`]: the events, which are the `--json` contract.
 //! - [`report`]: tables for people and JSON lines for programs.
+//! - [`read`]: `inspector read` (capture files → report).
 //! - [`live`]: `inspector live` and `inspector interfaces` (capture from an interface).
+//! - [`exit_code`]: the exit codes both subcommands share.
 //!
 //! Data flow: `PacketSource` → [`frame::decode`] → [`flow::FlowTable`] → [`reassembly::Reassembler`]
 //! → [`ftp_session::Tracker`] → [`findings::find`] → events → [`report`].
 
-pub mod cli;
 pub mod event;
+pub mod exit_code;
 pub mod extract;
 pub mod findings;
 pub mod flow;
 pub mod frame;
 pub mod ftp_session;
 pub mod live;
+pub mod read;
 pub mod reassembly;
 pub mod report;
 pub mod source;

@@ -1,8 +1,9 @@
 //! `inspector live` and `inspector interfaces`: frames from a network interface into the same
 //! pipeline as `inspector read`.
 
-use crate::cli::{EXIT_ERROR, EXIT_OK, EXIT_SKIPPED, extract_sink};
 use crate::event::Event;
+use crate::exit_code::{EXIT_ERROR, EXIT_OK, EXIT_SKIPPED};
+use crate::extract;
 use crate::report::{json, table};
 use crate::source::{LiveConfig, LiveError, LiveSource, LiveStats, list_interfaces};
 use crate::{Analysis, Options, analyze_with};
@@ -53,7 +54,7 @@ pub struct LiveArgs {
 /// Runs `inspector live`; returns the exit code (that of `read`, plus [`EXIT_SKIPPED`] when
 /// the kernel dropped frames).
 pub fn run_live(args: &LiveArgs, color: bool, out: &mut impl Write, err: &mut impl Write) -> u8 {
-    let extract = match extract_sink(args.extract.as_deref()) {
+    let extract = match extract::sink_for(args.extract.as_deref()) {
         Ok(extract) => extract,
         Err(message) => {
             let _ = writeln!(err, "{message}");

@@ -1,18 +1,11 @@
-//! `inspector read`: arguments, and the exit code that says whether anything was skipped.
+//! `inspector read`: its arguments, and reading each capture file into a report.
 
-use crate::extract::{ExtractSink, FolderExtractor};
+use crate::exit_code::{EXIT_ERROR, EXIT_OK, EXIT_SKIPPED};
+use crate::extract;
 use crate::report::{json, table};
 use crate::{Options, analyze_file_with};
 use std::io::Write;
 use std::path::PathBuf;
-
-/// Exit code: everything was read.
-pub const EXIT_OK: u8 = 0;
-/// Exit code: the report is complete for what could be read, but something was skipped
-/// (a truncated record, a broken frame, IP fragments, a stream gap in a control connection).
-pub const EXIT_SKIPPED: u8 = 1;
-/// Exit code: a file could not be read at all (missing, not a capture).
-pub const EXIT_ERROR: u8 = 2;
 
 /// Arguments of `inspector read`.
 #[derive(Debug, Clone, clap::Args)]
@@ -37,15 +30,6 @@ pub struct ReadArgs {
     pub stream_cap: usize,
 }
 
-/// The sink of `--extract DIR`, its folder created, when one was asked for; the error is the
-/// message for the user.
-pub fn extract_sink(dir: Option<&std::path::Path>) -> Result<Option<Box<dyn ExtractSink>>, String> {
-    match dir {
-        Some(dir) => Ok(Some(Box::new(FolderExtractor::create(dir)?))),
-        None => Ok(None),
-    }
-}
-
 /// Runs `inspector read`; returns the exit code.
 pub fn read(args: &ReadArgs, color: bool, out: &mut impl Write, err: &mut impl Write) -> u8 {
     let mut code = EXIT_OK;
@@ -56,7 +40,7 @@ pub fn read(args: &ReadArgs, color: bool, out: &mut impl Write, err: &mut impl W
     let several = args.files.len() > 1;
     for file in &args.files {
         // A sink per capture: its names are made unique against the folder as it is then.
-        let extract = match extract_sink(args.extract.as_deref()) {
+        let extract = match extract::sink_for(args.extract.as_deref()) {
             Ok(extract) => extract,
             Err(message) => {
                 let _ = writeln!(err, "{message}");
