@@ -5,7 +5,7 @@
 //! (SIZE, MDTM, REST in stream mode, MLST/MLSD).
 //!
 //! # Layout
-//! - [`line`]: splitting the control connection into lines, Telnet IAC stripping, the length limit.
+//! - [`line`](mod@line): splitting the control connection into lines, Telnet IAC stripping, the length limit.
 //! - [`command`]: [`Command`], what a client sends (`RETR file.txt`), parsed and encoded.
 //! - [`reply`]: [`Reply`], what a server answers (`226 Transfer complete.`), including multi-line.
 //! - [`reply_code`]: [`ReplyCode`], the three digits and what RFC 959 says they mean.

@@ -554,8 +554,8 @@ impl Tracker {
         }
     }
 
-    /// A new TCP connection: is it a data connection somebody announced? `listener` is the side
-    /// that was connected to (or both sides when the SYN was not captured).
+    /// A new TCP connection: is it a data connection somebody announced? `candidates` are the
+    /// side that was connected to (or both sides when the SYN was not captured).
     pub fn match_data(&mut self, candidates: &[SocketAddr]) -> Option<TransferId> {
         let (s, mode) = candidates.iter().find_map(|a| self.expected.remove(a))?;
         let session = self.sessions.get_mut(s)?;
