@@ -9,6 +9,7 @@ use crate::control::ControlConnection;
 use crate::data::{DataAddresses, DataMode};
 use crate::error::ClientError;
 use crate::trace::Trace;
+use ftp_proto::size_reply::parse_size_reply;
 use ftp_proto::{Command, QuotedPath, Reply, ReplyCode, TimeVal, TransferType};
 use serde::Serialize;
 use std::fs;
@@ -312,9 +313,9 @@ impl Session {
             path: path.to_owned(),
         };
         let reply = self.simple(command.clone())?;
-        match reply.text().trim().parse() {
-            Ok(size) => Ok((size, reply)),
-            Err(_) => Err(self.refused(&command, reply)),
+        match parse_size_reply(&reply.text()) {
+            Some(size) => Ok((size, reply)),
+            None => Err(self.refused(&command, reply)),
         }
     }
 

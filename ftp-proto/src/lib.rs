@@ -13,6 +13,7 @@
 //! - [`data_connection`]: which commands open a data connection, which way; the EPSV argument.
 //! - [`opening`]: the 150 text of a download, `… (1234 bytes).`, and the size in it.
 //! - [`quoted_path`]: the `"path"` of a 257 reply, embedded quotes doubled.
+//! - [`size_reply`]: the byte count of a 213 reply to SIZE.
 //! - [`time_val`]: the `YYYYMMDDHHMMSS` time of MDTM and the `modify` fact.
 //! - [`loggable`]: command lines fit for logs, `PASS ****`.
 //! - [`sniff`]: FTP recognised from a few bytes (greeting, USER, announced data ports).
@@ -30,6 +31,7 @@ pub mod opening;
 pub mod quoted_path;
 pub mod reply;
 pub mod reply_code;
+pub mod size_reply;
 pub mod sniff;
 pub mod time_val;
 

@@ -14,6 +14,7 @@ use crate::transfer::{DataMode, Transfer, TransferId, TransferState};
 use ftp_proto::command::split_line;
 use ftp_proto::line::{LineStatus, next_line, strip_telnet};
 use ftp_proto::reply::{ReplyDecoder, skip_line};
+use ftp_proto::size_reply::parse_size_reply;
 use ftp_proto::{
     Command, DataDirection, MAX_LINE_LEN, Reply, ReplyCode, TransferType, host_port, transfer_size,
 };
@@ -497,7 +498,7 @@ impl Tracker {
                 }
             }
             (Some(Command::Size { path }), ReplyCode::FILE_STATUS) => {
-                if let Ok(n) = text.trim().parse::<u64>() {
+                if let Some(n) = parse_size_reply(&text) {
                     session.sizes.insert(path.clone(), n);
                 }
             }
