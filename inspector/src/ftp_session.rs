@@ -28,6 +28,24 @@ enum Side {
     Server,
 }
 
+/// What a connection is to the tracker, settled once by the flow table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionRole {
+    /// Control connection `session` (an index); `client_dir` is the direction (0 or 1) the
+    /// client sends in.
+    Control {
+        /// Index of the session.
+        session: usize,
+        /// Direction of the flow the client sends in.
+        client_dir: usize,
+    },
+    /// The data connection of transfer `transfer`.
+    Data {
+        /// Index of the transfer.
+        transfer: TransferId,
+    },
+}
+
 /// Where and when a piece of stream completed: the frame that carried its last byte.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Ctx {
@@ -582,12 +600,32 @@ impl Tracker {
     }
 
     /// A data connection nobody announced (its control connection is not in the capture).
-    pub fn orphan_data(&mut self) -> TransferId {
+    pub fn orphan_data(&mut self) -> ConnectionRole {
         let idx = self.transfers.len();
         let mut t = Transfer::new(idx, None);
         t.state = TransferState::Open;
         self.transfers.push(t);
-        idx
+        ConnectionRole::Data { transfer: idx }
+    }
+
+    /// A chunk of direction `dir` of a connection whose role is settled.
+    pub fn deliver(&mut self, role: ConnectionRole, dir: usize, chunk: Chunk<'_>, ctx: Ctx) {
+        match role {
+            ConnectionRole::Control {
+                session,
+                client_dir,
+            } if dir == client_dir => self.client_bytes(session, chunk, ctx),
+            ConnectionRole::Control { session, .. } => self.server_bytes(session, chunk, ctx),
+            ConnectionRole::Data { transfer } => self.data_bytes(transfer, dir, chunk, ctx),
+        }
+    }
+
+    /// A connection whose role is settled has ended (a control connection's end changes
+    /// nothing: its commands and replies are already counted).
+    pub fn closed(&mut self, role: ConnectionRole, reset: bool, ends_seen: [bool; 2]) {
+        if let ConnectionRole::Data { transfer } = role {
+            self.data_closed(transfer, reset, ends_seen);
+        }
     }
 
     /// Bytes on data connection `idx`, direction `dir`.
