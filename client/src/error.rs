@@ -166,20 +166,38 @@ fn local_hint(source: &io::Error) -> &'static str {
 
 /// What to do after a negative reply, by reply code (RFC 959 §4.2.1 and RFC 2428).
 fn reply_hint(code: ReplyCode) -> String {
-    let hint = match code.0 {
-        421 => "The server is closing the session: `open` again",
-        425 => "The server could not open the data connection: try `passive` or `active`",
-        426 => "The data connection broke: try again, or switch `passive`/`active`",
-        450..=452 => "A temporary failure: try again later",
-        500 | 502 => "The server does not know this command",
-        501 => "The server did not accept the argument: check its spelling",
-        503 => "Commands in the wrong order (e.g. not logged in yet)",
-        504 => "The server does not support this parameter",
-        530 => "Login incorrect or not logged in: check the user name and password (`user NAME`)",
-        532 => "The server wants an account (ACCT), which this client does not send",
-        550 => "No such file or directory, or no permission: `ls` shows what is there",
-        551 | 553 => "The file name is not allowed here",
-        552 => "The server is out of space for this file",
+    let hint = match code {
+        ReplyCode::SERVICE_NOT_AVAILABLE => "The server is closing the session: `open` again",
+        ReplyCode::CANT_OPEN_DATA => {
+            "The server could not open the data connection: try `passive` or `active`"
+        }
+        ReplyCode::TRANSFER_ABORTED => {
+            "The data connection broke: try again, or switch `passive`/`active`"
+        }
+        ReplyCode::FILE_BUSY | ReplyCode::LOCAL_ERROR | ReplyCode::INSUFFICIENT_STORAGE => {
+            "A temporary failure: try again later"
+        }
+        ReplyCode::SYNTAX_ERROR | ReplyCode::NOT_IMPLEMENTED => {
+            "The server does not know this command"
+        }
+        ReplyCode::SYNTAX_ERROR_ARGS => {
+            "The server did not accept the argument: check its spelling"
+        }
+        ReplyCode::BAD_SEQUENCE => "Commands in the wrong order (e.g. not logged in yet)",
+        ReplyCode::NOT_IMPLEMENTED_FOR_PARAMETER => "The server does not support this parameter",
+        ReplyCode::NOT_LOGGED_IN => {
+            "Login incorrect or not logged in: check the user name and password (`user NAME`)"
+        }
+        ReplyCode::NEED_ACCOUNT_TO_STORE => {
+            "The server wants an account (ACCT), which this client does not send"
+        }
+        ReplyCode::FILE_UNAVAILABLE => {
+            "No such file or directory, or no permission: `ls` shows what is there"
+        }
+        ReplyCode::PAGE_TYPE_UNKNOWN | ReplyCode::FILE_NAME_NOT_ALLOWED => {
+            "The file name is not allowed here"
+        }
+        ReplyCode::EXCEEDED_STORAGE => "The server is out of space for this file",
         _ => return code.meaning().map(str::to_owned).unwrap_or_default(),
     };
     hint.to_owned()

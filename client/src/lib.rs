@@ -12,6 +12,7 @@
 //! - [`trace`]: what is printed of the protocol (`--debug`).
 //! - [`shell`]: the interactive shell; [`script`]: `-c`, `--script`, `--json`.
 //! - [`error`]: [`ClientError`], each message with what to do next.
+//! - [`interrupt`]: Ctrl-C during a transfer (abort it, keep the session).
 //!
 //! Data flow: shell line → [`commands::UserCommand`] → [`session::Session`] →
 //! `ftp_proto::Command`s on the control connection → replies (multi-line aware, decoded by

@@ -9,7 +9,8 @@ use crate::control::ControlConnection;
 use crate::data::{DataAddresses, DataMode};
 use crate::error::ClientError;
 use crate::trace::Trace;
-use ftp_proto::{Command, Reply, TransferType};
+use ftp_proto::size_reply::parse_size_reply;
+use ftp_proto::{Command, QuotedPath, Reply, ReplyCode, TimeVal, TransferType};
 use serde::Serialize;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -187,7 +188,7 @@ impl Session {
     /// Sends a command whose reply must be a positive completion (2xx).
     fn simple(&mut self, command: Command) -> Result<Reply, ClientError> {
         let reply = self.exchange(&command)?;
-        if reply.code.0 == 421 {
+        if reply.code == ReplyCode::SERVICE_NOT_AVAILABLE {
             self.control = None;
         }
         if reply.code.is_positive_completion() {
@@ -245,9 +246,9 @@ impl Session {
             name: name.to_owned(),
         };
         let reply = self.exchange(&user)?;
-        let reply = match reply.code.0 {
-            230 => reply,
-            331 => {
+        let reply = match reply.code {
+            ReplyCode::LOGGED_IN => reply,
+            ReplyCode::NEED_PASSWORD => {
                 let pass = Command::Pass {
                     password: password()?,
                 };
@@ -287,7 +288,7 @@ impl Session {
     pub fn pwd(&mut self) -> Result<Outcome, ClientError> {
         let reply = self.simple(Command::Pwd)?;
         let mut outcome = Outcome::reply(&reply);
-        outcome.message = quoted_path(&reply.text());
+        outcome.message = QuotedPath::parse(&reply.text()).map(|quoted| quoted.0);
         Ok(outcome)
     }
 
@@ -297,7 +298,7 @@ impl Session {
             path: from.to_owned(),
         };
         let reply = self.exchange(&rnfr)?;
-        if reply.code.0 != 350 {
+        if reply.code != ReplyCode::FILE_ACTION_PENDING {
             return Err(self.refused(&rnfr, reply));
         }
         self.run_simple(Command::Rnto {
@@ -312,9 +313,9 @@ impl Session {
             path: path.to_owned(),
         };
         let reply = self.simple(command.clone())?;
-        match reply.text().trim().parse() {
-            Ok(size) => Ok((size, reply)),
-            Err(_) => Err(self.refused(&command, reply)),
+        match parse_size_reply(&reply.text()) {
+            Some(size) => Ok((size, reply)),
+            None => Err(self.refused(&command, reply)),
         }
     }
 
@@ -324,7 +325,7 @@ impl Session {
             path: path.to_owned(),
         })?;
         let mut outcome = Outcome::reply(&reply);
-        outcome.message = readable_mdtm(reply.text().trim());
+        outcome.message = TimeVal::parse(&reply.text()).ok().map(readable);
         Ok(outcome)
     }
 
@@ -454,42 +455,12 @@ impl Session {
     }
 }
 
-/// The path in a 257 reply: the text between the first quote and its closing quote, with `""`
-/// standing for one quote (RFC 959 Appendix II).
-fn quoted_path(text: &str) -> Option<String> {
-    let start = text.find('"')? + 1;
-    let mut out = String::new();
-    let mut chars = text[start..].chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '"' {
-            if chars.peek() == Some(&'"') {
-                chars.next();
-                out.push('"');
-            } else {
-                return Some(out);
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    None
-}
-
-/// `20261125120000` (RFC 3659 time-val, UTC) as `2026-11-25 12:00:00 UTC`.
-fn readable_mdtm(text: &str) -> Option<String> {
-    let digits = text.get(..14)?;
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some(format!(
-        "{}-{}-{} {}:{}:{} UTC",
-        &digits[..4],
-        &digits[4..6],
-        &digits[6..8],
-        &digits[8..10],
-        &digits[10..12],
-        &digits[12..14]
-    ))
+/// An MDTM time (RFC 3659 time-val, always UTC) for people: `2026-11-25 12:00:00 UTC`.
+fn readable(t: TimeVal) -> String {
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
 }
 
 #[cfg(test)]
@@ -497,20 +468,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quoted_path_handles_doubled_quotes() {
-        assert_eq!(
-            quoted_path(r#""/a ""b""" is the current directory"#).as_deref(),
-            Some(r#"/a "b""#)
-        );
-        assert_eq!(quoted_path("no quotes"), None);
-    }
-
-    #[test]
     fn mdtm_time_is_made_readable() {
+        let t = TimeVal::parse("20261125120000.123").unwrap();
+        assert_eq!(readable(t), "2026-11-25 12:00:00 UTC");
         assert_eq!(
-            readable_mdtm("20261125120000.123").as_deref(),
-            Some("2026-11-25 12:00:00 UTC")
+            readable(TimeVal::parse("00010203040506").unwrap()),
+            "0001-02-03 04:05:06 UTC"
         );
-        assert_eq!(readable_mdtm("2026"), None);
     }
 }

@@ -29,9 +29,10 @@ impl Trace {
 
     /// The command as it may be shown to the user (PASS masked unless `show_password`).
     pub fn shown(&self, command: &Command) -> String {
-        match command {
-            Command::Pass { .. } if !self.show_password => "PASS ****".to_owned(),
-            other => other.to_string(),
+        if self.show_password {
+            command.to_string()
+        } else {
+            command.loggable().into_owned()
         }
     }
 

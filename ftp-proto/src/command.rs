@@ -204,16 +204,10 @@ impl Command {
     /// );
     /// ```
     pub fn parse(line: &str) -> Result<Command, CommandError> {
-        let line = line.trim_start_matches(' ');
-        let (verb, argument) = match line.split_once(' ') {
-            Some((verb, arg)) => (verb, Some(arg)),
-            None => (line, None),
-        };
+        let (verb, argument) = split_line(line);
         if verb.is_empty() {
             return Err(CommandError::Empty);
         }
-        // An empty argument ("LIST ") counts as none.
-        let argument = argument.filter(|a| !a.is_empty());
         let upper = verb.to_ascii_uppercase();
         let optional = || argument.map(str::to_owned);
         let required = |verb: &'static str| {
@@ -436,6 +430,24 @@ impl Command {
             | Command::Pwd
             | Command::Abor => None,
         }
+    }
+}
+
+/// Splits a command line into its verb and its argument exactly as sent: leading spaces are
+/// skipped, the first space ends the verb, and an empty argument (`LIST `) counts as none.
+/// The verb keeps its case. [`Command::parse`] starts here; a capture reader uses it to show
+/// what a client sent even when the line does not parse.
+///
+/// ```
+/// use ftp_proto::command::split_line;
+/// assert_eq!(split_line("  stor my  file"), ("stor", Some("my  file")));
+/// assert_eq!(split_line("LIST "), ("LIST", None));
+/// ```
+pub fn split_line(line: &str) -> (&str, Option<&str>) {
+    let line = line.trim_start_matches(' ');
+    match line.split_once(' ') {
+        Some((verb, argument)) => (verb, Some(argument).filter(|a| !a.is_empty())),
+        None => (line, None),
     }
 }
 

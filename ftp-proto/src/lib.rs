@@ -5,24 +5,43 @@
 //! (SIZE, MDTM, REST in stream mode, MLST/MLSD).
 //!
 //! # Layout
-//! - [`line`]: splitting the control connection into lines, Telnet IAC stripping, the length limit.
+//! - [`line`](mod@line): splitting the control connection into lines, Telnet IAC stripping, the length limit.
 //! - [`command`]: [`Command`], what a client sends (`RETR file.txt`), parsed and encoded.
 //! - [`reply`]: [`Reply`], what a server answers (`226 Transfer complete.`), including multi-line.
 //! - [`reply_code`]: [`ReplyCode`], the three digits and what RFC 959 says they mean.
 //! - [`host_port`]: the address forms of PORT, EPRT, the 227 reply to PASV and the 229 reply to EPSV.
+//! - [`data_connection`]: which commands open a data connection, which way; the EPSV argument.
+//! - [`opening`]: the 150 text of a download, `… (1234 bytes).`, and the size in it.
+//! - [`quoted_path`]: the `"path"` of a 257 reply, embedded quotes doubled.
+//! - [`size_reply`]: the byte count of a 213 reply to SIZE.
+//! - [`time_val`]: the `YYYYMMDDHHMMSS` time of MDTM and the `modify` fact.
+//! - [`loggable`]: command lines fit for logs, `PASS ****`.
+//! - [`sniff`]: FTP recognised from a few bytes (greeting, USER, announced data ports).
 //!
 //! Data flow: raw bytes → [`line::next_line`] → [`Command::parse`] or [`reply::ReplyDecoder`] →
 //! values; and values → `Display`/[`Reply::encode`] → bytes.
 #![warn(missing_docs)]
 
 pub mod command;
+pub mod data_connection;
 pub mod host_port;
 pub mod line;
+pub mod loggable;
+pub mod opening;
+pub mod quoted_path;
 pub mod reply;
 pub mod reply_code;
+pub mod size_reply;
+pub mod sniff;
+pub mod time_val;
 
 pub use command::{Command, CommandError, TransferType};
+pub use data_connection::{DataDirection, EpsvArgument};
 pub use host_port::HostPortError;
 pub use line::{LineError, MAX_LINE_LEN};
+pub use loggable::{MASKED_PASS, loggable_line};
+pub use opening::{RetrOpening, transfer_size};
+pub use quoted_path::QuotedPath;
 pub use reply::{Reply, ReplyDecoder, ReplyError};
 pub use reply_code::ReplyCode;
+pub use time_val::{TimeVal, TimeValError};

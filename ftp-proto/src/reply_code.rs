@@ -117,7 +117,28 @@ codes! {
     INVALID_REST = 554, "Requested action not taken: invalid REST parameter (RFC 3659)";
 }
 
+// RFC 2228 (FTP security extensions). Named for matching only: `meaning` leaves them out so
+// that the inspector's `meaning` column, which follows RFC 959's table, stays as it is.
 impl ReplyCode {
+    /// Security data is acceptable, more is needed (RFC 2228, e.g. AUTH GSSAPI).
+    pub const SECURITY_DATA_NEEDED: ReplyCode = ReplyCode(334);
+    /// Request denied for policy reasons (RFC 2228).
+    pub const DENIED_FOR_POLICY: ReplyCode = ReplyCode(534);
+    /// Failed security check (RFC 2228).
+    pub const FAILED_SECURITY_CHECK: ReplyCode = ReplyCode(535);
+}
+
+impl ReplyCode {
+    /// Whether this code may be the final reply to RETR, STOR, STOU, APPE, LIST, NLST or MLSD
+    /// (RFC 959 §5.4, RFC 2228 §5, RFC 3659 §7): 226 or 250 when all went well, or one of the
+    /// failures the RFCs list for those commands.
+    pub fn can_end_a_transfer(self) -> bool {
+        matches!(
+            self.0,
+            226 | 250 | 421 | 425 | 426 | 450 | 451 | 452 | 500..=504 | 530 | 532 | 534 | 535 | 550..=553
+        )
+    }
+
     /// `1yz`: the command was accepted and another reply will follow.
     pub fn is_positive_preliminary(self) -> bool {
         (100..200).contains(&self.0)
@@ -162,6 +183,16 @@ mod tests {
         assert!(ReplyCode::CANT_OPEN_DATA.is_transient_negative());
         assert!(ReplyCode::NOT_LOGGED_IN.is_permanent_negative());
         assert!(!ReplyCode::OK.is_negative());
+    }
+
+    #[test]
+    fn transfers_end_with_226_250_or_a_listed_failure() {
+        for code in [226, 250, 421, 425, 426, 451, 501, 530, 534, 550, 553] {
+            assert!(ReplyCode(code).can_end_a_transfer(), "{code}");
+        }
+        for code in [150, 200, 221, 227, 331, 350, 505, 554] {
+            assert!(!ReplyCode(code).can_end_a_transfer(), "{code}");
+        }
     }
 
     #[test]

@@ -1,9 +1,14 @@
 //! The flow table: TCP segments grouped into connections, each direction reassembled, each
 //! connection given its role (control connection, data connection, or not FTP).
+//!
+//! A connection's role is settled once, when the flow table knows enough (a control port, a
+//! data connection the tracker expects, or the first bytes); from then on its reassembled
+//! chunks go one way, through [`Tracker::deliver`] and [`Tracker::closed`].
 
 use crate::frame::Segment;
-use crate::ftp_session::{Ctx, Tracker};
+use crate::ftp_session::{ConnectionRole, Ctx, Tracker};
 use crate::reassembly::{Chunk, Reassembler};
+use ftp_proto::sniff;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
@@ -13,12 +18,10 @@ const SNIFF: usize = 8;
 /// What a connection is to FTP.
 #[derive(Debug)]
 enum Role {
-    /// Not known yet: the first bytes will tell.
+    /// Not known yet: the first bytes of each direction are held back until they tell.
     Undecided { seen: [Vec<u8>; 2] },
-    /// A control connection; `client_dir` is the direction (0 or 1) the client sends in.
-    Control { session: usize, client_dir: usize },
-    /// A data connection.
-    Data { transfer: usize },
+    /// Settled: every chunk goes to the tracker as this.
+    Known(ConnectionRole),
 }
 
 /// One TCP connection. Direction 0 is `a` → `b`.
@@ -133,10 +136,10 @@ impl FlowTable {
                 (seg.dst, seg.src, 1)
             };
             let session = tracker.open_session(client, server, "port", ctx);
-            return Role::Control {
+            return Role::Known(ConnectionRole::Control {
                 session,
                 client_dir,
-            };
+            });
         }
         let candidates: &[SocketAddr] = if opening {
             &[seg.dst]
@@ -144,7 +147,7 @@ impl FlowTable {
             &[seg.dst, seg.src]
         };
         match tracker.match_data(candidates) {
-            Some(transfer) => Role::Data { transfer },
+            Some(transfer) => Role::Known(ConnectionRole::Data { transfer }),
             None => Role::Undecided {
                 seen: [Vec::new(), Vec::new()],
             },
@@ -171,7 +174,8 @@ impl FlowTable {
     }
 }
 
-/// Hands one chunk of direction `dir` to whatever the connection is.
+/// Hands one chunk of direction `dir` to whatever the connection is, settling its role first
+/// when the chunk tells it.
 fn dispatch(
     role: &mut Role,
     dir: usize,
@@ -180,97 +184,69 @@ fn dispatch(
     tracker: &mut Tracker,
     (src, dst): (SocketAddr, SocketAddr),
 ) {
-    match role {
-        Role::Control {
+    let seen = match role {
+        Role::Known(known) => return tracker.deliver(*known, dir, chunk, ctx),
+        Role::Undecided { seen } => seen,
+    };
+    let Chunk::Data(d) = chunk else {
+        // A gap before we know what this is: treat it as data of unknown kind.
+        let known = settle(role, tracker.orphan_data(), 0, ctx, tracker);
+        tracker.deliver(known, dir, chunk, ctx);
+        return;
+    };
+    let Some(buf) = seen.get_mut(dir) else {
+        return;
+    };
+    buf.extend_from_slice(d);
+    if buf.len() < SNIFF && !looks_like_start(buf) {
+        return;
+    }
+    let greeting = sniff::is_greeting(buf);
+    let user = sniff::starts_with_user(buf);
+    let known = if greeting || user {
+        // The sender of a greeting is the server; the sender of USER is the client.
+        let (client, server, client_dir) = if greeting {
+            (dst, src, 1 - dir)
+        } else {
+            (src, dst, dir)
+        };
+        let found_by = if greeting { "greeting" } else { "user" };
+        let session = tracker.open_session(client, server, found_by, ctx);
+        ConnectionRole::Control {
             session,
             client_dir,
-        } => {
-            if dir == *client_dir {
-                tracker.client_bytes(*session, chunk, ctx);
-            } else {
-                tracker.server_bytes(*session, chunk, ctx);
-            }
         }
-        Role::Data { transfer } => tracker.data_bytes(*transfer, dir, chunk, ctx),
-        Role::Undecided { seen } => {
-            let Chunk::Data(d) = chunk else {
-                // A gap before we know what this is: treat it as data of unknown kind.
-                let transfer = tracker.orphan_data();
-                replay(seen, |dir, bytes| {
-                    tracker.data_bytes(transfer, dir, Chunk::Data(bytes), ctx)
-                });
-                tracker.data_bytes(transfer, dir, chunk, ctx);
-                *role = Role::Data { transfer };
-                return;
-            };
-            let Some(buf) = seen.get_mut(dir) else {
-                return;
-            };
-            buf.extend_from_slice(d);
-            if buf.len() < SNIFF && !looks_like_start(buf) {
-                return;
-            }
-            let greeting = is_greeting(buf);
-            let user = buf.len() >= 5
-                && buf
-                    .get(..5)
-                    .is_some_and(|p| p.eq_ignore_ascii_case(b"USER "));
-            let new_role = if greeting || user {
-                // The sender of a greeting is the server; the sender of USER is the client.
-                let (client, server, client_dir) = if greeting {
-                    (dst, src, 1 - dir)
-                } else {
-                    (src, dst, dir)
-                };
-                let found_by = if greeting { "greeting" } else { "user" };
-                let session = tracker.open_session(client, server, found_by, ctx);
-                Role::Control {
-                    session,
-                    client_dir,
-                }
-            } else {
-                Role::Data {
-                    transfer: tracker.orphan_data(),
-                }
-            };
-            let old = std::mem::replace(role, new_role);
-            if let Role::Undecided { seen } = old {
-                // Hand on what was held back: the other direction first (it came earlier).
-                let mut order = [1 - dir, dir];
-                if seen.get(1 - dir).is_some_and(Vec::is_empty) {
-                    order = [dir, 1 - dir];
-                }
-                for d in order {
-                    if let Some(bytes) = seen.get(d)
-                        && !bytes.is_empty()
-                    {
-                        dispatch(role, d, Chunk::Data(bytes), ctx, tracker, (src, dst));
-                    }
-                }
+    } else {
+        tracker.orphan_data()
+    };
+    // What was held back: the other direction first (it came earlier).
+    settle(role, known, 1 - dir, ctx, tracker);
+}
+
+/// Settles an undecided connection as `known` and hands on the bytes held back, direction
+/// `first` first.
+fn settle(
+    role: &mut Role,
+    known: ConnectionRole,
+    first: usize,
+    ctx: Ctx,
+    tracker: &mut Tracker,
+) -> ConnectionRole {
+    if let Role::Undecided { seen } = std::mem::replace(role, Role::Known(known)) {
+        for dir in [first, 1 - first] {
+            if let Some(bytes) = seen.get(dir)
+                && !bytes.is_empty()
+            {
+                tracker.deliver(known, dir, Chunk::Data(bytes), ctx);
             }
         }
     }
+    known
 }
 
 /// A prefix short of [`SNIFF`] bytes that can already be judged: a whole short line.
-/// The first reply of an FTP server: RFC 959 §5.4 allows 120 (ready soon), 220 (ready) and 421
-/// (not available: a full or locking-out server sends only this before closing).
-fn is_greeting(buf: &[u8]) -> bool {
-    [b"120", b"220", b"421"]
-        .iter()
-        .any(|code| buf.starts_with(*code) && matches!(buf.get(3), Some(b' ' | b'-')))
-}
-
 fn looks_like_start(buf: &[u8]) -> bool {
     buf.contains(&b'\n')
-}
-
-fn replay(seen: &[Vec<u8>; 2], mut f: impl FnMut(usize, &[u8])) {
-    for (dir, bytes) in seen.iter().enumerate() {
-        if !bytes.is_empty() {
-            f(dir, bytes);
-        }
-    }
 }
 
 fn close(mut flow: Flow, reset: bool, ctx: Ctx, tracker: &mut Tracker) {
@@ -282,14 +258,11 @@ fn close(mut flow: Flow, reset: bool, ctx: Ctx, tracker: &mut Tracker) {
         r.finish(&mut |chunk| dispatch(role, dir, chunk, ctx, tracker, addrs));
     }
     match role {
-        Role::Data { transfer } => tracker.data_closed(*transfer, reset, ends_seen),
+        Role::Known(known) => tracker.closed(*known, reset, ends_seen),
         Role::Undecided { seen } if seen.iter().any(|s| !s.is_empty()) => {
-            let transfer = tracker.orphan_data();
-            replay(seen, |dir, bytes| {
-                tracker.data_bytes(transfer, dir, Chunk::Data(bytes), ctx)
-            });
-            tracker.data_closed(transfer, reset, ends_seen);
+            let known = settle(role, tracker.orphan_data(), 0, ctx, tracker);
+            tracker.closed(known, reset, ends_seen);
         }
-        _ => {}
+        Role::Undecided { .. } => {}
     }
 }

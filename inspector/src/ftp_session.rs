@@ -8,20 +8,42 @@
 use crate::event::{
     CommandEvent, CredentialEvent, Event, ReplyEvent, SessionEvent, TlsEvent, WarningEvent,
 };
+use crate::extract::ExtractSink;
 use crate::reassembly::Chunk;
-use crate::transfer::{Direction, Transfer};
+use crate::transfer::{DataMode, Transfer, TransferId, TransferState};
+use ftp_proto::command::split_line;
 use ftp_proto::line::{LineStatus, next_line, strip_telnet};
 use ftp_proto::reply::{ReplyDecoder, skip_line};
-use ftp_proto::{Command, MAX_LINE_LEN, Reply, ReplyCode, host_port};
-use std::collections::{HashMap, HashSet, VecDeque};
+use ftp_proto::size_reply::parse_size_reply;
+use ftp_proto::{
+    Command, DataDirection, MAX_LINE_LEN, Reply, ReplyCode, TransferType, host_port, transfer_size,
+};
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 /// Which end of a control connection sent some bytes.
 #[derive(Debug, Clone, Copy)]
 enum Side {
     Client,
     Server,
+}
+
+/// What a connection is to the tracker, settled once by the flow table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionRole {
+    /// Control connection `session` (an index); `client_dir` is the direction (0 or 1) the
+    /// client sends in.
+    Control {
+        /// Index of the session.
+        session: usize,
+        /// Direction of the flow the client sends in.
+        client_dir: usize,
+    },
+    /// The data connection of transfer `transfer`.
+    Data {
+        /// Index of the transfer.
+        transfer: TransferId,
+    },
 }
 
 /// Where and when a piece of stream completed: the frame that carried its last byte.
@@ -44,8 +66,11 @@ enum LoginState {
 /// A command waiting for its final reply.
 #[derive(Debug, Clone)]
 struct Pending {
+    /// The command; `None` when the line did not parse (`RETR` without a path).
     command: Option<Command>,
-    verb: String,
+    /// The data connection it opens, also for a line that did not parse: its reply still ends
+    /// the transfer.
+    direction: Option<DataDirection>,
 }
 
 /// A login attempt being followed: USER, then maybe PASS, then the reply.
@@ -93,7 +118,7 @@ pub struct Session {
 }
 
 /// All sessions, transfers and events of one capture.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Tracker {
     /// Control connections, in order of discovery.
     pub sessions: Vec<Session>,
@@ -102,11 +127,21 @@ pub struct Tracker {
     /// Everything found so far (not sorted).
     pub events: Vec<Event>,
     /// Data connections announced but not yet seen: listener address → (session index, mode).
-    expected: HashMap<SocketAddr, (usize, &'static str)>,
-    /// `--extract` folder.
-    pub extract: Option<PathBuf>,
-    names: HashSet<String>,
+    expected: HashMap<SocketAddr, (usize, DataMode)>,
+    /// Where transfer content goes (`--extract`), if anywhere.
+    extract: Option<Box<dyn ExtractSink>>,
     decoder: ReplyDecoder,
+}
+
+impl std::fmt::Debug for Tracker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracker")
+            .field("sessions", &self.sessions)
+            .field("transfers", &self.transfers)
+            .field("events", &self.events.len())
+            .field("extract", &self.extract.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 fn peer(a: SocketAddr) -> String {
@@ -114,13 +149,18 @@ fn peer(a: SocketAddr) -> String {
 }
 
 impl Tracker {
-    /// A tracker that writes files to `extract` when given.
-    pub fn new(extract: Option<PathBuf>) -> Tracker {
+    /// A tracker that hands transfer content to `extract` when given.
+    pub fn new(extract: Option<Box<dyn ExtractSink>>) -> Tracker {
         Tracker {
             extract,
             decoder: ReplyDecoder::with_limit(1 << 16),
             ..Tracker::default()
         }
+    }
+
+    /// Takes the extract sink back (after [`Tracker::finish`]).
+    pub fn take_extract(&mut self) -> Option<Box<dyn ExtractSink>> {
+        self.extract.take()
     }
 
     /// Starts a session for a control connection; returns its index.
@@ -295,19 +335,15 @@ impl Tracker {
 
     fn command(&mut self, s: usize, line: &str, ctx: Ctx) {
         let parsed = Command::parse(line);
-        // The argument exactly as sent (what Wireshark shows as ftp.request.arg).
-        let raw_arg = line
-            .trim_start_matches(' ')
-            .split_once(' ')
-            .map(|(_, a)| a.to_owned())
-            .filter(|a| !a.is_empty());
-        let verb = match &parsed {
-            Ok(c) => c.verb().to_owned(),
-            Err(_) => line
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_ascii_uppercase(),
+        // The verb and argument exactly as sent (what Wireshark shows as ftp.request.arg).
+        let (sent_verb, raw_arg) = split_line(line);
+        let raw_arg = raw_arg.map(str::to_owned);
+        let (verb, direction) = match &parsed {
+            Ok(c) => (c.verb().to_owned(), c.data_direction()),
+            Err(_) => (
+                sent_verb.to_ascii_uppercase(),
+                DataDirection::of_verb(sent_verb),
+            ),
         };
         let Some(session) = self.sessions.get_mut(s) else {
             return;
@@ -346,15 +382,15 @@ impl Tracker {
             Some(Command::Port { addr }) => {
                 let addr = SocketAddr::V4(*addr);
                 session.port_addresses.push((addr, ctx.frame));
-                self.expected.insert(addr, (s, "active"));
+                self.expected.insert(addr, (s, DataMode::Active));
             }
             Some(Command::Eprt { addr }) => {
                 session.port_addresses.push((*addr, ctx.frame));
-                self.expected.insert(*addr, (s, "active"));
+                self.expected.insert(*addr, (s, DataMode::Active));
             }
             Some(Command::Rest { offset }) => session.rest = Some(*offset),
             Some(Command::Type { transfer_type }) => {
-                session.ascii = *transfer_type == ftp_proto::TransferType::Ascii;
+                session.ascii = *transfer_type == TransferType::Ascii;
             }
             Some(Command::Auth { .. }) => session.auth_sent = Some(ctx.frame),
             Some(Command::Prot { level })
@@ -364,12 +400,12 @@ impl Tracker {
             }
             _ => {}
         }
-        if let Some(direction) = Direction::of_command(&verb) {
+        if let Some(direction) = direction {
             let path = command.as_ref().and_then(Command::argument);
             let rest = session.rest.take();
             let ascii = session.ascii;
             let expected = match (&path, direction) {
-                (Some(p), Direction::Download) => session.sizes.get(p).copied(),
+                (Some(p), DataDirection::Download) => session.sizes.get(p).copied(),
                 _ => None,
             };
             let idx = match session.unbound_data.take() {
@@ -392,7 +428,7 @@ impl Tracker {
             }
         }
         if let Some(session) = self.sessions.get_mut(s) {
-            session.pending.push_back(Pending { command, verb });
+            session.pending.push_back(Pending { command, direction });
         }
     }
 
@@ -414,12 +450,12 @@ impl Tracker {
             if let Some(t) = session.transfer.and_then(|i| self.transfers.get_mut(i))
                 && t.expected_bytes.is_none()
             {
-                t.expected_bytes = bytes_in_text(&text);
+                t.expected_bytes = transfer_size(&text);
             }
             return;
         }
         let Some(mut pending) = session.pending.pop_front() else {
-            if code.0 == 220 && session.banner.is_none() {
+            if code == ReplyCode::SERVICE_READY && session.banner.is_none() {
                 session.banner = Some((text, ctx.frame));
             }
             return;
@@ -427,7 +463,7 @@ impl Tracker {
         // No transfer ends with this code (RFC 959 §5.4): the transfer's own reply was lost in a
         // gap of the capture, and this one answers a later command (221 to QUIT, say). The
         // transfer keeps "no final reply" rather than borrowing another command's.
-        while Direction::of_command(&pending.verb).is_some() && !can_end_a_transfer(code.0) {
+        while pending.direction.is_some() && !code.can_end_a_transfer() {
             let Some(next) = session.pending.pop_front() else {
                 break;
             };
@@ -435,27 +471,27 @@ impl Tracker {
             pending = next;
         }
         let positive = code.is_positive_completion() || code.is_positive_intermediate();
-        match pending.verb.as_str() {
-            "USER" => match code.0 {
-                331 | 332 => {
-                    if let Some(a) = &session.attempt {
-                        session.login = LoginState::AwaitingPassword {
-                            username: a.user.clone(),
-                        };
-                    }
+        match (&pending.command, code) {
+            (Some(Command::User { .. }), ReplyCode::NEED_PASSWORD | ReplyCode::NEED_ACCOUNT) => {
+                if let Some(a) = &session.attempt {
+                    session.login = LoginState::AwaitingPassword {
+                        username: a.user.clone(),
+                    };
                 }
-                _ => self.conclude_login(s, code, ctx),
-            },
+            }
+            (Some(Command::User { .. }), _) => self.conclude_login(s, code, ctx),
             // 332: an account is needed (ACCT); the login is not over yet.
-            "PASS" if code.0 != 332 => self.conclude_login(s, code, ctx),
-            "AUTH" if code.0 == 234 || code.0 == 334 => {
+            (Some(Command::Pass { .. }), code) if code != ReplyCode::NEED_ACCOUNT => {
+                self.conclude_login(s, code, ctx)
+            }
+            (
+                Some(Command::Auth { mechanism }),
+                ReplyCode::SECURITY_EXCHANGE_DONE | ReplyCode::SECURITY_DATA_NEEDED,
+            ) => {
                 session.encrypted = Some(ctx.frame);
                 session.client_buf.clear();
                 session.server_buf.clear();
-                let mechanism = match &pending.command {
-                    Some(Command::Auth { mechanism }) => mechanism.clone(),
-                    _ => String::new(),
-                };
+                let mechanism = mechanism.clone();
                 let id = session.id;
                 self.events.push(Event::Tls(TlsEvent {
                     session: id,
@@ -463,33 +499,33 @@ impl Tracker {
                     mechanism,
                 }));
             }
-            "PASV" if code.0 == 227 => {
+            (Some(Command::Pasv), ReplyCode::ENTERING_PASSIVE) => {
                 if let Ok(addr) = host_port::parse_pasv_reply(&text) {
                     let addr = SocketAddr::V4(addr);
-                    self.expected.insert(addr, (s, "passive"));
+                    self.expected.insert(addr, (s, DataMode::Passive));
                     // Behind NAT the announced address differs: the port on the control
                     // connection's server address is the likelier one.
                     let local = SocketAddr::new(session.server.ip(), addr.port());
-                    self.expected.insert(local, (s, "passive"));
+                    self.expected.insert(local, (s, DataMode::Passive));
                 }
             }
-            "EPSV" if code.0 == 229 => {
+            (Some(Command::Epsv { .. }), ReplyCode::ENTERING_EXTENDED_PASSIVE) => {
                 if let Ok(port) = host_port::parse_epsv_reply(&text) {
                     let addr = SocketAddr::new(session.server.ip(), port);
-                    self.expected.insert(addr, (s, "passive"));
+                    self.expected.insert(addr, (s, DataMode::Passive));
                 }
             }
-            "SIZE" if code.0 == 213 => {
-                if let (Some(Command::Size { path }), Ok(n)) =
-                    (&pending.command, text.trim().parse::<u64>())
-                {
+            (Some(Command::Size { path }), ReplyCode::FILE_STATUS) => {
+                if let Some(n) = parse_size_reply(&text) {
                     session.sizes.insert(path.clone(), n);
                 }
             }
-            "FEAT" if code.0 == 211 => session.feat = Some((reply.lines.clone(), ctx.frame)),
-            verb if Direction::of_command(verb).is_some() => {
+            (Some(Command::Feat), ReplyCode::SYSTEM_STATUS) => {
+                session.feat = Some((reply.lines.clone(), ctx.frame));
+            }
+            _ if pending.direction.is_some() => {
                 if let Some(idx) = session.transfer.take() {
-                    self.transfer_reply(idx, code.0, ctx, positive);
+                    self.transfer_reply(idx, code, ctx, positive);
                 }
             }
             _ => {}
@@ -521,31 +557,32 @@ impl Tracker {
         self.events.push(Event::Credential(Box::new(event)));
     }
 
-    fn transfer_reply(&mut self, idx: usize, code: u16, ctx: Ctx, positive: bool) {
-        let extract = self.extract.clone();
+    fn transfer_reply(&mut self, idx: TransferId, code: ReplyCode, ctx: Ctx, positive: bool) {
         let Some(t) = self.transfers.get_mut(idx) else {
             return;
         };
         t.final_reply = Some((code, ctx.frame));
-        if !positive && !t.connected && t.bytes() == 0 {
+        match t.state {
             // Refused before any data connection (550 no such file…): not a transfer.
-            t.emitted = true;
-            return;
-        }
-        if t.closed {
-            let event = t.finish(extract.as_deref(), &mut self.names);
-            self.events.push(Event::Transfer(Box::new(event)));
+            TransferState::AwaitingConnection if !positive => t.state = TransferState::Reported,
+            TransferState::Closed { .. } => {
+                let event = t.finish(self.extract.as_deref_mut());
+                self.events.push(Event::Transfer(Box::new(event)));
+            }
+            _ => {}
         }
     }
 
-    /// A new TCP connection: is it a data connection somebody announced? `listener` is the side
-    /// that was connected to (or both sides when the SYN was not captured).
-    pub fn match_data(&mut self, candidates: &[SocketAddr]) -> Option<usize> {
+    /// A new TCP connection: is it a data connection somebody announced? `candidates` are the
+    /// side that was connected to (or both sides when the SYN was not captured).
+    pub fn match_data(&mut self, candidates: &[SocketAddr]) -> Option<TransferId> {
         let (s, mode) = candidates.iter().find_map(|a| self.expected.remove(a))?;
         let session = self.sessions.get_mut(s)?;
-        let bound = session
-            .transfer
-            .filter(|&i| self.transfers.get(i).is_some_and(|t| !t.connected));
+        let bound = session.transfer.filter(|&i| {
+            self.transfers
+                .get(i)
+                .is_some_and(|t| t.state == TransferState::AwaitingConnection)
+        });
         let idx = match bound {
             Some(idx) => idx,
             None => {
@@ -556,60 +593,74 @@ impl Tracker {
             }
         };
         if let Some(t) = self.transfers.get_mut(idx) {
-            t.connected = true;
+            t.state = TransferState::Open;
             t.mode = Some(mode);
         }
         Some(idx)
     }
 
     /// A data connection nobody announced (its control connection is not in the capture).
-    pub fn orphan_data(&mut self) -> usize {
+    pub fn orphan_data(&mut self) -> ConnectionRole {
         let idx = self.transfers.len();
         let mut t = Transfer::new(idx, None);
-        t.connected = true;
+        t.state = TransferState::Open;
         self.transfers.push(t);
-        idx
+        ConnectionRole::Data { transfer: idx }
+    }
+
+    /// A chunk of direction `dir` of a connection whose role is settled.
+    pub fn deliver(&mut self, role: ConnectionRole, dir: usize, chunk: Chunk<'_>, ctx: Ctx) {
+        match role {
+            ConnectionRole::Control {
+                session,
+                client_dir,
+            } if dir == client_dir => self.client_bytes(session, chunk, ctx),
+            ConnectionRole::Control { session, .. } => self.server_bytes(session, chunk, ctx),
+            ConnectionRole::Data { transfer } => self.data_bytes(transfer, dir, chunk, ctx),
+        }
+    }
+
+    /// A connection whose role is settled has ended (a control connection's end changes
+    /// nothing: its commands and replies are already counted).
+    pub fn closed(&mut self, role: ConnectionRole, reset: bool, ends_seen: [bool; 2]) {
+        if let ConnectionRole::Data { transfer } = role {
+            self.data_closed(transfer, reset, ends_seen);
+        }
     }
 
     /// Bytes on data connection `idx`, direction `dir`.
-    pub fn data_bytes(&mut self, idx: usize, dir: usize, chunk: Chunk<'_>, ctx: Ctx) {
-        let extract = self.extract.as_deref();
+    pub fn data_bytes(&mut self, idx: TransferId, dir: usize, chunk: Chunk<'_>, ctx: Ctx) {
         if let Some(t) = self.transfers.get_mut(idx) {
-            t.push(dir, chunk, ctx.frame, extract);
+            t.push(dir, chunk, ctx.frame, self.extract.as_deref_mut());
         }
     }
 
     /// Data connection `idx` has ended; `ends_seen` says, per direction, whether its FIN was
     /// captured (then the stream's length is known).
-    pub fn data_closed(&mut self, idx: usize, reset: bool, ends_seen: [bool; 2]) {
-        let extract = self.extract.clone();
+    pub fn data_closed(&mut self, idx: TransferId, reset: bool, ends_seen: [bool; 2]) {
         let Some(t) = self.transfers.get_mut(idx) else {
             return;
         };
-        t.closed = true;
-        t.ends_seen = ends_seen;
-        t.ended_by_rst |= reset;
-        t.reset |= reset && t.final_reply.is_none_or(|(c, _)| !(200..300).contains(&c));
-        if t.emitted {
+        if t.state == TransferState::Reported {
             return;
         }
+        t.close(reset, ends_seen);
         let ready = t.final_reply.is_some() || t.session.is_none();
         if ready {
             if t.session.is_none() && (t.two_way || t.bytes() == 0) {
                 // Not an FTP data connection after all.
-                t.emitted = true;
+                t.state = TransferState::Reported;
                 return;
             }
-            let event = t.finish(extract.as_deref(), &mut self.names);
+            let event = t.finish(self.extract.as_deref_mut());
             self.events.push(Event::Transfer(Box::new(event)));
         }
     }
 
     /// End of the capture: whatever is still open is reported as far as it got.
     pub fn finish(&mut self) {
-        let extract = self.extract.clone();
         for t in &mut self.transfers {
-            if t.emitted {
+            if t.state == TransferState::Reported {
                 continue;
             }
             if t.session.is_none() && (t.two_way || t.bytes() == 0) {
@@ -618,7 +669,7 @@ impl Tracker {
             if t.command.is_none() && t.bytes() == 0 {
                 continue;
             }
-            let event = t.finish(extract.as_deref(), &mut self.names);
+            let event = t.finish(self.extract.as_deref_mut());
             self.events.push(Event::Transfer(Box::new(event)));
         }
         for s in &mut self.sessions {
@@ -643,27 +694,6 @@ fn credential(session: &Session, attempt: Attempt, accepted: Option<bool>) -> Cr
         filter: format!("frame.number in {{{}}}", list.join(" ")),
         frames: attempt.frames,
     }
-}
-
-/// The size a 150 reply announces, as in `150 Opening BINARY mode data connection for f (1234 bytes)`.
-fn bytes_in_text(text: &str) -> Option<u64> {
-    let open = text.rfind('(')?;
-    let inner = text.get(open + 1..)?;
-    let mut words = inner.split_whitespace();
-    let n = words.next()?.parse().ok()?;
-    words
-        .next()
-        .is_some_and(|w| w.to_ascii_lowercase().starts_with("byte"))
-        .then_some(n)
-}
-
-/// Whether `code` may be the final reply to RETR, STOR, STOU, APPE, LIST, NLST or MLSD
-/// (RFC 959 §5.4, RFC 2228 §5, RFC 3659 §7).
-fn can_end_a_transfer(code: u16) -> bool {
-    matches!(
-        code,
-        226 | 250 | 421 | 425 | 426 | 450 | 451 | 452 | 500..=504 | 530 | 532 | 534 | 535 | 550..=553
-    )
 }
 
 #[cfg(test)]
@@ -743,15 +773,6 @@ mod tests {
         assert!(t.events.iter().any(|e| matches!(e, Event::Tls(_))));
         assert!(credentials(&t).is_empty());
         assert_eq!(t.sessions[0].encrypted, Some(3));
-    }
-
-    #[test]
-    fn size_from_150_text() {
-        assert_eq!(
-            bytes_in_text("Opening BINARY mode data connection for a.bin (1234 bytes)."),
-            Some(1234)
-        );
-        assert_eq!(bytes_in_text("Here comes the directory listing."), None);
     }
 
     /// The first transfer event the tracker emitted.

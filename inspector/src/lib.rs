@@ -3,28 +3,34 @@
 //! transferred (with sha256, optionally written out), and security findings.
 //!
 //! # Layout
-//! - [`source`]: the [`source::PacketSource`] seam and the pcap/pcapng readers.
+//! - [`source`]: the [`source::PacketSource`] seam, the pcap/pcapng readers and live capture.
 //! - [`frame`]: link layer → IP → TCP segment (etherparse, lax).
 //! - [`flow`]: connections, their roles (control, data, other).
 //! - [`reassembly`]: one TCP byte stream per direction, with explicit gaps.
 //! - [`ftp_session`]: commands, replies, logins, TLS, data connections (decoded with `ftp-proto`).
-//! - [`transfer`]: data connection content streamed into sha256 and `--extract`.
+//! - [`transfer`]: data connection content streamed into sha256 and an extract sink; a
+//!   transfer's life as one state.
+//! - [`extract`]: `--extract`, the sink the caller passes in that writes files to a folder.
 //! - [`stitch`]: downloads resumed with REST put back together.
 //! - [`findings`]: security findings (RFC 2577, RFC 4217).
 //! - [`event`]: the events, which are the `--json` contract.
 //! - [`report`]: tables for people and JSON lines for programs.
+//! - [`read`]: `inspector read` (capture files → report).
 //! - [`live`]: `inspector live` and `inspector interfaces` (capture from an interface).
+//! - [`exit_code`]: the exit codes both subcommands share.
 //!
 //! Data flow: `PacketSource` → [`frame::decode`] → [`flow::FlowTable`] → [`reassembly::Reassembler`]
 //! → [`ftp_session::Tracker`] → [`findings::find`] → events → [`report`].
 
-pub mod cli;
 pub mod event;
+pub mod exit_code;
+pub mod extract;
 pub mod findings;
 pub mod flow;
 pub mod frame;
 pub mod ftp_session;
 pub mod live;
+pub mod read;
 pub mod reassembly;
 pub mod report;
 pub mod source;
@@ -32,21 +38,19 @@ pub mod stitch;
 pub mod transfer;
 
 use event::{Event, WarningEvent};
+use extract::ExtractSink;
 use frame::Decoded;
 use ftp_session::{Ctx, Tracker};
 use source::{PacketSource, SourceError};
-use std::path::PathBuf;
 
 /// FTP's well-known control port (RFC 959 §8 via the IANA registry).
 pub const FTP_PORT: u16 = 21;
 
-/// What to look for and where to put files.
+/// What to look for.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Extra control ports besides 21.
     pub ports: Vec<u16>,
-    /// Write transferred files here.
-    pub extract: Option<PathBuf>,
     /// Out-of-order bytes kept per direction of a connection.
     pub stream_cap: usize,
 }
@@ -55,7 +59,6 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             ports: Vec::new(),
-            extract: None,
             stream_cap: 4 << 20,
         }
     }
@@ -78,21 +81,24 @@ pub struct Analysis {
 
 /// Reads every frame of `source` and rebuilds what FTP it holds.
 pub fn analyze(source: &mut dyn PacketSource, options: &Options) -> Analysis {
-    analyze_with(source, options, &mut |_| {})
+    analyze_with(source, options, None, &mut |_| {})
 }
 
-/// Like [`analyze`], and hands each session, command, reply, credential and transfer event to
-/// `on_event` as soon as it is known (a live capture prints them as they happen). Findings,
-/// stitched downloads and warnings need the whole capture: they come only in the result.
+/// Like [`analyze`], hands the content of every data connection to `extract` when given
+/// (`--extract`: [`extract::FolderExtractor`]), and each session, command, reply, credential
+/// and transfer event to `on_event` as soon as it is known (a live capture prints them as they
+/// happen). Findings, stitched downloads and warnings need the whole capture: they come only in
+/// the result.
 pub fn analyze_with(
     source: &mut dyn PacketSource,
     options: &Options,
+    extract: Option<Box<dyn ExtractSink>>,
     on_event: &mut dyn FnMut(&Event),
 ) -> Analysis {
     let mut ports = vec![FTP_PORT];
     ports.extend(&options.ports);
     let mut flows = flow::FlowTable::new(ports, options.stream_cap);
-    let mut tracker = Tracker::new(options.extract.clone());
+    let mut tracker = Tracker::new(extract);
     let mut analysis = Analysis {
         name: source.name().to_owned(),
         ..Analysis::default()
@@ -175,10 +181,11 @@ pub fn analyze_with(
         .iter()
         .map(|s| s.server.to_string())
         .collect();
+    let extract = tracker.take_extract();
     let stitched = stitch::stitch(
         &tracker.events,
         |id| servers.get(id.wrapping_sub(1)).cloned(),
-        options.extract.as_deref(),
+        extract.as_deref().and_then(ExtractSink::folder),
     );
     let mut events = std::mem::take(&mut tracker.events);
     events.extend(stitched.into_iter().map(|s| Event::Stitched(Box::new(s))));
@@ -206,6 +213,15 @@ fn sort_by_frame(events: Vec<Event>) -> Vec<Event> {
 
 /// Opens and analyses one capture file.
 pub fn analyze_file(path: &std::path::Path, options: &Options) -> Result<Analysis, SourceError> {
+    analyze_file_with(path, options, None)
+}
+
+/// Opens and analyses one capture file, handing data connection content to `extract`.
+pub fn analyze_file_with(
+    path: &std::path::Path,
+    options: &Options,
+    extract: Option<Box<dyn ExtractSink>>,
+) -> Result<Analysis, SourceError> {
     let mut source = source::open_file(path)?;
-    Ok(analyze(source.as_mut(), options))
+    Ok(analyze_with(source.as_mut(), options, extract, &mut |_| {}))
 }

@@ -1,8 +1,9 @@
 //! `inspector live` and `inspector interfaces`: frames from a network interface into the same
-//! pipeline as `inspector read` (issue 6).
+//! pipeline as `inspector read`.
 
-use crate::cli::{EXIT_ERROR, EXIT_OK, EXIT_SKIPPED, prepare_extract};
 use crate::event::Event;
+use crate::exit_code::{EXIT_ERROR, EXIT_OK, EXIT_SKIPPED};
+use crate::extract;
 use crate::report::{json, table};
 use crate::source::{LiveConfig, LiveError, LiveSource, LiveStats, list_interfaces};
 use crate::{Analysis, Options, analyze_with};
@@ -53,10 +54,13 @@ pub struct LiveArgs {
 /// Runs `inspector live`; returns the exit code (that of `read`, plus [`EXIT_SKIPPED`] when
 /// the kernel dropped frames).
 pub fn run_live(args: &LiveArgs, color: bool, out: &mut impl Write, err: &mut impl Write) -> u8 {
-    if let Err(message) = prepare_extract(args.extract.as_deref()) {
-        let _ = writeln!(err, "{message}");
-        return EXIT_ERROR;
-    }
+    let extract = match extract::sink_for(args.extract.as_deref()) {
+        Ok(extract) => extract,
+        Err(message) => {
+            let _ = writeln!(err, "{message}");
+            return EXIT_ERROR;
+        }
+    };
     let config = LiveConfig {
         iface: args.iface.clone(),
         ports: args.ports.clone(),
@@ -99,12 +103,11 @@ pub fn run_live(args: &LiveArgs, color: bool, out: &mut impl Write, err: &mut im
     );
     let options = Options {
         ports: args.ports.clone(),
-        extract: args.extract.clone(),
         stream_cap: args.stream_cap,
     };
     // Each event is printed as it happens (what a student watches); the summary comes at the end.
     let mut streamed = Ok(());
-    let analysis = analyze_with(&mut live, &options, &mut |event| {
+    let analysis = analyze_with(&mut live, &options, extract, &mut |event| {
         if streamed.is_ok() {
             streamed = if args.json {
                 json::write_event(out, event)

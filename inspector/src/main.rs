@@ -18,7 +18,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Read capture files and report the FTP in them.
-    Read(inspector::cli::ReadArgs),
+    Read(inspector::read::ReadArgs),
     /// Capture FTP from a network interface as it happens (needs CAP_NET_RAW), then report it
     /// like `read`.
     Live(inspector::live::LiveArgs),
@@ -45,7 +45,7 @@ fn main() -> ExitCode {
             // Block-buffered: stdout is line-buffered otherwise, one write per JSON line.
             let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
             let stderr = std::io::stderr();
-            let code = inspector::cli::read(&args, color, &mut stdout, &mut stderr.lock());
+            let code = inspector::read::read(&args, color, &mut stdout, &mut stderr.lock());
             ExitCode::from(code)
         }
         Cmd::Live(args) => {

@@ -1,53 +1,75 @@
-//! Data connections: their bytes streamed into sha256 (and into `--extract`), never buffered
-//! whole, and what is known about completeness.
+//! Data connections: their bytes streamed into sha256 (and into an `--extract` sink), never
+//! buffered whole, and what is known about completeness.
 
 use crate::event::TransferEvent;
+use crate::extract::{ExtractSink, Extracted};
 use crate::reassembly::Chunk;
+use ftp_proto::{DataDirection, ReplyCode};
 use sha2::{Digest, Sha256};
-use std::collections::HashSet;
-use std::fs::File;
-use std::io::{BufWriter, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
 
 /// How much of a data connection's start is kept to guess its type when no command names it.
 const SNIFF_LEN: usize = 512;
 
-/// What a data connection carries, from the command it serves.
+/// A transfer's index in the analysis, unique per capture.
+pub type TransferId = usize;
+
+/// Who opened the data connection (RFC 959 §3.2): the server (active, after PORT/EPRT) or the
+/// client (passive, after PASV/EPSV).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    /// RETR: server to client.
-    Download,
-    /// STOR, STOU, APPE: client to server.
-    Upload,
-    /// LIST, NLST, MLSD: server to client, text.
-    Listing,
+pub enum DataMode {
+    /// PORT or EPRT: the server connects to the client.
+    Active,
+    /// PASV or EPSV: the client connects to the server.
+    Passive,
 }
 
-impl Direction {
-    /// The direction a transfer command implies, `None` for other verbs.
-    pub fn of_command(verb: &str) -> Option<Direction> {
-        match verb {
-            "RETR" => Some(Direction::Download),
-            "STOR" | "STOU" | "APPE" => Some(Direction::Upload),
-            "LIST" | "NLST" | "MLSD" => Some(Direction::Listing),
-            _ => None,
-        }
-    }
-
-    fn as_str(self) -> &'static str {
+impl DataMode {
+    /// `active` or `passive`, as the JSON output names it.
+    pub fn as_str(self) -> &'static str {
         match self {
-            Direction::Download => "download",
-            Direction::Upload => "upload",
-            Direction::Listing => "listing",
+            DataMode::Active => "active",
+            DataMode::Passive => "passive",
         }
     }
+}
+
+/// How a data connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataEnd {
+    /// FIN, or the capture ended while it was open.
+    Finished,
+    /// RST before the server confirmed the transfer: a failure, and what the sender still had
+    /// queued was thrown away.
+    Reset,
+    /// RST after the server's 2xx reply: the transfer stands, but bytes still queued were thrown
+    /// away rather than sent.
+    ResetAfterConfirmation,
+}
+
+/// Where a transfer is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferState {
+    /// Named by a command, or announced by PORT/EPRT/227/229; its data connection not seen yet.
+    AwaitingConnection,
+    /// Its data connection is open.
+    Open,
+    /// Its data connection is over; `ends_seen` says per direction whether the FIN was captured
+    /// (then that stream's length is known).
+    Closed {
+        /// How it ended.
+        end: DataEnd,
+        /// Per direction of the data connection: its FIN was captured.
+        ends_seen: [bool; 2],
+    },
+    /// Its event was emitted, or it turned out to be no transfer at all.
+    Reported,
 }
 
 /// One data connection and what is known about it.
 #[derive(Debug)]
 pub struct Transfer {
     /// Index in the analysis, unique per capture.
-    pub id: usize,
+    pub id: TransferId,
     /// Control session, if known.
     pub session: Option<usize>,
     /// Frame of the command it serves.
@@ -57,9 +79,9 @@ pub struct Transfer {
     /// File name as given.
     pub name: Option<String>,
     /// From the command; `None` until a command names it.
-    pub direction: Option<Direction>,
-    /// `passive` or `active`.
-    pub mode: Option<&'static str>,
+    pub direction: Option<DataDirection>,
+    /// Active or passive, once a data connection was tied to it.
+    pub mode: Option<DataMode>,
     /// REST offset before the command.
     pub rest: Option<u64>,
     /// Size announced by SIZE or 150.
@@ -67,20 +89,11 @@ pub struct Transfer {
     /// ASCII transfer type: the byte count may legitimately differ from SIZE.
     pub ascii: bool,
     /// Final reply code and its frame.
-    pub final_reply: Option<(u16, u64)>,
-    /// A data connection was tied to it.
-    pub connected: bool,
-    /// The data connection has ended (FIN both ways, RST, or end of capture).
-    pub closed: bool,
-    /// The data connection ended with RST.
-    pub reset: bool,
+    pub final_reply: Option<(ReplyCode, u64)>,
+    /// Where it is in its life.
+    pub state: TransferState,
     /// Content arrived in both directions (then it is no FTP data connection).
     pub two_way: bool,
-    /// Per direction of the data connection: its FIN was captured, so its length is known.
-    pub ends_seen: [bool; 2],
-    /// A RST ended the data connection (whatever the reply): what was still queued at the
-    /// sender was thrown away, not sent.
-    pub ended_by_rst: bool,
     /// Which reassembler direction (0 or 1) carries the content, once bytes arrived.
     content_dir: Option<usize>,
     hasher: Sha256,
@@ -90,15 +103,11 @@ pub struct Transfer {
     first_frame: Option<u64>,
     last_frame: u64,
     sniff: Vec<u8>,
-    out: Option<(PathBuf, BufWriter<File>)>,
-    extract_error: Option<String>,
-    /// Set once the event has been emitted.
-    pub emitted: bool,
 }
 
 impl Transfer {
     /// A transfer not yet tied to anything.
-    pub fn new(id: usize, session: Option<usize>) -> Transfer {
+    pub fn new(id: TransferId, session: Option<usize>) -> Transfer {
         Transfer {
             id,
             session,
@@ -111,12 +120,8 @@ impl Transfer {
             expected_bytes: None,
             ascii: false,
             final_reply: None,
-            connected: false,
-            closed: false,
-            reset: false,
+            state: TransferState::AwaitingConnection,
             two_way: false,
-            ends_seen: [false; 2],
-            ended_by_rst: false,
             content_dir: None,
             hasher: Sha256::new(),
             bytes: 0,
@@ -125,9 +130,6 @@ impl Transfer {
             first_frame: None,
             last_frame: 0,
             sniff: Vec::new(),
-            out: None,
-            extract_error: None,
-            emitted: false,
         }
     }
 
@@ -136,8 +138,38 @@ impl Transfer {
         self.bytes
     }
 
+    /// A data connection was tied to it (whether or not it is still open).
+    pub fn connected(&self) -> bool {
+        !matches!(self.state, TransferState::AwaitingConnection)
+    }
+
+    /// The server confirmed it with a 2xx reply.
+    fn confirmed(&self) -> bool {
+        self.final_reply
+            .is_some_and(|(code, _)| code.is_positive_completion())
+    }
+
+    /// Its data connection has ended: how, given what the server said so far.
+    pub fn close(&mut self, reset: bool, ends_seen: [bool; 2]) {
+        if self.state == TransferState::Reported {
+            return;
+        }
+        let end = match (reset, self.confirmed()) {
+            (false, _) => DataEnd::Finished,
+            (true, false) => DataEnd::Reset,
+            (true, true) => DataEnd::ResetAfterConfirmation,
+        };
+        self.state = TransferState::Closed { end, ends_seen };
+    }
+
     /// Takes a chunk of the data connection in direction `dir` (0 or 1) from frame `frame`.
-    pub fn push(&mut self, dir: usize, chunk: Chunk<'_>, frame: u64, extract: Option<&Path>) {
+    pub fn push(
+        &mut self,
+        dir: usize,
+        chunk: Chunk<'_>,
+        frame: u64,
+        extract: Option<&mut (dyn ExtractSink + '_)>,
+    ) {
         match self.content_dir {
             None => self.content_dir = Some(dir),
             Some(d) if d != dir => {
@@ -160,51 +192,22 @@ impl Transfer {
                     self.sniff
                         .extend_from_slice(d.get(..take).unwrap_or_default());
                 }
-                if let Some(dir) = extract {
-                    self.write_out(dir, Some(d), 0);
+                if let Some(sink) = extract {
+                    sink.write(self.id, d);
                 }
             }
             Chunk::Gap { len } => {
                 self.gaps.push([self.offset, len]);
-                if extract.is_some() {
-                    self.write_out(Path::new(""), None, len);
+                if let Some(sink) = extract {
+                    sink.skip(self.id, len);
                 }
                 self.offset += len;
             }
         }
     }
 
-    fn write_out(&mut self, dir: &Path, data: Option<&[u8]>, skip: u64) {
-        if self.extract_error.is_some() {
-            return;
-        }
-        if self.out.is_none() {
-            let path = dir.join(format!(".inspector-{}.part", self.id));
-            match File::create(&path) {
-                Ok(f) => self.out = Some((path, BufWriter::with_capacity(1 << 16, f))),
-                Err(e) => {
-                    self.extract_error = Some(format!("{}: {e}", path.display()));
-                    return;
-                }
-            }
-        }
-        let Some((_, w)) = self.out.as_mut() else {
-            return;
-        };
-        let result = match data {
-            Some(d) => w.write_all(d),
-            // A gap leaves a hole (zeros) so later bytes keep their offsets.
-            None => w
-                .seek(SeekFrom::Current(i64::try_from(skip).unwrap_or(i64::MAX)))
-                .map(|_| ()),
-        };
-        if let Err(e) = result {
-            self.extract_error = Some(e.to_string());
-        }
-    }
-
     /// Guesses listing or file from the first bytes (for data connections nobody announced).
-    fn guess_direction(&self) -> Direction {
+    fn guess_direction(&self) -> DataDirection {
         let text = String::from_utf8_lossy(&self.sniff);
         let looks_listing = std::str::from_utf8(&self.sniff).is_ok()
             && text.lines().take(5).all(|l| {
@@ -219,9 +222,9 @@ impl Transfer {
             })
             && !self.sniff.is_empty();
         if looks_listing {
-            Direction::Listing
+            DataDirection::Listing
         } else {
-            Direction::Download
+            DataDirection::Download
         }
     }
 
@@ -232,22 +235,29 @@ impl Transfer {
     /// server confirmed (2xx) on a data connection that was not reset (a RST throws away what
     /// was still queued) ends at that size, its missing tail a gap. So the content plus the
     /// gaps is the whole file, and the gaps say exactly what the capture lost.
-    fn account_for_an_unseen_end(&mut self, direction: Direction, extract: Option<&Path>) {
-        let end_seen = self.content_dir.is_some_and(|d| self.ends_seen[d]);
+    fn account_for_an_unseen_end(
+        &mut self,
+        direction: DataDirection,
+        extract: Option<&mut (dyn ExtractSink + '_)>,
+    ) {
+        let (ends_seen, ended_by_rst) = match self.state {
+            TransferState::Closed { end, ends_seen } => (ends_seen, end != DataEnd::Finished),
+            _ => ([false; 2], false),
+        };
+        let end_seen = self
+            .content_dir
+            .is_some_and(|d| ends_seen.get(d).copied().unwrap_or(false));
         let Some(expected) = self.expected_bytes else {
             return;
         };
         if end_seen
-            || !self.connected
+            || !self.connected()
             || self.ascii
-            || direction == Direction::Listing
+            || direction == DataDirection::Listing
             || self.content_dir.is_none()
         {
             return;
         }
-        let confirmed = self
-            .final_reply
-            .is_some_and(|(code, _)| (200..300).contains(&code));
         let have = self.offset + self.rest.unwrap_or(0);
         if have == expected + 1
             && let Some(last) = self.gaps.last_mut()
@@ -258,32 +268,40 @@ impl Transfer {
                 self.gaps.pop();
             }
             self.offset -= 1;
-        } else if have < expected && confirmed && !self.ended_by_rst {
+        } else if have < expected && self.confirmed() && !ended_by_rst {
             let len = expected - have;
             self.gaps.push([self.offset, len]);
-            if extract.is_some() {
-                self.write_out(Path::new(""), None, len);
+            if let Some(sink) = extract {
+                sink.skip(self.id, len);
             }
             self.offset += len;
         }
     }
 
-    /// Closes the extract file under a safe unique name and builds the event.
-    pub fn finish(&mut self, extract: Option<&Path>, names: &mut HashSet<String>) -> TransferEvent {
-        self.emitted = true;
+    /// Builds the event (handing the content's end to the sink) and marks the transfer reported.
+    pub fn finish(&mut self, mut extract: Option<&mut (dyn ExtractSink + '_)>) -> TransferEvent {
+        let connected = self.connected();
+        let reset = matches!(
+            self.state,
+            TransferState::Closed {
+                end: DataEnd::Reset,
+                ..
+            }
+        );
         let guessed = self.direction.is_none();
         let direction = self.direction.unwrap_or_else(|| self.guess_direction());
-        self.account_for_an_unseen_end(direction, extract);
+        self.account_for_an_unseen_end(direction, extract.as_deref_mut());
+        self.state = TransferState::Reported;
         let mut reasons = Vec::new();
         match self.final_reply {
-            Some((code, _)) if (200..300).contains(&code) => {}
-            Some((code, _)) => reasons.push(format!("server replied {code}")),
+            Some((code, _)) if code.is_positive_completion() => {}
+            Some((code, _)) => reasons.push(format!("server replied {}", code.0)),
             None if self.session.is_some() => reasons.push("no final reply in the capture".into()),
             None => reasons.push("control connection not in the capture".into()),
         }
         // A 226 without the data connection in the capture proves nothing about the bytes: the
         // hash of nothing must not pass for the file's.
-        if !self.connected {
+        if !connected {
             reasons.push("data connection not in the capture".into());
         }
         if !self.gaps.is_empty() {
@@ -293,20 +311,23 @@ impl Transfer {
                 self.gaps.len()
             ));
         }
-        if self.reset {
+        if reset {
             reasons.push("data connection reset".into());
         }
         if let Some(expected) = self.expected_bytes
             && !self.ascii
-            && direction != Direction::Listing
+            && direction != DataDirection::Listing
         {
             let have = self.offset + self.rest.unwrap_or(0);
             if have != expected {
                 reasons.push(format!("{have} of {expected} announced bytes"));
             }
         }
-        let extracted = self.close_extract(extract, names, direction);
-        if let Some(e) = &self.extract_error {
+        let extracted = match extract {
+            Some(sink) => sink.finish(self.id, &self.file_name(direction), self.offset),
+            None => Extracted::default(),
+        };
+        if let Some(e) = &extracted.error {
             reasons.push(format!("not extracted: {e}"));
         }
         let hasher = std::mem::take(&mut self.hasher);
@@ -318,55 +339,30 @@ impl Transfer {
             direction: direction.as_str(),
             guessed,
             bytes: self.bytes,
-            sha256: (self.gaps.is_empty() && self.connected)
-                .then(|| hex::encode(hasher.finalize())),
+            sha256: (self.gaps.is_empty() && connected).then(|| hex::encode(hasher.finalize())),
             complete: reasons.is_empty(),
             incomplete_reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
             expected_bytes: self.expected_bytes,
             rest: self.rest,
             gaps: self.gaps.clone(),
-            mode: self.mode,
+            mode: self.mode.map(DataMode::as_str),
             data_frames: self.first_frame.map(|f| [f, self.last_frame]),
-            reply: self.final_reply.map(|(c, _)| c),
-            extracted,
+            reply: self.final_reply.map(|(c, _)| c.0),
+            extracted: extracted.name,
         }
     }
 
-    fn close_extract(
-        &mut self,
-        extract: Option<&Path>,
-        names: &mut HashSet<String>,
-        direction: Direction,
-    ) -> Option<String> {
-        let dir = extract?;
-        let (part, mut w) = self.out.take()?;
-        if let Err(e) = w.flush() {
-            self.extract_error = Some(e.to_string());
-            return None;
-        }
-        // A file that ends in a gap must still have its full length.
-        if let Ok(f) = w.into_inner()
-            && let Err(e) = f.set_len(self.offset)
-        {
-            self.extract_error = Some(e.to_string());
-        }
-        let wanted = match (&self.name, direction) {
-            (Some(n), Direction::Download | Direction::Upload) => safe_name(n),
-            (_, Direction::Listing) => format!(
+    /// The name `--extract` gives the content: the file's own (made safe), or one made up for
+    /// listings and data connections nobody named.
+    fn file_name(&self, direction: DataDirection) -> String {
+        match (&self.name, direction) {
+            (Some(n), DataDirection::Download | DataDirection::Upload) => safe_name(n),
+            (_, DataDirection::Listing) => format!(
                 "listing-s{}-f{}.txt",
                 self.session.unwrap_or(0),
                 self.command_frame.or(self.first_frame).unwrap_or(0)
             ),
             (None, _) => format!("data-f{}.bin", self.first_frame.unwrap_or(0)),
-        };
-        let name = unique(&wanted, names, dir);
-        match std::fs::rename(&part, dir.join(&name)) {
-            Ok(()) => Some(name),
-            Err(e) => {
-                self.extract_error = Some(format!("{}: {e}", dir.join(&name).display()));
-                let _ = std::fs::remove_file(&part);
-                None
-            }
         }
     }
 }
@@ -394,22 +390,6 @@ pub fn safe_name(name: &str) -> String {
     }
 }
 
-/// `name`, or `name-2.ext`, `name-3.ext`… whichever is not taken yet.
-fn unique(name: &str, names: &mut HashSet<String>, dir: &Path) -> String {
-    let (stem, ext) = match name.rfind('.') {
-        Some(i) if i > 0 => name.split_at(i),
-        _ => (name, ""),
-    };
-    let mut candidate = name.to_owned();
-    let mut n = 1;
-    while names.contains(&candidate) || dir.join(&candidate).exists() {
-        n += 1;
-        candidate = format!("{stem}-{n}{ext}");
-    }
-    names.insert(candidate.clone());
-    candidate
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,9 +413,9 @@ mod tests {
             3,
             None,
         );
-        assert_eq!(t.guess_direction(), Direction::Listing);
+        assert_eq!(t.guess_direction(), DataDirection::Listing);
         let mut t = Transfer::new(0, None);
         t.push(1, Chunk::Data(&[0, 159, 146, 150]), 3, None);
-        assert_eq!(t.guess_direction(), Direction::Download);
+        assert_eq!(t.guess_direction(), DataDirection::Download);
     }
 }

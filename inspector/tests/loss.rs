@@ -1,4 +1,4 @@
-//! Loss handling (issue 6): a real loopback capture, re-written with every 100th data frame
+//! Loss handling: a real loopback capture, re-written with every 100th data frame
 //! left out, must give transfers marked incomplete with exactly the missing byte ranges, and
 //! never a sha256 presented as the file's when bytes are missing. Needs CAP_NET_RAW like
 //! `tests/live.rs` (`FTPLAB_SKIP_LIVE=1` skips it without).

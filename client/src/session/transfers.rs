@@ -7,7 +7,7 @@ use crate::error::ClientError;
 use crate::progress::Progress;
 use crate::transfer::{self, CopyOptions, Direction};
 use ftp_proto::host_port::{format_eprt_argument, parse_epsv_reply, parse_pasv_reply};
-use ftp_proto::{Command, Reply};
+use ftp_proto::{Command, Reply, ReplyCode, transfer_size};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
@@ -32,7 +32,7 @@ impl Session {
                 if self.try_epsv {
                     let epsv = Command::Epsv { argument: None };
                     let reply = self.exchange(&epsv)?;
-                    if reply.code.0 == 229 {
+                    if reply.code == ReplyCode::ENTERING_EXTENDED_PASSIVE {
                         let port = parse_epsv_reply(&reply.text()).map_err(|source| {
                             ClientError::BadDataAddress {
                                 reply: reply.clone(),
@@ -45,7 +45,10 @@ impl Session {
                             .data(&format!("passive (EPSV): connecting to {addr}"));
                         return data::connect(addr, "EPSV", timeout);
                     }
-                    if reply.code.0 == 421 || !reply.code.is_negative() || peer.is_ipv6() {
+                    if reply.code == ReplyCode::SERVICE_NOT_AVAILABLE
+                        || !reply.code.is_negative()
+                        || peer.is_ipv6()
+                    {
                         return Err(self.refused(&epsv, reply));
                     }
                     self.trace.note(&format!(
@@ -55,7 +58,7 @@ impl Session {
                     self.try_epsv = false;
                 }
                 let reply = self.exchange(&Command::Pasv)?;
-                if reply.code.0 != 227 {
+                if reply.code != ReplyCode::ENTERING_PASSIVE {
                     return Err(self.refused(&Command::Pasv, reply));
                 }
                 let advertised = parse_pasv_reply(&reply.text()).map_err(|source| {
@@ -94,7 +97,7 @@ impl Session {
                     let reply = self.exchange(&eprt)?;
                     if reply.code.is_positive_completion() {
                         setup = "EPRT";
-                    } else if reply.code.0 == 421 || addr.is_ipv6() {
+                    } else if reply.code == ReplyCode::SERVICE_NOT_AVAILABLE || addr.is_ipv6() {
                         return Err(self.refused(&eprt, reply));
                     } else {
                         self.trace.note(&format!(
@@ -318,7 +321,7 @@ impl Session {
     fn rest(&mut self, offset: u64) -> Result<Reply, ClientError> {
         let rest = Command::Rest { offset };
         let reply = self.exchange(&rest)?;
-        if reply.code.0 != 350 {
+        if reply.code != ReplyCode::FILE_ACTION_PENDING {
             return Err(self.refused(&rest, reply));
         }
         Ok(reply)
@@ -337,7 +340,7 @@ impl Session {
         // Short reads, so that Ctrl-C is noticed while a server sends nothing; the copy itself
         // gives up after the session's timeout without a byte.
         let _ = stream.set_read_timeout(Some(STALL_CHECK.min(self.settings.timeout)));
-        let total = announced_size(&first.text()).map(|n| n + offset);
+        let total = transfer_size(&first.text()).map(|n| n + offset);
         let mut progress = Progress::new(self.settings.progress, name, total, offset);
         let start = Instant::now();
         let copied = transfer::copy(
@@ -464,7 +467,11 @@ impl Session {
         if mode == PutMode::Resume {
             offset = match self.size(&remote) {
                 Ok((size, _)) => size,
-                Err(ClientError::Refused { reply, .. }) if reply.code.0 == 550 => 0,
+                Err(ClientError::Refused { reply, .. })
+                    if reply.code == ReplyCode::FILE_UNAVAILABLE =>
+                {
+                    0
+                }
                 Err(e) => return Err(e),
             };
             if offset > meta.len() {
@@ -664,25 +671,9 @@ fn summary(bytes: u64, seconds: f64, verb: &str) -> String {
     format!("{bytes} bytes {verb} in {seconds:.2} s ({rate:.1} MiB/s)")
 }
 
-/// The size many servers put in their 150 reply: `… (1048576 bytes).`
-fn announced_size(text: &str) -> Option<u64> {
-    let end = text.rfind(" bytes")?;
-    let start = text[..end].rfind('(')? + 1;
-    text[start..end].trim().parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn announced_size_is_read_from_150_text() {
-        assert_eq!(
-            announced_size("Opening BINARY mode data connection for a.bin (1048576 bytes)."),
-            Some(1_048_576)
-        );
-        assert_eq!(announced_size("File status okay."), None);
-    }
 
     #[test]
     fn part_file_sits_next_to_the_final_name() {

@@ -65,8 +65,23 @@ pub fn write(out: &mut impl Write, analysis: &Analysis, style: Style) -> io::Res
     writeln!(out, "{}: {} frames", analysis.name, analysis.frames)?;
     writeln!(out)?;
     let events = &analysis.events;
+    section(out, "Sessions", &sessions(events, style))?;
+    section(out, "Credentials", &credentials(events, style))?;
+    let conversation = conversation(events, analysis.first_time, style);
+    section(out, "Conversation", &conversation)?;
+    section(out, "Transfers", &transfers(events, style))?;
+    if let Some(t) = resumed_downloads(events, style) {
+        section(out, "Resumed downloads (REST)", &t)?;
+    }
+    section(out, "Findings", &findings(events, style))?;
+    if let Some(t) = warnings(events, style) {
+        section(out, "Warnings", &t)?;
+    }
+    Ok(())
+}
 
-    // Sessions, with what happened in each.
+/// One row per session, with what happened in it.
+fn sessions(events: &[Event], style: Style) -> Table {
     #[derive(Default)]
     struct Row {
         frame: u64,
@@ -144,8 +159,11 @@ pub fn write(out: &mut impl Write, analysis: &Analysis, style: Style) -> io::Res
             },
         ]);
     }
-    section(out, "Sessions", &t)?;
+    t
+}
 
+/// One row per login attempt, password in clear.
+fn credentials(events: &[Event], style: Style) -> Table {
     let mut t = table(
         style,
         &[
@@ -174,8 +192,11 @@ pub fn write(out: &mut impl Write, analysis: &Analysis, style: Style) -> io::Res
             ]);
         }
     }
-    section(out, "Credentials", &t)?;
+    t
+}
 
+/// Commands and replies in frame order, times relative to the first frame.
+fn conversation(events: &[Event], first_time: f64, style: Style) -> Table {
     let mut t = table(
         style,
         &[
@@ -218,11 +239,7 @@ pub fn write(out: &mut impl Write, analysis: &Analysis, style: Style) -> io::Res
             ),
             _ => continue,
         };
-        let rel = if time > 0.0 {
-            time - analysis.first_time
-        } else {
-            0.0
-        };
+        let rel = if time > 0.0 { time - first_time } else { 0.0 };
         t.add_row(vec![
             Cell::new(frame),
             Cell::new(format!("{rel:.6}")),
@@ -232,8 +249,11 @@ pub fn write(out: &mut impl Write, analysis: &Analysis, style: Style) -> io::Res
             Cell::new(meaning),
         ]);
     }
-    section(out, "Conversation", &t)?;
+    t
+}
 
+/// One row per data connection.
+fn transfers(events: &[Event], style: Style) -> Table {
     let mut t = table(
         style,
         &[
@@ -281,8 +301,11 @@ pub fn write(out: &mut impl Write, analysis: &Analysis, style: Style) -> io::Res
             ]);
         }
     }
-    section(out, "Transfers", &t)?;
+    t
+}
 
+/// Downloads resumed with REST, put together; `None` when there were none.
+fn resumed_downloads(events: &[Event], style: Style) -> Option<Table> {
     let stitched: Vec<_> = events
         .iter()
         .filter_map(|e| match e {
@@ -290,41 +313,45 @@ pub fn write(out: &mut impl Write, analysis: &Analysis, style: Style) -> io::Res
             _ => None,
         })
         .collect();
-    if !stitched.is_empty() {
-        let mut t = table(
-            style,
-            &[
-                "frame",
-                "name",
-                "parts (frames)",
-                "size",
-                "missing [offset, length]",
-                "sha256",
-            ],
-        );
-        for x in stitched {
-            let parts: Vec<String> = x.parts.iter().map(u64::to_string).collect();
-            let missing: Vec<String> = x
-                .missing
-                .iter()
-                .map(|[o, l]| format!("[{o}, {l}]"))
-                .collect();
-            t.add_row(vec![
-                Cell::new(x.frame),
-                Cell::new(&x.name),
-                Cell::new(parts.join(", ")),
-                Cell::new(x.size.map(|s| s.to_string()).unwrap_or_else(|| "?".into())),
-                if missing.is_empty() {
-                    colored(style, "nothing: complete", Color::Green)
-                } else {
-                    colored(style, missing.join(" "), Color::Yellow)
-                },
-                Cell::new(x.sha256.as_deref().unwrap_or("-")),
-            ]);
-        }
-        section(out, "Resumed downloads (REST)", &t)?;
+    if stitched.is_empty() {
+        return None;
     }
+    let mut t = table(
+        style,
+        &[
+            "frame",
+            "name",
+            "parts (frames)",
+            "size",
+            "missing [offset, length]",
+            "sha256",
+        ],
+    );
+    for x in stitched {
+        let parts: Vec<String> = x.parts.iter().map(u64::to_string).collect();
+        let missing: Vec<String> = x
+            .missing
+            .iter()
+            .map(|[o, l]| format!("[{o}, {l}]"))
+            .collect();
+        t.add_row(vec![
+            Cell::new(x.frame),
+            Cell::new(&x.name),
+            Cell::new(parts.join(", ")),
+            Cell::new(x.size.map(|s| s.to_string()).unwrap_or_else(|| "?".into())),
+            if missing.is_empty() {
+                colored(style, "nothing: complete", Color::Green)
+            } else {
+                colored(style, missing.join(" "), Color::Yellow)
+            },
+            Cell::new(x.sha256.as_deref().unwrap_or("-")),
+        ]);
+    }
+    Some(t)
+}
 
+/// The security findings.
+fn findings(events: &[Event], style: Style) -> Table {
     let mut t = table(
         style,
         &[
@@ -352,8 +379,11 @@ pub fn write(out: &mut impl Write, analysis: &Analysis, style: Style) -> io::Res
             ]);
         }
     }
-    section(out, "Findings", &t)?;
+    t
+}
 
+/// What could not be read; `None` when everything could.
+fn warnings(events: &[Event], style: Style) -> Option<Table> {
     let warnings: Vec<_> = events
         .iter()
         .filter_map(|e| match e {
@@ -361,15 +391,15 @@ pub fn write(out: &mut impl Write, analysis: &Analysis, style: Style) -> io::Res
             _ => None,
         })
         .collect();
-    if !warnings.is_empty() {
-        let mut t = table(style, &["frame", "warning"]);
-        for w in warnings {
-            t.add_row(vec![
-                Cell::new(w.frame),
-                colored(style, &w.message, Color::Yellow),
-            ]);
-        }
-        section(out, "Warnings", &t)?;
+    if warnings.is_empty() {
+        return None;
     }
-    Ok(())
+    let mut t = table(style, &["frame", "warning"]);
+    for w in warnings {
+        t.add_row(vec![
+            Cell::new(w.frame),
+            colored(style, &w.message, Color::Yellow),
+        ]);
+    }
+    Some(t)
 }

@@ -1,6 +1,6 @@
 //! Where frames come from: the [`PacketSource`] seam, with readers for .pcap and .pcapng files.
 //!
-//! Everything after this module sees only [`RawFrame`]s, so a live capture (issue 6) plugs in by
+//! Everything after this module sees only [`RawFrame`]s, so a live capture plugs in by
 //! implementing [`PacketSource`] and the rest of the pipeline stays the same.
 
 mod live;
@@ -75,7 +75,7 @@ pub struct RawFrame<'a> {
     pub bytes: &'a [u8],
 }
 
-/// Something that yields frames: a capture file now, a live capture later.
+/// Something that yields frames: a capture file or a live capture.
 pub trait PacketSource {
     /// The next frame; `Ok(None)` at the end. After an `Err` the source may still have frames
     /// (a skipped record) or be finished: call again until `Ok(None)`.

@@ -1,17 +1,11 @@
-//! `inspector read`: arguments, and the exit code that says whether anything was skipped.
+//! `inspector read`: its arguments, and reading each capture file into a report.
 
+use crate::exit_code::{EXIT_ERROR, EXIT_OK, EXIT_SKIPPED};
+use crate::extract;
 use crate::report::{json, table};
-use crate::{Options, analyze_file};
+use crate::{Options, analyze_file_with};
 use std::io::Write;
 use std::path::PathBuf;
-
-/// Exit code: everything was read.
-pub const EXIT_OK: u8 = 0;
-/// Exit code: the report is complete for what could be read, but something was skipped
-/// (a truncated record, a broken frame, IP fragments, a stream gap in a control connection).
-pub const EXIT_SKIPPED: u8 = 1;
-/// Exit code: a file could not be read at all (missing, not a capture).
-pub const EXIT_ERROR: u8 = 2;
 
 /// Arguments of `inspector read`.
 #[derive(Debug, Clone, clap::Args)]
@@ -36,32 +30,24 @@ pub struct ReadArgs {
     pub stream_cap: usize,
 }
 
-/// Creates the `--extract` folder if one was asked for; the error is the message for the user.
-pub fn prepare_extract(dir: Option<&std::path::Path>) -> Result<(), String> {
-    match dir.map(std::fs::create_dir_all) {
-        Some(Err(e)) => Err(format!(
-            "inspector: cannot create extract folder {}: {e}",
-            dir.map(|d| d.display().to_string()).unwrap_or_default()
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// Runs `inspector read`; returns the exit code.
 pub fn read(args: &ReadArgs, color: bool, out: &mut impl Write, err: &mut impl Write) -> u8 {
     let mut code = EXIT_OK;
-    if let Err(message) = prepare_extract(args.extract.as_deref()) {
-        let _ = writeln!(err, "{message}");
-        return EXIT_ERROR;
-    }
     let options = Options {
         ports: args.ports.clone(),
-        extract: args.extract.clone(),
         stream_cap: args.stream_cap,
     };
     let several = args.files.len() > 1;
     for file in &args.files {
-        let analysis = match analyze_file(file, &options) {
+        // A sink per capture: its names are made unique against the folder as it is then.
+        let extract = match extract::sink_for(args.extract.as_deref()) {
+            Ok(extract) => extract,
+            Err(message) => {
+                let _ = writeln!(err, "{message}");
+                return EXIT_ERROR;
+            }
+        };
+        let analysis = match analyze_file_with(file, &options, extract) {
             Ok(a) => a,
             Err(e) => {
                 let _ = writeln!(err, "inspector: {e}");
