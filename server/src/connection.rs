@@ -7,12 +7,10 @@
 use crate::config::ServerConfig;
 use crate::data_channel::{self, Outcome};
 use crate::login_guard::LoginGuard;
-use crate::session::{
-    Action, DataSetup, LoginState, Session, SessionError, TransferKind, TransferPlan,
-};
+use crate::session::{Action, DataSetup, LoginState, Session, SessionError, TransferPlan};
 use crate::user_store::UserStore;
 use ftp_proto::line::{LineStatus, decode_line, next_line};
-use ftp_proto::{LineError, MAX_LINE_LEN, Reply, ReplyCode};
+use ftp_proto::{DataDirection, LineError, MAX_LINE_LEN, Reply, ReplyCode};
 use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::sync::Arc;
@@ -262,7 +260,7 @@ impl Connection {
                 }
                 Ok(Ok(Some(Ok(line)))) => line,
             };
-            tracing::info!(session = session.id, peer = %session.peer, command = %loggable(&line), "command");
+            tracing::info!(session = session.id, peer = %session.peer, command = %ftp_proto::loggable_line(&line), "command");
             match session.handle_line(&line) {
                 Action::Reply(reply) => self.send(&reply).await?,
                 Action::Close(reply) => return self.send(&reply).await,
@@ -508,7 +506,7 @@ impl Connection {
         let rate = bytes as f64 / elapsed.as_secs_f64().max(1e-6) / 1e6;
         let sha = sha256.as_deref().unwrap_or("-");
         match kind {
-            TransferKind::Listing => {
+            DataDirection::Listing => {
                 tracing::debug!(session = id, %peer, size = bytes, "{description} sent")
             }
             _ => tracing::info!(session = id, %peer, size = bytes, ms = elapsed.as_millis() as u64,
@@ -536,14 +534,4 @@ fn greeting(config: &ServerConfig) -> Reply {
     lines.extend(weakenings.iter().map(|w| format!("WARNING: {w}")));
     lines.push("ftplab ftp-server ready.".to_owned());
     Reply::multiline(ReplyCode::SERVICE_READY, lines)
-}
-
-/// A command line fit for the log: the password never goes there.
-fn loggable(line: &str) -> std::borrow::Cow<'_, str> {
-    let verb = line.split(' ').next().unwrap_or_default();
-    if verb.eq_ignore_ascii_case("PASS") {
-        std::borrow::Cow::Borrowed("PASS ****")
-    } else {
-        std::borrow::Cow::Borrowed(line)
-    }
 }

@@ -3,6 +3,7 @@
 
 use crate::paths::UPLOAD_TEMP_PREFIX;
 use cap_std::fs::{Dir, MetadataExt};
+use ftp_proto::TimeVal;
 use std::time::SystemTime;
 use time::OffsetDateTime;
 
@@ -162,20 +163,6 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// `YYYYMMDDHHMMSS` in UTC, the time-val of MDTM and the `modify` fact (RFC 3659 §2.3).
-pub fn time_val(t: SystemTime) -> String {
-    let t = OffsetDateTime::from(t);
-    format!(
-        "{:04}{:02}{:02}{:02}{:02}{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
 /// MLSD/MLST facts for an entry, then a space and the name (RFC 3659 §7.2).
 ///
 /// `perm` says what this user may do: `r` retrieve, `w` store, `a` append, `d` delete,
@@ -196,7 +183,7 @@ pub fn mlsx_line(entry: &Entry, name: &str, writable: bool) -> String {
     format!(
         "type={kind};size={};modify={};perm={perm};unix.mode=0{:o}; {name}",
         entry.size,
-        time_val(entry.modified),
+        TimeVal::from_system_time(entry.modified),
         entry.mode & 0o7777
     )
 }

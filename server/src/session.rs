@@ -15,7 +15,7 @@ use crate::config::ServerConfig;
 use crate::data_channel::Job;
 pub use crate::error::{SessionError, describe_io};
 use crate::paths::{Jail, Resolved};
-use ftp_proto::{Command, Reply, ReplyCode};
+use ftp_proto::{Command, DataDirection, Reply, ReplyCode};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::sync::Arc;
@@ -107,17 +107,6 @@ pub enum PassiveReply {
     Epsv,
 }
 
-/// What kind of transfer, for the log and for the upload check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TransferKind {
-    /// RETR.
-    Download,
-    /// STOR, STOU, APPE.
-    Upload,
-    /// LIST, NLST, MLSD.
-    Listing,
-}
-
 /// A transfer ready to go: the data connection to open and the job to run on it.
 #[derive(Debug)]
 pub struct TransferPlan {
@@ -127,8 +116,8 @@ pub struct TransferPlan {
     pub job: Job,
     /// The 150 reply sent before the data connection opens.
     pub opening: Reply,
-    /// Which transfer this is.
-    pub kind: TransferKind,
+    /// Which way the bytes go (download, upload, listing).
+    pub kind: DataDirection,
     /// The command, for logs (`RETR /pub/a.bin`).
     pub description: String,
 }
@@ -192,7 +181,7 @@ impl Session {
         // RFC 959 wants REST right before the transfer it restarts, but clients send PASV or
         // TYPE in between, and real servers keep the offset until a transfer uses it. Silently
         // dropping it would send a whole file where a client expects the rest of it.
-        let restart_offset = if starts_transfer(&command) {
+        let restart_offset = if command.data_direction().is_some() {
             std::mem::take(&mut self.restart_offset)
         } else {
             self.restart_offset
@@ -319,15 +308,6 @@ fn state_name(state: &LoginState) -> &'static str {
     }
 }
 
-/// Commands that open a data connection and so use up a REST offset.
-fn starts_transfer(command: &Command) -> bool {
-    use Command::*;
-    matches!(
-        command,
-        Retr { .. } | Stor { .. } | Stou | Appe { .. } | List { .. } | Nlst { .. } | Mlsd { .. }
-    )
-}
-
 /// Commands allowed before login: the login itself, and harmless ones clients send first.
 fn needs_login(command: &Command) -> bool {
     use Command::*;
@@ -354,11 +334,6 @@ fn needs_login(command: &Command) -> bool {
 /// A plain reply.
 pub(crate) fn reply(code: ReplyCode, text: impl Into<String>) -> Handled {
     Ok(Action::Reply(Reply::new(code, text)))
-}
-
-/// Quotes a path for a 257 reply: RFC 959 Appendix II doubles embedded quotes.
-pub(crate) fn quote_path(path: &str) -> String {
-    format!("\"{}\"", path.replace('"', "\"\""))
 }
 
 #[cfg(test)]
@@ -513,7 +488,7 @@ mod tests {
 
         let plan = plan(session.handle_line("RETR f"));
         assert_eq!(plan.endpoint, DataSetup::Passive(bound));
-        assert_eq!(plan.kind, TransferKind::Download);
+        assert_eq!(plan.kind, DataDirection::Download);
         assert_eq!(plan.opening.code.0, 150);
         // Used up by the transfer.
         assert_eq!(session.data_setup(), None);
@@ -530,7 +505,7 @@ mod tests {
         assert_eq!(reply.code.0, 229);
         assert!(reply.text().contains("(|||50001|)"), "{reply:?}");
         let plan = plan(session.handle_line("STOR up.bin"));
-        assert_eq!(plan.kind, TransferKind::Upload);
+        assert_eq!(plan.kind, DataDirection::Upload);
         assert!(matches!(plan.job, Job::Receive { .. }));
         let names = |d: &std::path::Path| std::fs::read_dir(d).unwrap().count();
         assert_eq!(names(dir.path()), 1, "the temp file waits for the bytes");

@@ -5,7 +5,7 @@ use crate::session::{
     SessionError, reply,
 };
 use ftp_proto::host_port::{format_epsv_reply, format_pasv_reply};
-use ftp_proto::{Reply, ReplyCode, TransferType};
+use ftp_proto::{EpsvArgument, Reply, ReplyCode, TransferType};
 use std::net::{IpAddr, SocketAddr, SocketAddrV4};
 
 impl Session {
@@ -46,14 +46,14 @@ impl Session {
     /// from [`Session::passive_opened`].
     pub(crate) fn pasv(&mut self, extended: bool, argument: Option<String>) -> Handled {
         if extended {
-            match argument.as_deref().map(str::trim) {
+            match argument.as_deref().map(EpsvArgument::parse) {
                 None => {}
-                Some(all) if all.eq_ignore_ascii_case("ALL") => {
+                Some(EpsvArgument::All) => {
                     self.epsv_all = true;
                     return reply(ReplyCode::OK, "EPSV ALL ok.");
                 }
-                Some("1") if self.local.is_ipv4() => {}
-                Some("2") if self.local.is_ipv6() => {}
+                Some(EpsvArgument::Ipv4) if self.local.is_ipv4() => {}
+                Some(EpsvArgument::Ipv6) if self.local.is_ipv6() => {}
                 Some(_) => {
                     let family = if self.local.is_ipv4() { "(1)" } else { "(2)" };
                     return reply(

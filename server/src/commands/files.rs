@@ -1,10 +1,10 @@
 //! RFC 959 §4.1.3 and RFC 3659: MKD, RMD, DELE, RNFR, RNTO, SIZE, MDTM.
 
 use super::transfer::io_error;
-use crate::listing_format::time_val;
 use crate::paths::{PathError, Resolved};
-use crate::session::{Handled, Session, SessionError, quote_path, reply};
-use ftp_proto::ReplyCode;
+use crate::session::{Handled, Session, SessionError, reply};
+use ftp_proto::size_reply::format_size_reply;
+use ftp_proto::{QuotedPath, ReplyCode, TimeVal};
 
 impl Session {
     pub(crate) fn mkd(&mut self, path: &str) -> Handled {
@@ -13,7 +13,7 @@ impl Session {
         jail.create_dir(&resolved, path)?;
         reply(
             ReplyCode::PATH_CREATED,
-            format!("{} created.", quote_path(&resolved.virtual_path)),
+            format!("{} created.", QuotedPath(resolved.virtual_path)),
         )
     }
 
@@ -80,7 +80,7 @@ impl Session {
                 virtual_path: path.to_owned(),
             }));
         }
-        reply(ReplyCode::FILE_STATUS, meta.len().to_string())
+        reply(ReplyCode::FILE_STATUS, format_size_reply(meta.len()))
     }
 
     pub(crate) fn mdtm(&mut self, path: &str) -> Handled {
@@ -88,6 +88,9 @@ impl Session {
         let resolved = jail.resolve(path)?;
         let meta = jail.metadata(&resolved, path)?;
         let modified = meta.modified().map_err(|e| io_error(path, e))?;
-        reply(ReplyCode::FILE_STATUS, time_val(modified.into_std()))
+        reply(
+            ReplyCode::FILE_STATUS,
+            TimeVal::from_system_time(modified.into_std()).to_string(),
+        )
     }
 }

@@ -5,8 +5,8 @@ use super::transfer::io_error;
 use crate::data_channel::Job;
 use crate::listing_format::{Entry, ls_line, mlsx_line, read_dir, strip_list_options};
 use crate::paths::Resolved;
-use crate::session::{Action, Handled, Session, SessionError, TransferKind};
-use ftp_proto::{Reply, ReplyCode};
+use crate::session::{Action, Handled, Session, SessionError};
+use ftp_proto::{DataDirection, Reply, ReplyCode};
 use std::time::SystemTime;
 
 /// Which listing format.
@@ -42,7 +42,7 @@ impl Session {
         self.plan(
             Job::SendBytes(bytes),
             opening,
-            TransferKind::Listing,
+            DataDirection::Listing,
             description,
         )
     }

@@ -1,7 +1,7 @@
 //! RFC 959 §4.1.1 and §4.1.3: CWD, CDUP (routed to `CWD ..`), PWD.
 
-use crate::session::{Handled, Session, quote_path, reply};
-use ftp_proto::ReplyCode;
+use crate::session::{Handled, Session, reply};
+use ftp_proto::{QuotedPath, ReplyCode};
 
 impl Session {
     pub(crate) fn cwd(&mut self, path: &str) -> Handled {
@@ -14,7 +14,7 @@ impl Session {
     }
 
     pub(crate) fn pwd(&mut self) -> Handled {
-        let cwd = quote_path(self.jail()?.cwd());
+        let cwd = QuotedPath(self.jail()?.cwd().to_owned());
         reply(
             ReplyCode::PATH_CREATED,
             format!("{cwd} is the current directory."),

@@ -5,10 +5,8 @@
 
 use crate::data_channel::{Job, Upload, UploadMode};
 use crate::paths::{PathError, Resolved};
-use crate::session::{
-    Action, Handled, Representation, Session, SessionError, TransferKind, TransferPlan,
-};
-use ftp_proto::{Reply, ReplyCode};
+use crate::session::{Action, Handled, Representation, Session, SessionError, TransferPlan};
+use ftp_proto::{DataDirection, Reply, ReplyCode, RetrOpening};
 use std::io;
 
 impl Session {
@@ -34,16 +32,16 @@ impl Session {
             ascii,
             hash: self.config.hash_downloads,
         };
-        let opening = format!(
-            "Opening {} mode data connection for {} ({} bytes).",
-            if ascii { "ASCII" } else { "BINARY" },
-            resolved.virtual_path,
-            meta.len() - offset
-        );
+        let opening = RetrOpening {
+            ascii,
+            path: resolved.virtual_path.clone(),
+            size: meta.len() - offset,
+        }
+        .to_string();
         self.plan(
             job,
             opening,
-            TransferKind::Download,
+            DataDirection::Download,
             format!("RETR {}", resolved.virtual_path),
         )
     }
@@ -73,7 +71,7 @@ impl Session {
         self.plan(
             Job::Receive { upload, ascii },
             opening,
-            TransferKind::Upload,
+            DataDirection::Upload,
             description,
         )
     }
@@ -113,7 +111,7 @@ impl Session {
         self.plan(
             Job::Receive { upload, ascii },
             opening,
-            TransferKind::Upload,
+            DataDirection::Upload,
             description,
         )
     }
@@ -136,7 +134,7 @@ impl Session {
         &mut self,
         job: Job,
         opening: String,
-        kind: TransferKind,
+        kind: DataDirection,
         description: String,
     ) -> Handled {
         let endpoint = self.data.take().ok_or(SessionError::NoDataConnection)?;
