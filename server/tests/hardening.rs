@@ -546,16 +546,14 @@ impl SmallDisk {
             return Some(SmallDisk { path });
         }
         let why = String::from_utf8_lossy(&out.stderr);
-        if std::env::var_os("FTPLAB_SKIP_PRIVILEGED").is_some() {
-            eprintln!(
-                "skipped: mounting a tmpfs needs root ({why}); FTPLAB_SKIP_PRIVILEGED is set"
-            );
-            return None;
-        }
-        panic!(
-            "this test mounts a 1 MiB tmpfs to fill a disk and needs root (CAP_SYS_ADMIN): {why}\n\
-             run the tests as root, or set FTPLAB_SKIP_PRIVILEGED=1 to skip it"
+        testkit::guard::missing(
+            testkit::guard::SKIP_PRIVILEGED,
+            &format!(
+                "this test mounts a 1 MiB tmpfs to fill a disk and needs root (CAP_SYS_ADMIN): {}",
+                why.trim()
+            ),
         );
+        None
     }
 }
 
