@@ -413,6 +413,9 @@ fn fifo_is_refused_with_550_and_the_server_keeps_greeting() {
         let size = c.cmd("SIZE fifo");
         assert_eq!(size.code, 550, "{size:?}");
         assert!(size.text.contains("not a regular file"), "{size:?}");
+        // Opening it as a folder fails before any wait, too.
+        assert_eq!(c.cmd("CWD fifo").code, 550);
+        assert_eq!(c.cmd("MLST fifo").code, 250);
     }
     // Listings show it as what it is.
     let (_, list) = sessions[0].listing("LIST");
