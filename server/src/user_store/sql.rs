@@ -265,12 +265,7 @@ impl UserStore for SqlUserStore {
             .await
             .map_err(|e| self.db_err(e))?;
         self.checker.cache.forget(name);
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NoSuchUser {
-                name: name.to_owned(),
-            });
-        }
-        Ok(())
+        one_user_row(&done, name)
     }
 
     async fn set_password(&self, name: &str, password: &str) -> Result<(), StoreError> {
@@ -288,13 +283,18 @@ impl UserStore for SqlUserStore {
             .await
             .map_err(|e| self.db_err(e))?;
         self.checker.cache.forget(name);
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NoSuchUser {
-                name: name.to_owned(),
-            });
-        }
-        Ok(())
+        one_user_row(&done, name)
     }
+}
+
+/// A change that touched no row means there is no such user (any more).
+fn one_user_row(done: &sqlx::any::AnyQueryResult, name: &str) -> Result<(), StoreError> {
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NoSuchUser {
+            name: name.to_owned(),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
