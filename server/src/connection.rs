@@ -13,6 +13,7 @@ use ftp_proto::line::{LineStatus, decode_line, next_line};
 use ftp_proto::{DataDirection, LineError, MAX_LINE_LEN, Reply, ReplyCode};
 use std::collections::VecDeque;
 use std::io::{self, Read};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -219,7 +220,7 @@ struct Connection {
     writer: OwnedWriteHalf,
     /// The passive listener the session's [`DataSetup::Passive`] names; the session only knows
     /// its address.
-    passive: Option<TcpListener>,
+    passive: Option<(SocketAddr, TcpListener)>,
 }
 
 impl Connection {
@@ -275,7 +276,7 @@ impl Connection {
                     let bound = data_channel::bind_passive(request.ip, request.ports.as_ref())
                         .and_then(|listener| {
                             let addr = listener.local_addr()?;
-                            self.passive = Some(listener);
+                            self.passive = Some((addr, listener));
                             Ok(addr)
                         });
                     let reply = session.passive_opened(&request, bound);
@@ -293,7 +294,7 @@ impl Connection {
             Some(DataSetup::Passive(addr)) => Some(addr),
             _ => None,
         };
-        let held = self.passive.as_ref().and_then(|l| l.local_addr().ok());
+        let held = self.passive.as_ref().map(|(addr, _)| *addr);
         if held.is_some() && held != wanted {
             self.passive = None;
         }
@@ -403,7 +404,7 @@ impl Connection {
                 format!("active to {addr}"),
             ),
             DataSetup::Passive(addr) => match self.passive.take() {
-                Some(listener) if listener.local_addr().ok() == Some(addr) => (
+                Some((held, listener)) if held == addr => (
                     data_channel::DataEndpoint::Passive(listener),
                     format!("passive on {addr}"),
                 ),

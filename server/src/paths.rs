@@ -199,7 +199,7 @@ impl Jail {
         Ok(resolved)
     }
 
-    /// Opens a regular file for reading (RETR).
+    /// Opens a regular file for reading (RETR); returns it with its metadata.
     ///
     /// The open is non-blocking: opening a FIFO for reading would otherwise wait for a writer
     /// and hold a runtime thread; anything but a regular file is refused once it is open.
@@ -207,7 +207,7 @@ impl Jail {
         &self,
         resolved: &Resolved,
         path: &str,
-    ) -> Result<std::fs::File, PathError> {
+    ) -> Result<(std::fs::File, std::fs::Metadata), PathError> {
         let mut options = OpenOptions::new();
         options.read(true).custom_flags(libc_nonblock());
         let file = self
@@ -215,10 +215,8 @@ impl Jail {
             .open_with(resolved.relative(), &options)
             .map_err(|e| PathError::from_io(path, e))?
             .into_std();
-        let kind = file
-            .metadata()
-            .map_err(|e| PathError::from_io(path, e))?
-            .file_type();
+        let meta = file.metadata().map_err(|e| PathError::from_io(path, e))?;
+        let kind = meta.file_type();
         if kind.is_dir() {
             return Err(PathError::from_io(
                 path,
@@ -230,7 +228,7 @@ impl Jail {
                 virtual_path: path.to_owned(),
             });
         }
-        Ok(file)
+        Ok((file, meta))
     }
 
     /// Metadata of what `resolved` names, symlinks inside the jail followed.
@@ -312,7 +310,7 @@ mod tests {
     fn read(jail: &Jail, path: &str) -> Result<Vec<u8>, PathError> {
         use std::io::Read;
         let resolved = jail.resolve(path)?;
-        let mut file = jail.open_regular_file(&resolved, path)?;
+        let (mut file, _) = jail.open_regular_file(&resolved, path)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).unwrap();
         Ok(bytes)

@@ -14,8 +14,7 @@ impl Session {
         let jail = self.jail()?;
         let resolved = jail.resolve(path)?;
         // Opened beneath the root in one call: what is sent is what was checked.
-        let file = jail.open_regular_file(&resolved, path)?;
-        let meta = file.metadata().map_err(|e| io_error(path, e))?;
+        let (file, meta) = jail.open_regular_file(&resolved, path)?;
         if offset > meta.len() {
             return Ok(Action::Reply(Reply::new(
                 ReplyCode::INVALID_REST,
