@@ -1,7 +1,11 @@
 //! Helpers shared by the integration tests of `ftp-server`, `ftp-client` and `inspector`.
 //!
 //! # Layout
+//! - [`control`]: a raw control connection whose replies are framed by `ftp_proto::ReplyDecoder`.
 //! - [`process`]: run a program with a time limit and capture its output.
+//! - [`ftp_server`]: our `ftp-server` as a process with demo users, on port 0.
+//! - [`peers`]: pyftpdlib and vsftpd, the real servers we compare with.
+//! - [`spawn`]: a long-running program with its output collected, waited for until it says its port.
 //! - [`files`]: files of random bytes with their sha256.
 //! - [`guard`]: a test that lacks MariaDB, CAP_NET_RAW or root fails unless skipped on purpose.
 //! - [`free_port`] and [`workspace_bin`].
@@ -12,9 +16,13 @@
     reason = "test helpers panic with context on purpose"
 )]
 
+pub mod control;
 pub mod files;
+pub mod ftp_server;
 pub mod guard;
+pub mod peers;
 pub mod process;
+pub mod spawn;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
