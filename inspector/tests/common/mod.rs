@@ -16,16 +16,17 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
-pub use testkit::files::sha256_hex as sha256;
+#[allow(unused_imports, reason = "each test file uses a different subset")]
+pub use testkit::files::{random_file, sha256_hex as sha256};
 use testkit::ftp_server::{FtpServerProcess, ServeOptions};
 use testkit::peers::{Peer, Pyftpdlib, Vsftpd, VsftpdAccess};
+#[allow(unused_imports, reason = "each test file uses a different subset")]
+pub use testkit::process::run;
 
 /// The inspector binary built for this test run.
 pub const INSPECTOR: &str = env!("CARGO_BIN_EXE_inspector");
 
 const START_TIMEOUT: Duration = Duration::from_secs(30);
-/// Longest any client (curl, lftp, python3) may run.
-pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A loopback address of the test's own (127.x.y.z), so its capture filter sees only its traffic
 /// even while other tests and benchmarks use 127.0.0.1.
@@ -261,25 +262,6 @@ pub fn start_vsftpd(ip: IpAddr) -> FtpServer {
     }
 }
 
-/// Runs a client to completion within [`CLIENT_TIMEOUT`].
-pub fn run(cmd: &mut Command) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    let deadline = Instant::now() + CLIENT_TIMEOUT;
-    while child.try_wait().ok().flatten().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            break;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().expect("client output")
-}
-
 /// Fails with the client's output unless it succeeded.
 pub fn assert_ok(out: &Output, what: &str) {
     assert!(
@@ -289,23 +271,6 @@ pub fn assert_ok(out: &Output, what: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// Writes `len` pseudo-random bytes to `path` and returns their sha256.
-pub fn random_file(path: &Path, len: usize, seed: u64) -> String {
-    let mut x = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    let bytes: Vec<u8> = (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect();
-    fs::write(path, &bytes).expect("write test file");
-    sha256(&bytes)
 }
 
 /// Runs `inspector read --json` (plus `args`) on a capture; returns the events and exit code.
