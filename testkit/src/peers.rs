@@ -9,6 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::control::Control;
+use crate::free_port_on;
 use crate::process::{assert_success, run};
 use crate::spawn::{START_TIMEOUT, Spawned};
 
@@ -254,14 +255,6 @@ fn wait_for_greeting(process: &mut Spawned, addr: SocketAddr) {
 fn chmod(path: &Path, mode: &str) {
     let out = run(Command::new("chmod").arg(mode).arg(path));
     assert_success(&out, "chmod");
-}
-
-/// A free TCP port on `ip` (for servers that cannot be told to use port 0).
-pub fn free_port_on(ip: IpAddr) -> u16 {
-    TcpListener::bind((ip, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("bind {ip}:0: {e}"))
 }
 
 /// `n` consecutive free loopback ports, for vsftpd's passive range.
