@@ -124,7 +124,7 @@ impl Drop for Spawned {
 
 /// Copies everything `source` yields into `sink`, line by line, also sending each line to
 /// `lines` when given. Runs on its own thread until EOF.
-fn collect(
+pub fn collect(
     source: impl Read + Send + 'static,
     sink: Arc<Mutex<String>>,
     lines: Option<mpsc::Sender<String>>,

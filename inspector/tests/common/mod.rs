@@ -8,7 +8,6 @@
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -22,6 +21,7 @@ use testkit::ftp_server::{FtpServerProcess, ServeOptions};
 use testkit::peers::{Peer, Pyftpdlib, Vsftpd, VsftpdAccess};
 #[allow(unused_imports, reason = "each test file uses a different subset")]
 pub use testkit::process::run;
+use testkit::spawn::collect;
 
 /// The inspector binary built for this test run.
 pub const INSPECTOR: &str = env!("CARGO_BIN_EXE_inspector");
@@ -44,26 +44,6 @@ pub fn own_loopback() -> IpAddr {
         (n % 250 + 1) as u8,
         (nanos % 250 + 2) as u8,
     ])
-}
-
-/// Collects a child's output into a string, optionally passing lines to a channel.
-fn collect(
-    reader: impl Read + Send + 'static,
-    into: Arc<Mutex<String>>,
-    lines: Option<mpsc::Sender<String>>,
-) {
-    thread::spawn(move || {
-        for line in BufReader::new(reader).lines() {
-            let Ok(line) = line else { break };
-            if let Ok(mut s) = into.lock() {
-                s.push_str(&line);
-                s.push('\n');
-            }
-            if let Some(tx) = &lines {
-                let _ = tx.send(line);
-            }
-        }
-    });
 }
 
 /// Sends SIGINT (tcpdump writes its last packets and statistics on it).
