@@ -135,10 +135,10 @@ fn live_capture_finds_password_commands_and_files_and_writes_a_pcapng_tshark_rea
     let ip: IpAddr = own_loopback();
     let server = start_our_server(ip);
     let work = tempfile::tempdir().unwrap();
-    let down_p = random_file(&server.root.join("down-passive.bin"), 300_000, 11);
-    let down_a = random_file(&server.root.join("down-active.bin"), 120_000, 12);
-    let up_p = random_file(&work.path().join("up-passive.bin"), 200_000, 13);
-    let up_a = random_file(&work.path().join("up-active.bin"), 90_000, 14);
+    let down_p = random_file(&server.root.join("down-passive.bin"), 300_000);
+    let down_a = random_file(&server.root.join("down-active.bin"), 120_000);
+    let up_p = random_file(&work.path().join("up-passive.bin"), 200_000);
+    let up_a = random_file(&work.path().join("up-active.bin"), 90_000);
     let base = format!("ftp://{}", server.addr);
     let pcap = work.path().join("live.pcapng");
 
@@ -235,7 +235,7 @@ fn unrelated_traffic_is_filtered_out_early() {
     let server = start_our_server(ip);
     let other = start_our_server(ip);
     let work = tempfile::tempdir().unwrap();
-    random_file(&other.root.join("noise.bin"), 100_000, 21);
+    random_file(&other.root.join("noise.bin"), 100_000);
     let pcap = work.path().join("filtered.pcapng");
     let Some((analysis, stats, _)) = capture(server.port(), &pcap, || {
         // Traffic to another server, on a port nobody asked for: not kept.
@@ -280,7 +280,7 @@ fn a_reader_that_falls_behind_gets_kernel_drops_counted_and_gaps_not_hashes() {
     let ip = own_loopback();
     let server = start_our_server(ip);
     let size = 16 << 20;
-    let real = random_file(&server.root.join("big.bin"), size, 41);
+    let real = random_file(&server.root.join("big.bin"), size);
     // A tiny receive buffer and nobody reading during the transfer: the kernel must drop.
     let config = LiveConfig {
         ports: vec![server.port()],

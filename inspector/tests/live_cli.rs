@@ -8,62 +8,15 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use testkit::files::{random_file, sha256_file};
+use testkit::ftp_server::{FtpServerProcess, ServeOptions};
 use testkit::process::{assert_success, run};
 
 /// Our server on an ephemeral port with the demo users; killed on drop.
-struct Server {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let server = testkit::workspace_bin("ftp-server");
-    let db = format!("sqlite://{}/users.db", dir.path().display());
-    let base = dir.path().join("base");
-    assert_success(
-        &run(Command::new(&server)
-            .args(["--db", &db, "init", "--demo"])
-            .arg(&base)),
-        "init --demo",
-    );
-    let mut child = Command::new(&server)
-        .args([
-            "--db",
-            &db,
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--login-failure-delay-ms",
-            "0",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line
-        .trim()
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("port");
-    Server {
-        child,
-        port,
-        _dir: dir,
-    }
+fn start_server() -> FtpServerProcess {
+    FtpServerProcess::start(
+        &testkit::workspace_bin("ftp-server"),
+        ServeOptions::default(),
+    )
 }
 
 /// `inspector live` running until [`Live::stop`]; its stdout goes to a file.

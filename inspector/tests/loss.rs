@@ -112,9 +112,9 @@ fn every_100th_data_frame_dropped_gives_incomplete_transfers_with_the_missing_ra
     let server = start_our_server(ip);
     let work = tempfile::tempdir().unwrap();
     // Sizes that take hundreds of frames even when loopback hands out 64 KiB segments.
-    let down = random_file(&server.root.join("down.bin"), 24 << 20, 31);
-    let up = random_file(&work.path().join("up.bin"), 12 << 20, 32);
-    let small = random_file(&server.root.join("small.bin"), 3_000, 33);
+    let down = random_file(&server.root.join("down.bin"), 24 << 20);
+    let up = random_file(&work.path().join("up.bin"), 12 << 20);
+    let small = random_file(&server.root.join("small.bin"), 3_000);
     let full = work.path().join("full.pcapng");
 
     let config = LiveConfig {

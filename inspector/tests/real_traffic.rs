@@ -33,9 +33,9 @@ fn our_server_with_curl_passive_and_active_gives_logins_commands_and_files() {
     let ip = own_loopback();
     let server = start_our_server(ip);
     let work = tempfile::tempdir().unwrap();
-    let big = random_file(&server.root.join("big.bin"), 700_000, 1);
-    let small = random_file(&server.root.join("small.bin"), 1_000, 2);
-    let up = random_file(&work.path().join("up.bin"), 50_000, 3);
+    let big = random_file(&server.root.join("big.bin"), 700_000);
+    let small = random_file(&server.root.join("small.bin"), 1_000);
+    let up = random_file(&work.path().join("up.bin"), 50_000);
     let pcap = work.path().join("curl.pcap");
     let sniffer = Sniffer::start(&pcap, "lo", &[], &filter_for(ip));
     let base = format!("ftp://{}", server.addr);
@@ -151,8 +151,8 @@ fn ftplib_over_ipv6_and_a_transfer_cut_off_midway() {
     let ip: IpAddr = "::1".parse().unwrap();
     let server = start_our_server(ip);
     let work = tempfile::tempdir().unwrap();
-    let whole = random_file(&server.root.join("whole.bin"), 200_000, 4);
-    random_file(&server.root.join("cut.bin"), 3_000_000, 5);
+    let whole = random_file(&server.root.join("whole.bin"), 200_000);
+    random_file(&server.root.join("cut.bin"), 3_000_000);
     let pcap = work.path().join("v6.pcap");
     let port = server.port();
     // The data ports are the server's passive ports (ephemeral): record all IPv6 on lo that
@@ -246,9 +246,9 @@ fn pyftpdlib_driven_by_lftp() {
     let ip = own_loopback();
     let server = start_pyftpdlib(ip);
     let work = tempfile::tempdir().unwrap();
-    let a = random_file(&server.root.join("a.bin"), 120_000, 6);
-    let b = random_file(&server.root.join("b.txt"), 5_000, 7);
-    let up = random_file(&work.path().join("put.bin"), 40_000, 8);
+    let a = random_file(&server.root.join("a.bin"), 120_000);
+    let b = random_file(&server.root.join("b.txt"), 5_000);
+    let up = random_file(&work.path().join("put.bin"), 40_000);
     let pcap = work.path().join("lftp.pcap");
     let sniffer = Sniffer::start(&pcap, "lo", &[], &filter_for(ip));
     let script = format!(
@@ -295,7 +295,7 @@ fn vsftpd_anonymous_with_curl_and_ftplib() {
     let ip = own_loopback();
     let server = start_vsftpd(ip);
     let work = tempfile::tempdir().unwrap();
-    let f = random_file(&server.root.join("pub.bin"), 90_000, 9);
+    let f = random_file(&server.root.join("pub.bin"), 90_000);
     let pcap = work.path().join("vsftpd.pcap");
     let sniffer = Sniffer::start(&pcap, "lo", &[], &filter_for(ip));
     let url = format!("ftp://{}/pub.bin", server.addr);
@@ -327,7 +327,7 @@ fn control_connection_on_an_odd_port_is_found_by_its_greeting() {
     let ip = own_loopback();
     let server = start_our_server(ip);
     let work = tempfile::tempdir().unwrap();
-    let h = random_file(&server.root.join("x.bin"), 10_000, 10);
+    let h = random_file(&server.root.join("x.bin"), 10_000);
     let pcap = work.path().join("odd.pcap");
     let sniffer = Sniffer::start(&pcap, "lo", &[], &filter_for(ip));
     assert_ok(
@@ -368,7 +368,7 @@ fn download_resumed_with_rest_is_stitched_to_its_first_part() {
     let ip = own_loopback();
     let server = start_our_server(ip);
     let work = tempfile::tempdir().unwrap();
-    let whole = random_file(&server.root.join("iso.bin"), 2_000_000, 11);
+    let whole = random_file(&server.root.join("iso.bin"), 2_000_000);
     let pcap = work.path().join("rest.pcap");
     let sniffer = Sniffer::start(&pcap, "lo", &[], &filter_for(ip));
     let script = format!(

@@ -7,9 +7,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{MIB, TestServer, parse_227, parse_229, random_file};
+use common::{MIB, TestServer, decode_reply, parse_227, parse_229, random_file};
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::Barrier;
@@ -18,8 +18,10 @@ const SESSIONS: usize = 200;
 
 /// An async control connection that reads one reply per command.
 struct Session {
-    reader: BufReader<OwnedReadHalf>,
+    reader: OwnedReadHalf,
     writer: OwnedWriteHalf,
+    /// Bytes received and not yet taken by a reply.
+    buf: Vec<u8>,
 }
 
 impl Session {
@@ -29,32 +31,33 @@ impl Session {
             .map_err(|e| format!("connect: {e}"))?;
         let (r, w) = stream.into_split();
         let mut s = Session {
-            reader: BufReader::new(r),
+            reader: r,
             writer: w,
+            buf: Vec::new(),
         };
         s.expect_reply(220).await?;
         Ok(s)
     }
 
-    /// Reads one reply (multi-line aware) and returns (code, all text).
+    /// Reads one reply (framed by `ftp_proto::ReplyDecoder`) and returns (code, all text).
     async fn reply(&mut self) -> Result<(u16, String), String> {
-        let mut text = String::new();
-        let mut code = None;
         loop {
-            let mut line = String::new();
+            if let Some((reply, used)) =
+                decode_reply(&self.buf).map_err(|e| format!("read reply: {e}"))?
+            {
+                self.buf.drain(..used);
+                return Ok((reply.code, reply.text));
+            }
             let n = self
                 .reader
-                .read_line(&mut line)
+                .read_buf(&mut self.buf)
                 .await
                 .map_err(|e| format!("read reply: {e}"))?;
             if n == 0 {
-                return Err(format!("connection closed; got so far: {text:?}"));
-            }
-            text.push_str(&line);
-            let this: u16 = line.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0);
-            let first = *code.get_or_insert(this);
-            if this == first && line.as_bytes().get(3) != Some(&b'-') {
-                return Ok((first, text));
+                return Err(format!(
+                    "connection closed; got so far: {:?}",
+                    String::from_utf8_lossy(&self.buf)
+                ));
             }
         }
     }

@@ -85,64 +85,31 @@ fn round_trip(mode: Mode, size: usize) {
     assert!(line.contains(&format!("size={size}")), "log line: {line}");
 }
 
-#[test]
-fn empty_file_round_trips_in_epsv_mode() {
-    round_trip(Mode::Epsv, 0);
+/// One `#[test]` per row: its name, the data connection mode and the file size.
+macro_rules! round_trips {
+    ($($name:ident: $mode:ident, $size:expr;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                round_trip(Mode::$mode, $size);
+            }
+        )*
+    };
 }
 
-#[test]
-fn empty_file_round_trips_in_pasv_mode() {
-    round_trip(Mode::Pasv, 0);
-}
-
-#[test]
-fn empty_file_round_trips_in_active_mode() {
-    round_trip(Mode::Active, 0);
-}
-
-#[test]
-fn one_byte_file_round_trips_in_epsv_mode() {
-    round_trip(Mode::Epsv, 1);
-}
-
-#[test]
-fn one_byte_file_round_trips_in_pasv_mode() {
-    round_trip(Mode::Pasv, 1);
-}
-
-#[test]
-fn one_byte_file_round_trips_in_active_mode() {
-    round_trip(Mode::Active, 1);
-}
-
-#[test]
-fn one_mib_file_round_trips_in_epsv_mode() {
-    round_trip(Mode::Epsv, MIB);
-}
-
-#[test]
-fn one_mib_file_round_trips_in_pasv_mode() {
-    round_trip(Mode::Pasv, MIB);
-}
-
-#[test]
-fn one_mib_file_round_trips_in_active_mode() {
-    round_trip(Mode::Active, MIB);
-}
-
-#[test]
-fn hundred_mib_file_round_trips_in_epsv_mode() {
-    round_trip(Mode::Epsv, 100 * MIB);
-}
-
-#[test]
-fn hundred_mib_file_round_trips_in_pasv_mode() {
-    round_trip(Mode::Pasv, 100 * MIB);
-}
-
-#[test]
-fn hundred_mib_file_round_trips_in_active_mode() {
-    round_trip(Mode::Active, 100 * MIB);
+round_trips! {
+    empty_file_round_trips_in_epsv_mode: Epsv, 0;
+    empty_file_round_trips_in_pasv_mode: Pasv, 0;
+    empty_file_round_trips_in_active_mode: Active, 0;
+    one_byte_file_round_trips_in_epsv_mode: Epsv, 1;
+    one_byte_file_round_trips_in_pasv_mode: Pasv, 1;
+    one_byte_file_round_trips_in_active_mode: Active, 1;
+    one_mib_file_round_trips_in_epsv_mode: Epsv, MIB;
+    one_mib_file_round_trips_in_pasv_mode: Pasv, MIB;
+    one_mib_file_round_trips_in_active_mode: Active, MIB;
+    hundred_mib_file_round_trips_in_epsv_mode: Epsv, 100 * MIB;
+    hundred_mib_file_round_trips_in_pasv_mode: Pasv, 100 * MIB;
+    hundred_mib_file_round_trips_in_active_mode: Active, 100 * MIB;
 }
 
 #[test]

@@ -7,13 +7,16 @@
 )]
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use testkit::ftp_server::{FtpServerProcess, ServeOptions};
+use testkit::peers::{Pyftpdlib, Vsftpd, VsftpdAccess};
 
 #[allow(unused_imports, reason = "each test file uses a different subset")]
 pub use testkit::files::{random_bytes, random_file, sha256_file, sha256_hex};
@@ -32,9 +35,6 @@ pub fn server_bin() -> std::path::PathBuf {
 /// The binary under test.
 pub const CLIENT_BIN: &str = env!("CARGO_BIN_EXE_ftp-client");
 
-/// How long a server may take to start.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// Which server a [`Peer`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -44,6 +44,12 @@ pub enum Kind {
     Pyftpdlib,
     /// vsftpd (Debian).
     Vsftpd,
+}
+
+/// The server process behind a [`Peer`], killed on drop.
+enum Process {
+    Ours(FtpServerProcess),
+    Other(testkit::peers::Peer),
 }
 
 /// A running FTP server with a user who may read and write `dir`, reached after `cd remote_dir`.
@@ -56,16 +62,9 @@ pub struct Peer {
     pub dir: PathBuf,
     /// The remote folder to `cd` into first ("/" or "pub").
     pub remote_dir: String,
+    /// Holds the test's local folders.
     temp: tempfile::TempDir,
-    child: Child,
-    log: Arc<Mutex<String>>,
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    process: Process,
 }
 
 impl Peer {
@@ -85,151 +84,55 @@ impl Peer {
 
     /// Our server listening on `listen` (`[::1]:0` for IPv6).
     pub fn ours_at(listen: &str, extra: &[&str]) -> Peer {
-        let temp = tempfile::tempdir().expect("temp dir");
-        let db = format!("sqlite://{}/users.db", temp.path().display());
-        let base = temp.path().join("base");
-        let out = run(Command::new(server_bin())
-            .args(["--db", &db, "init", "--demo"])
-            .arg(&base));
-        assert_success(&out, "ftp-server init --demo");
-        let mut cmd = Command::new(server_bin());
-        cmd.args(["--db", &db, "serve", "--listen", listen])
-            .args(["--login-failure-delay-ms", "0"])
-            .args(extra);
-        let (child, log, port) = spawn_and_wait(cmd, |line| {
-            line.trim()
-                .strip_prefix("listening on ftp://")
-                .and_then(|addr| addr.trim_end_matches('/').rsplit_once(':'))
-                .and_then(|(_, p)| p.parse().ok())
-        });
+        let options = ServeOptions {
+            listen: Some(listen),
+            extra,
+            ..ServeOptions::default()
+        };
+        let server = FtpServerProcess::start(&server_bin(), options);
         Peer {
             kind: Kind::Ours,
-            port,
+            port: server.port,
             user: "user1".into(),
             password: "pass1".into(),
-            dir: base.join("root1"),
+            dir: server.root(1),
             remote_dir: "/".into(),
-            temp,
-            child,
-            log,
+            temp: tempfile::tempdir().expect("temp dir"),
+            process: Process::Ours(server),
         }
     }
 
     /// pyftpdlib on port 0, user `bench`/`bench` with full rights in a temp folder.
     pub fn pyftpdlib() -> Peer {
-        let temp = tempfile::tempdir().expect("temp dir");
-        let dir = temp.path().join("root");
-        fs::create_dir_all(&dir).expect("create root");
-        let script = r#"
-import logging, sys
-from pyftpdlib.authorizers import DummyAuthorizer
-from pyftpdlib.handlers import FTPHandler
-from pyftpdlib.servers import FTPServer
-logging.basicConfig(level=logging.WARNING)
-auth = DummyAuthorizer()
-auth.add_user("bench", "bench", sys.argv[1], perm="elradfmwMT")
-handler = FTPHandler
-handler.authorizer = auth
-handler.auth_failed_timeout = 0
-server = FTPServer(("127.0.0.1", 0), handler)
-print("port", server.socket.getsockname()[1], flush=True)
-server.serve_forever()
-"#;
-        let mut cmd = Command::new("python3");
-        cmd.args(["-c", script]).arg(&dir);
-        let (child, log, port) = spawn_and_wait(cmd, |line| {
-            line.trim()
-                .strip_prefix("port ")
-                .and_then(|p| p.parse().ok())
-        });
+        let peer = Pyftpdlib::default().start();
         Peer {
             kind: Kind::Pyftpdlib,
-            port,
-            user: "bench".into(),
-            password: "bench".into(),
-            dir,
+            port: peer.port(),
+            user: peer.user.clone(),
+            password: peer.password.clone(),
+            dir: peer.root.clone(),
             remote_dir: "/".into(),
-            temp,
-            child,
-            log,
+            temp: tempfile::tempdir().expect("temp dir"),
+            process: Process::Other(peer),
         }
     }
 
     /// vsftpd (needs root) with anonymous access, uploads allowed in `/pub`.
     pub fn vsftpd() -> Peer {
-        let temp = tempfile::tempdir().expect("temp dir");
-        let root = temp.path().join("anon");
-        let pub_dir = root.join("pub");
-        fs::create_dir_all(&pub_dir).expect("create anon root");
-        // vsftpd refuses an anonymous root that the ftp user can write; pub/ is writable.
-        chmod(temp.path(), "755");
-        chmod(&root, "555");
-        chmod(&pub_dir, "777");
-        fs::create_dir_all("/var/run/vsftpd/empty").expect("create vsftpd's secure_chroot_dir");
-        let port = free_port();
-        let (pasv_min, pasv_max) = free_port_range(20);
-        let conf = temp.path().join("vsftpd.conf");
-        fs::write(
-            &conf,
-            format!(
-                "listen=YES\nlisten_address=127.0.0.1\nlisten_port={port}\nbackground=NO\n\
-                 seccomp_sandbox=NO\nanonymous_enable=YES\nlocal_enable=NO\nwrite_enable=YES\n\
-                 anon_root={root}\nno_anon_password=NO\nanon_upload_enable=YES\n\
-                 anon_mkdir_write_enable=YES\nanon_other_write_enable=YES\n\
-                 anon_world_readable_only=NO\nanon_umask=022\npasv_enable=YES\n\
-                 pasv_min_port={pasv_min}\npasv_max_port={pasv_max}\nport_enable=YES\n\
-                 connect_from_port_20=NO\nxferlog_enable=NO\nsyslog_enable=NO\n\
-                 vsftpd_log_file=/dev/null\nsecure_chroot_dir=/var/run/vsftpd/empty\n\
-                 max_per_ip=50\n",
-                root = root.display()
-            ),
-        )
-        .expect("write vsftpd.conf");
-        let bin = ["/usr/sbin/vsftpd", "/usr/bin/vsftpd"]
-            .into_iter()
-            .find(|p| Path::new(p).exists())
-            .expect("vsftpd is not installed: apt-get install vsftpd (see .ci/run)");
-        let mut child = Command::new(bin)
-            .arg(&conf)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn vsftpd");
-        let log = Arc::new(Mutex::new(String::new()));
-        collect(child.stdout.take().expect("piped"), log.clone(), None);
-        collect(child.stderr.take().expect("piped"), log.clone(), None);
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let mut line = String::new();
-                if BufReader::new(stream).read_line(&mut line).is_ok() && line.starts_with("220") {
-                    break;
-                }
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!(
-                    "vsftpd exited with {status} (is this root?)\n{}",
-                    log.lock().unwrap()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "vsftpd did not greet within {START_TIMEOUT:?}"
-            );
-            thread::sleep(Duration::from_millis(50));
+        let peer = Vsftpd {
+            access: VsftpdAccess::UploadsInPub,
+            ..Vsftpd::default()
         }
+        .start();
         Peer {
             kind: Kind::Vsftpd,
-            port,
-            user: "anonymous".into(),
-            password: "test@".into(),
-            dir: pub_dir,
+            port: peer.port(),
+            user: peer.user.clone(),
+            password: peer.password.clone(),
+            dir: peer.root.join("pub"),
             remote_dir: "pub".into(),
-            temp,
-            child,
-            log,
+            temp: tempfile::tempdir().expect("temp dir"),
+            process: Process::Other(peer),
         }
     }
 
@@ -237,13 +140,17 @@ server.serve_forever()
     pub fn local_dir(&self, name: &str) -> PathBuf {
         let dir = self.temp.path().join(name);
         fs::create_dir_all(&dir).expect("create local dir");
-        chmod(&dir, "777");
+        let out = run(Command::new("chmod").arg("777").arg(&dir));
+        assert_success(&out, "chmod");
         dir
     }
 
     /// What the server logged so far.
     pub fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
+        match &self.process {
+            Process::Ours(server) => server.output(),
+            Process::Other(peer) => peer.output(),
+        }
     }
 
     /// Runs `ftp-client 127.0.0.1 PORT -u USER --password-stdin -c "cd DIR; COMMANDS"` in `cwd`.
@@ -269,83 +176,6 @@ server.serve_forever()
         );
         out
     }
-}
-
-fn chmod(path: &Path, mode: &str) {
-    let out = run(Command::new("chmod").arg(mode).arg(path));
-    assert_success(&out, "chmod");
-}
-
-/// `n` consecutive free ports, for vsftpd's passive range.
-fn free_port_range(n: u16) -> (u16, u16) {
-    for _ in 0..200 {
-        let base = 20000 + (rand::random::<u16>() % 30000);
-        let free = (base..base + n).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok());
-        if free {
-            return (base, base + n - 1);
-        }
-    }
-    panic!("no {n} consecutive free ports found");
-}
-
-/// Spawns `cmd`, collects its output, and waits until `port_of` finds the port in a stdout line.
-fn spawn_and_wait(
-    mut cmd: Command,
-    port_of: impl Fn(&str) -> Option<u16>,
-) -> (Child, Arc<Mutex<String>>, u16) {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
-    let log = Arc::new(Mutex::new(String::new()));
-    let (tx, rx) = mpsc::channel();
-    collect(child.stdout.take().expect("piped"), log.clone(), Some(tx));
-    collect(child.stderr.take().expect("piped"), log.clone(), None);
-    let deadline = Instant::now() + START_TIMEOUT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) => {
-                if let Some(port) = port_of(&line) {
-                    return (child, log, port);
-                }
-            }
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "{cmd:?} did not say its port within {START_TIMEOUT:?}\n{}",
-                    log.lock().unwrap()
-                );
-            }
-        }
-    }
-}
-
-fn collect(
-    source: impl Read + Send + 'static,
-    sink: Arc<Mutex<String>>,
-    lines: Option<mpsc::Sender<String>>,
-) {
-    thread::spawn(move || {
-        let mut reader = BufReader::new(source);
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            match reader.read_until(b'\n', &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let line = String::from_utf8_lossy(&buf).into_owned();
-                    sink.lock().unwrap().push_str(&line);
-                    if let Some(tx) = &lines {
-                        let _ = tx.send(line);
-                    }
-                }
-            }
-        }
-    });
 }
 
 /// stderr as text.

@@ -6,24 +6,27 @@
 )]
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
-use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
+#[allow(unused_imports, reason = "each test file uses a different subset")]
+pub use testkit::files::{random_file, sha256_hex as sha256};
+use testkit::ftp_server::{FtpServerProcess, ServeOptions};
+use testkit::peers::{Peer, Pyftpdlib, Vsftpd, VsftpdAccess};
+#[allow(unused_imports, reason = "each test file uses a different subset")]
+pub use testkit::process::run;
+use testkit::spawn::collect;
 
 /// The inspector binary built for this test run.
 pub const INSPECTOR: &str = env!("CARGO_BIN_EXE_inspector");
 
 const START_TIMEOUT: Duration = Duration::from_secs(30);
-/// Longest any client (curl, lftp, python3) may run.
-pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A loopback address of the test's own (127.x.y.z), so its capture filter sees only its traffic
 /// even while other tests and benchmarks use 127.0.0.1.
@@ -41,34 +44,6 @@ pub fn own_loopback() -> IpAddr {
         (n % 250 + 1) as u8,
         (nanos % 250 + 2) as u8,
     ])
-}
-
-/// A free TCP port on `ip` (for servers that cannot be told to use port 0).
-pub fn free_port(ip: IpAddr) -> u16 {
-    TcpListener::bind((ip, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind a free port")
-}
-
-/// Collects a child's output into a string, optionally passing lines to a channel.
-fn collect(
-    reader: impl Read + Send + 'static,
-    into: Arc<Mutex<String>>,
-    lines: Option<mpsc::Sender<String>>,
-) {
-    thread::spawn(move || {
-        for line in BufReader::new(reader).lines() {
-            let Ok(line) = line else { break };
-            if let Ok(mut s) = into.lock() {
-                s.push_str(&line);
-                s.push('\n');
-            }
-            if let Some(tx) = &lines {
-                let _ = tx.send(line);
-            }
-        }
-    });
 }
 
 /// Sends SIGINT (tcpdump writes its last packets and statistics on it).
@@ -188,16 +163,19 @@ impl Drop for Sniffer {
     }
 }
 
+/// The process behind an [`FtpServer`], killed on drop.
+enum Process {
+    Ours(FtpServerProcess),
+    Other(Peer),
+}
+
 /// A running FTP server (ours, pyftpdlib or vsftpd), killed on drop.
 pub struct FtpServer {
-    child: Child,
     /// The control address.
     pub addr: SocketAddr,
     /// The folder served to the test user.
     pub root: PathBuf,
-    /// Holds databases and roots.
-    pub dir: tempfile::TempDir,
-    output: Arc<Mutex<String>>,
+    process: Process,
 }
 
 impl FtpServer {
@@ -208,226 +186,60 @@ impl FtpServer {
 
     /// What the server printed so far.
     pub fn output(&self) -> String {
-        self.output.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-}
-
-impl Drop for FtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Path of `ftp-server`, built next to this test binary (built on demand when missing).
-fn ftp_server_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps/..");
-    let bin = dir.join("ftp-server");
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "ftp-server", "--bin", "ftp-server"])
-            .status()
-            .expect("run cargo build -p ftp-server");
-        assert!(status.success(), "cargo build -p ftp-server failed");
-    }
-    bin
-}
-
-fn wait_for_line(
-    child: &mut Child,
-    rx: &mpsc::Receiver<String>,
-    output: &Arc<Mutex<String>>,
-    what: &str,
-    parse: impl Fn(&str) -> Option<u16>,
-) -> u16 {
-    let deadline = Instant::now() + START_TIMEOUT;
-    loop {
-        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(line) => {
-                if let Some(p) = parse(&line) {
-                    return p;
-                }
-            }
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "{what} did not start within {START_TIMEOUT:?}:\n{}",
-                    output.lock().map(|s| s.clone()).unwrap_or_default()
-                );
-            }
+        match &self.process {
+            Process::Ours(server) => server.output(),
+            Process::Other(peer) => peer.output(),
         }
     }
-}
-
-fn spawn_collecting(cmd: &mut Command) -> (Child, mpsc::Receiver<String>, Arc<Mutex<String>>) {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn server");
-    let output = Arc::new(Mutex::new(String::new()));
-    let (tx, rx) = mpsc::channel();
-    collect(
-        child.stdout.take().expect("piped"),
-        output.clone(),
-        Some(tx.clone()),
-    );
-    collect(
-        child.stderr.take().expect("piped"),
-        output.clone(),
-        Some(tx),
-    );
-    (child, rx, output)
 }
 
 /// Our `ftp-server` on `ip`, port 0, demo users user1..user4 / pass1..pass4; root is user1's.
 pub fn start_our_server(ip: IpAddr) -> FtpServer {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = format!("sqlite://{}/users.db", dir.path().display());
-    let base = dir.path().join("base");
-    let bin = ftp_server_bin();
-    let init = Command::new(&bin)
-        .args(["--db", &db, "init", "--demo"])
-        .arg(&base)
-        .output()
-        .expect("ftp-server init");
-    assert!(init.status.success(), "ftp-server init: {init:?}");
     let listen = SocketAddr::new(ip, 0).to_string();
-    let (mut child, rx, output) = spawn_collecting(Command::new(&bin).args([
-        "--db",
-        &db,
-        "serve",
-        "--listen",
-        &listen,
-        "--login-failure-delay-ms",
-        "0",
-    ]));
-    let port = wait_for_line(&mut child, &rx, &output, "ftp-server", |l| {
-        l.strip_prefix("listening on ftp://")
-            .and_then(|rest| rest.rsplit(':').next())
-            .and_then(|p| p.trim().parse().ok())
-    });
+    let options = ServeOptions {
+        listen: Some(&listen),
+        ..ServeOptions::default()
+    };
+    let server = FtpServerProcess::start(&testkit::workspace_bin("ftp-server"), options);
     FtpServer {
-        child,
-        addr: SocketAddr::new(ip, port),
-        root: base.join("root1"),
-        dir,
-        output,
+        addr: server.addr,
+        root: server.root(1),
+        process: Process::Ours(server),
     }
 }
 
-/// pyftpdlib on `ip`, user `alice` / `secret` with full rights in the root.
+/// pyftpdlib on `ip`, user `alice` / `secret` with full rights in the root, anonymous too;
+/// its banner names no version.
 pub fn start_pyftpdlib(ip: IpAddr) -> FtpServer {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let root = dir.path().join("root");
-    fs::create_dir_all(&root).expect("root");
-    let script = r#"
-import sys, logging
-from pyftpdlib.authorizers import DummyAuthorizer
-from pyftpdlib.handlers import FTPHandler
-from pyftpdlib.servers import FTPServer
-logging.basicConfig(level=logging.WARNING)
-a = DummyAuthorizer()
-a.add_user("alice", "secret", sys.argv[2], perm="elradfmwMT")
-a.add_anonymous(sys.argv[2])
-class H(FTPHandler):
-    authorizer = a
-    banner = "pyftpdlib ready."
-s = FTPServer((sys.argv[1], 0), H)
-print("listening on", s.address[1], flush=True)
-s.serve_forever()
-"#;
-    let (mut child, rx, output) = spawn_collecting(
-        Command::new("python3")
-            .args(["-c", script, &ip.to_string()])
-            .arg(&root),
-    );
-    let port = wait_for_line(
-        &mut child,
-        &rx,
-        &output,
-        "pyftpdlib (pip install pyftpdlib)",
-        |l| {
-            l.strip_prefix("listening on ")
-                .and_then(|p| p.trim().parse().ok())
-        },
-    );
+    let peer = Pyftpdlib {
+        ip,
+        user: "alice".into(),
+        password: "secret".into(),
+        anonymous: true,
+        banner: Some("pyftpdlib ready.".into()),
+        ..Pyftpdlib::default()
+    }
+    .start();
     FtpServer {
-        child,
-        addr: SocketAddr::new(ip, port),
-        root,
-        dir,
-        output,
+        addr: peer.addr,
+        root: peer.root.clone(),
+        process: Process::Other(peer),
     }
 }
 
-/// vsftpd on `ip` (IPv4), anonymous read-only from its root.
+/// vsftpd on `ip` (IPv4), anonymous read-only from its root; its banner names a version.
 pub fn start_vsftpd(ip: IpAddr) -> FtpServer {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let root = dir.path().join("anon");
-    fs::create_dir_all(&root).expect("root");
-    let empty = dir.path().join("empty");
-    fs::create_dir_all(&empty).expect("empty");
-    let port = free_port(ip);
-    let conf = dir.path().join("vsftpd.conf");
-    fs::write(
-        &conf,
-        format!(
-            "listen=YES\nlisten_ipv6=NO\nlisten_address={ip}\nlisten_port={port}\nbackground=NO\n\
-             anonymous_enable=YES\nno_anon_password=YES\nanon_root={}\nlocal_enable=NO\n\
-             write_enable=NO\nsecure_chroot_dir={}\nseccomp_sandbox=NO\nrun_as_launching_user=YES\n\
-             pasv_enable=YES\nport_enable=YES\nconnect_from_port_20=NO\nxferlog_enable=NO\n\
-             ftpd_banner=(vsFTPd 3.0.3)\n",
-            root.display(),
-            empty.display()
-        ),
-    )
-    .expect("write vsftpd.conf");
-    let (mut child, _rx, output) = spawn_collecting(Command::new("/usr/sbin/vsftpd").arg(&conf));
-    let deadline = Instant::now() + START_TIMEOUT;
-    while std::net::TcpStream::connect((ip, port)).is_err() {
-        if Instant::now() > deadline || child.try_wait().ok().flatten().is_some() {
-            let _ = child.kill();
-            panic!(
-                "vsftpd did not start (apt-get install vsftpd):\n{}",
-                output.lock().map(|s| s.clone()).unwrap_or_default()
-            );
-        }
-        thread::sleep(Duration::from_millis(50));
+    let peer = Vsftpd {
+        ip,
+        access: VsftpdAccess::ReadOnly,
+        banner: Some("(vsFTPd 3.0.3)".into()),
     }
+    .start();
     FtpServer {
-        child,
-        addr: SocketAddr::new(ip, port),
-        root,
-        dir,
-        output,
+        addr: peer.addr,
+        root: peer.root.clone(),
+        process: Process::Other(peer),
     }
-}
-
-/// Runs a client to completion within [`CLIENT_TIMEOUT`].
-pub fn run(cmd: &mut Command) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    let deadline = Instant::now() + CLIENT_TIMEOUT;
-    while child.try_wait().ok().flatten().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            break;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().expect("client output")
 }
 
 /// Fails with the client's output unless it succeeded.
@@ -439,28 +251,6 @@ pub fn assert_ok(out: &Output, what: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// Writes `len` pseudo-random bytes to `path` and returns their sha256.
-pub fn random_file(path: &Path, len: usize, seed: u64) -> String {
-    let mut x = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    let bytes: Vec<u8> = (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect();
-    fs::write(path, &bytes).expect("write test file");
-    sha256(&bytes)
-}
-
-/// Hex sha256.
-pub fn sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 /// Runs `inspector read --json` (plus `args`) on a capture; returns the events and exit code.
