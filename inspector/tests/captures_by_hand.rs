@@ -139,6 +139,36 @@ fn not_a_capture_is_a_clear_error_with_exit_code_2() {
 }
 
 #[test]
+fn non_utf8_pcapng_options_are_stepped_over_and_every_frame_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    // shb_userappl (4) and a packet comment (opt_comment, 1) in Latin-1, each then opt_endofopt.
+    let shb = [
+        synth::pcapng_option(4, b"caf\xe9 capture"),
+        synth::pcapng_option(0, b""),
+    ]
+    .concat();
+    let epb = [
+        synth::pcapng_option(1, b"\xff\xfe not UTF-8"),
+        synth::pcapng_option(0, b""),
+    ]
+    .concat();
+    let packets = synth::session_packets();
+    let f = write(
+        dir.path(),
+        "odd-options.pcapng",
+        &synth::pcapng_two_interfaces_with(&packets, &shb, &epb),
+    );
+    let (events, code) = inspect(&f, &[]);
+    assert_eq!(
+        code,
+        0,
+        "nothing skipped: {:?}",
+        of_kind(&events, "warning")
+    );
+    assert_session_found(&events, "non-UTF-8 options");
+}
+
+#[test]
 fn truncated_last_record_is_a_warning_and_the_rest_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let frames: Vec<Vec<u8>> = synth::session_packets()

@@ -166,11 +166,33 @@ fn block(kind: u32, body: &[u8]) -> Vec<u8> {
 /// A pcapng file with two interfaces (Ethernet with µs timestamps, raw IPv4 with ns
 /// timestamps); frames alternate between them.
 pub fn pcapng_two_interfaces(packets: &[Vec<u8>]) -> Vec<u8> {
+    pcapng_two_interfaces_with(packets, &[], &[])
+}
+
+/// One pcapng option (code, length, value padded to 4 bytes), little-endian.
+pub fn pcapng_option(code: u16, value: &[u8]) -> Vec<u8> {
+    let mut out = code.to_le_bytes().to_vec();
+    out.extend((value.len() as u16).to_le_bytes());
+    out.extend(value);
+    while !out.len().is_multiple_of(4) {
+        out.push(0);
+    }
+    out
+}
+
+/// Like [`pcapng_two_interfaces`], with `shb_options` after the section header's fields and
+/// `epb_options` after every packet's data (each ending with opt_endofopt, or empty).
+pub fn pcapng_two_interfaces_with(
+    packets: &[Vec<u8>],
+    shb_options: &[u8],
+    epb_options: &[u8],
+) -> Vec<u8> {
     let mut out = Vec::new();
     let mut shb = 0x1a2b_3c4du32.to_le_bytes().to_vec();
     shb.extend(1u16.to_le_bytes());
     shb.extend(0u16.to_le_bytes());
     shb.extend((-1i64).to_le_bytes());
+    shb.extend(shb_options);
     out.extend(block(0x0a0d_0d0a, &shb));
     let mut idb0 = 1u16.to_le_bytes().to_vec();
     idb0.extend([0, 0]);
@@ -200,6 +222,10 @@ pub fn pcapng_two_interfaces(packets: &[Vec<u8>]) -> Vec<u8> {
         epb.extend((data.len() as u32).to_le_bytes());
         epb.extend((data.len() as u32).to_le_bytes());
         epb.extend(&data);
+        while !epb.len().is_multiple_of(4) {
+            epb.push(0);
+        }
+        epb.extend(epb_options);
         out.extend(block(6, &epb));
     }
     out
