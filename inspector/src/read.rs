@@ -10,7 +10,7 @@ use std::path::PathBuf;
 /// Arguments of `inspector read`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReadArgs {
-    /// Capture files (.pcap or .pcapng).
+    /// Capture files (.pcap or .pcapng, possibly gzip-compressed).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Also treat this TCP port as an FTP control port (21 always is); repeatable.

@@ -168,6 +168,46 @@ fn non_utf8_pcapng_options_are_stepped_over_and_every_frame_is_read() {
     assert_session_found(&events, "non-UTF-8 options");
 }
 
+/// `bytes` gzip-compressed, as `gzip` writes them.
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+#[test]
+fn gzip_compressed_captures_read_like_the_originals() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../captures");
+    for (name, args) in [
+        ("ftplab-curl.pcap", &["--port", "2121"][..]),
+        ("pyftpdlib-lftp-any.pcapng", &["--port", "2122"][..]),
+    ] {
+        let original = shipped.join(name);
+        let gz = write(
+            dir.path(),
+            &format!("{name}.gz"),
+            &gzip(&std::fs::read(&original).unwrap()),
+        );
+        let (want, want_code) = inspect(&original, args);
+        let (got, got_code) = inspect(&gz, args);
+        assert_eq!(got_code, want_code, "{name}");
+        assert!(!credentials(&want).is_empty(), "{name}");
+        assert_eq!(got, want, "{name}");
+    }
+    // A gzip file that holds no capture says so.
+    let f = write(dir.path(), "notes.txt.gz", &gzip(b"just some notes\n"));
+    let out = Command::new(INSPECTOR)
+        .arg("read")
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("once gunzipped"), "{err}");
+}
+
 #[test]
 fn truncated_last_record_is_a_warning_and_the_rest_is_read() {
     let dir = tempfile::tempdir().unwrap();

@@ -137,24 +137,64 @@ pub enum SourceError {
     },
 }
 
-/// Opens a capture file and picks the reader from its magic number.
+/// The gzip magic number (RFC 1952 §2.3.1).
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Opens a capture file and picks the reader from its magic number. A gzip-compressed capture
+/// (`capture.pcap.gz`, as tcpdump rotations and tshark write them) is decompressed as it is
+/// read, never whole in memory.
 pub fn open_file(path: &Path) -> Result<Box<dyn PacketSource>, SourceError> {
     let io = |source| SourceError::Io {
         file: path.to_owned(),
         source,
     };
-    let mut file = File::open(path).map_err(io)?;
+    let mut file = BufReader::with_capacity(1 << 20, File::open(path).map_err(io)?);
+    let (magic, got) = read_magic(&mut file).map_err(io)?;
+    if got >= 2 && magic.starts_with(&GZIP_MAGIC) {
+        let file = File::open(path).map_err(io)?;
+        // Multi-member like zcat: concatenated .gz files are one stream.
+        let gz = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file));
+        let mut inner = BufReader::with_capacity(1 << 20, gz);
+        let (inner_magic, inner_got) = read_magic(&mut inner).map_err(|e| SourceError::Io {
+            file: path.to_owned(),
+            source: std::io::Error::new(e.kind(), format!("gzip-compressed, but: {e}")),
+        })?;
+        let reader = std::io::Cursor::new(inner_magic)
+            .take(inner_got as u64)
+            .chain(inner);
+        return pick_reader(reader, path, inner_magic, inner_got).map_err(|e| match e {
+            SourceError::NotACapture { file, magic } => SourceError::NotACapture {
+                file,
+                magic: format!("{magic} once gunzipped"),
+            },
+            other => other,
+        });
+    }
+    let reader = std::io::Cursor::new(magic).take(got as u64).chain(file);
+    pick_reader(reader, path, magic, got)
+}
+
+/// The first four bytes of `reader` (fewer when it is shorter), and how many there were.
+fn read_magic(reader: &mut impl Read) -> std::io::Result<([u8; 4], usize)> {
     let mut magic = [0u8; 4];
     let mut got = 0;
     while got < magic.len() {
-        let n = file.read(&mut magic[got..]).map_err(io)?;
+        let n = reader.read(magic.get_mut(got..).unwrap_or_default())?;
         if n == 0 {
             break;
         }
         got += n;
     }
-    let file = File::open(path).map_err(io)?;
-    let reader = BufReader::with_capacity(1 << 20, file);
+    Ok((magic, got))
+}
+
+/// The reader for `magic`; `reader` starts with those bytes.
+fn pick_reader<R: Read + 'static>(
+    reader: R,
+    path: &Path,
+    magic: [u8; 4],
+    got: usize,
+) -> Result<Box<dyn PacketSource>, SourceError> {
     match magic {
         [0x0a, 0x0d, 0x0d, 0x0a] => Ok(Box::new(PcapNgSource::new(reader, path)?)),
         m if got == 4 && pcap::is_magic(m) => Ok(Box::new(PcapSource::new(reader, path)?)),

@@ -119,7 +119,10 @@ impl<R: Read> PacketSource for PcapSource<R> {
             file: file.clone(),
             source,
         };
+        // A read that failed once (a corrupt gzip stream) would fail forever: stop there.
+        self.done = true;
         let got = read_full(&mut self.reader, &mut header).map_err(|e| io(&self.file, e))?;
+        self.done = false;
         if got == 0 {
             self.done = true;
             return Ok(None);
@@ -168,7 +171,9 @@ impl<R: Read> PacketSource for PcapSource<R> {
         }
         let len = incl_len as usize;
         self.buf.resize(len, 0);
+        self.done = true;
         let got = read_full(&mut self.reader, &mut self.buf).map_err(|e| io(&self.file, e))?;
+        self.done = false;
         if got < len {
             self.done = true;
             return Err(SourceError::Truncated {
