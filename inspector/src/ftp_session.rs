@@ -358,6 +358,13 @@ impl Tracker {
         let command = parsed.ok();
         match &command {
             Some(Command::User { name }) => {
+                // A new USER before the last login attempt ended (RFC 959 §4.1.1 allows it):
+                // the earlier name (and password, if sent) crossed the wire in clear as well,
+                // so it is reported as its own attempt, with no outcome.
+                if let Some(earlier) = session.attempt.take() {
+                    let event = credential(session, earlier, None);
+                    self.events.push(Event::Credential(Box::new(event)));
+                }
                 session.attempt = Some(Attempt {
                     user: name.clone(),
                     password: None,
@@ -741,6 +748,38 @@ mod tests {
         assert_eq!(c[1].password.as_deref(), Some("right"));
         assert_eq!(c[1].accepted, Some(true));
         assert_eq!(c[1].frame, 8);
+    }
+
+    #[test]
+    fn a_user_name_replaced_by_another_user_is_reported_too() {
+        let mut t = tracker_with_session();
+        t.server_bytes(0, Chunk::Data(b"220 hi\r\n"), ctx(2));
+        t.client_bytes(0, Chunk::Data(b"USER a\r\n"), ctx(3));
+        t.server_bytes(0, Chunk::Data(b"331 pw\r\n"), ctx(4));
+        t.client_bytes(0, Chunk::Data(b"USER b\r\n"), ctx(5));
+        t.server_bytes(0, Chunk::Data(b"331 pw\r\n"), ctx(6));
+        t.client_bytes(0, Chunk::Data(b"PASS x\r\n"), ctx(7));
+        t.server_bytes(0, Chunk::Data(b"230 ok\r\n"), ctx(8));
+        // Pipelined: both USER lines before any reply.
+        t.client_bytes(0, Chunk::Data(b"USER c\r\nUSER d\r\nPASS y\r\n"), ctx(9));
+        t.server_bytes(0, Chunk::Data(b"331 pw\r\n331 pw\r\n530 no\r\n"), ctx(10));
+        t.finish();
+        let c = credentials(&t);
+        let seen: Vec<_> = c
+            .iter()
+            .map(|c| (c.user.as_str(), c.password.as_deref(), c.accepted, c.frame))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("a", None, None, 3),
+                ("b", Some("x"), Some(true), 7),
+                ("c", None, None, 9),
+                ("d", Some("y"), Some(false), 9),
+            ]
+        );
+        assert_eq!(c[0].filter, "frame.number in {3}");
+        assert_eq!(c[1].filter, "frame.number in {5 7 8}");
     }
 
     #[test]
