@@ -79,6 +79,15 @@ pub struct Analysis {
     pub skipped: u64,
 }
 
+impl Analysis {
+    /// True when anything was skipped: a frame or record, or bytes or lines of a control
+    /// connection (a gap, a line that is not FTP, an over-long line). Every such thing is a
+    /// warning event, and JSON.md promises exit code 1 for each.
+    pub fn something_skipped(&self) -> bool {
+        self.skipped > 0 || self.events.iter().any(|e| matches!(e, Event::Warning(_)))
+    }
+}
+
 /// Reads every frame of `source` and rebuilds what FTP it holds.
 pub fn analyze(source: &mut dyn PacketSource, options: &Options) -> Analysis {
     analyze_with(source, options, None, &mut |_| {})

@@ -154,7 +154,7 @@ pub fn run_live(args: &LiveArgs, color: bool, out: &mut impl Write, err: &mut im
     if let Some(path) = &args.write {
         let _ = writeln!(err, "inspector: capture saved to {}", path.display());
     }
-    if analysis.skipped > 0 || stats.kernel_drops.is_some_and(|d| d > 0) {
+    if analysis.something_skipped() || stats.kernel_drops.is_some_and(|d| d > 0) {
         EXIT_SKIPPED
     } else {
         EXIT_OK

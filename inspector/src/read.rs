@@ -70,7 +70,7 @@ pub fn read(args: &ReadArgs, color: bool, out: &mut impl Write, err: &mut impl W
                 let _ = writeln!(err, "inspector: warning: {}", w.message);
             }
         }
-        if analysis.skipped > 0 && code == EXIT_OK {
+        if analysis.something_skipped() && code == EXIT_OK {
             code = EXIT_SKIPPED;
         }
     }

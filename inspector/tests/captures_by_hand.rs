@@ -463,3 +463,51 @@ fn a_226_without_its_data_connection_in_the_capture_is_never_a_complete_file() {
         "{t}"
     );
 }
+
+/// JSON.md: "warning: something was skipped (…, bytes missing in a control connection); the
+/// exit code is then 1". Each kind of control connection warning, through the binary.
+#[test]
+fn control_connection_warnings_exit_with_1_as_json_md_promises() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = format!("USER {}\r\n", "x".repeat(10_000));
+    type Lines<'a> = Vec<(bool, &'a [u8])>;
+    let cases: [(&str, Lines); 2] = [
+        (
+            "not-a-reply",
+            vec![(false, b"220 hi\r\n"), (false, b"hello there\r\n")],
+        ),
+        (
+            "long-line",
+            vec![(false, b"220 hi\r\n"), (true, long.as_bytes())],
+        ),
+    ];
+    for (name, lines) in cases {
+        let f = ethernet_pcap(
+            dir.path(),
+            &format!("{name}.pcap"),
+            &synth::control_only(&lines),
+        );
+        let (events, code) = inspect(&f, &[]);
+        assert!(
+            !of_kind(&events, "warning").is_empty(),
+            "{name}: {events:?}"
+        );
+        assert_eq!(code, 1, "{name}");
+    }
+    // A gap in the control connection: the client's first line is lost.
+    let mut packets = synth::control_only(&[
+        (false, b"220 hi\r\n"),
+        (true, b"USER alice\r\n"),
+        (true, b"SYST\r\n"),
+        (false, b"215 UNIX\r\n"),
+    ]);
+    let lost = packets
+        .iter()
+        .position(|p| p.windows(5).any(|w| w == b"USER "))
+        .unwrap();
+    packets.remove(lost);
+    let f = ethernet_pcap(dir.path(), "gap.pcap", &packets);
+    let (events, code) = inspect(&f, &[]);
+    assert!(!of_kind(&events, "warning").is_empty(), "gap: {events:?}");
+    assert_eq!(code, 1, "gap");
+}
