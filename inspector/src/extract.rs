@@ -27,6 +27,11 @@ pub trait ExtractSink {
     /// Transfer `id` is over and `len` bytes long (holes included); `wanted` is a name that
     /// stays inside a folder ([`crate::transfer::safe_name`]).
     fn finish(&mut self, id: TransferId, wanted: &str, len: u64) -> Extracted;
+    /// Transfer `id` turned out not to be a file (a connection that is not FTP data): whatever
+    /// was kept of it goes.
+    fn discard(&mut self, id: TransferId) {
+        let _ = id;
+    }
     /// The folder the kept files are in, for [`crate::stitch`] to put resumed downloads together.
     fn folder(&self) -> Option<&Path> {
         None
@@ -170,8 +175,32 @@ impl ExtractSink for FolderExtractor {
         }
     }
 
+    fn discard(&mut self, id: TransferId) {
+        if let Some(part) = self.parts.remove(&id) {
+            part.remove();
+        }
+    }
+
     fn folder(&self) -> Option<&Path> {
         Some(&self.dir)
+    }
+}
+
+impl Part {
+    /// Closes and deletes the temporary file.
+    fn remove(mut self) {
+        drop(self.writer.take());
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Only finished files stay in the folder: a transfer the tracker never finished (the
+/// inspector stopped early, say) leaves no `.part` behind.
+impl Drop for FolderExtractor {
+    fn drop(&mut self) {
+        for (_, part) in self.parts.drain() {
+            part.remove();
+        }
     }
 }
 
@@ -211,6 +240,17 @@ mod tests {
         }
         assert_eq!(sink.finish(1, "a.txt", 1).name.as_deref(), Some("a-2.txt"));
         assert_eq!(sink.finish(2, "a.txt", 1).name.as_deref(), Some("a-3.txt"));
+    }
+
+    #[test]
+    fn discarded_and_unfinished_transfers_leave_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = FolderExtractor::create(dir.path()).unwrap();
+        sink.write(1, b"not a file");
+        sink.skip(2, 5);
+        sink.discard(1);
+        drop(sink);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]

@@ -657,6 +657,9 @@ impl Tracker {
             if t.session.is_none() && (t.two_way || t.bytes() == 0) {
                 // Not an FTP data connection after all.
                 t.state = TransferState::Reported;
+                if let Some(sink) = self.extract.as_deref_mut() {
+                    sink.discard(idx);
+                }
                 return;
             }
             let event = t.finish(self.extract.as_deref_mut());
@@ -670,10 +673,13 @@ impl Tracker {
             if t.state == TransferState::Reported {
                 continue;
             }
-            if t.session.is_none() && (t.two_way || t.bytes() == 0) {
-                continue;
-            }
-            if t.command.is_none() && t.bytes() == 0 {
+            if t.session.is_none() && (t.two_way || t.bytes() == 0)
+                || t.command.is_none() && t.bytes() == 0
+            {
+                // Not an FTP data connection, or nothing of it captured.
+                if let Some(sink) = self.extract.as_deref_mut() {
+                    sink.discard(t.id);
+                }
                 continue;
             }
             let event = t.finish(self.extract.as_deref_mut());

@@ -511,3 +511,58 @@ fn control_connection_warnings_exit_with_1_as_json_md_promises() {
     assert!(!of_kind(&events, "warning").is_empty(), "gap: {events:?}");
     assert_eq!(code, 1, "gap");
 }
+
+/// Every file and folder under `dir`, relative, sorted.
+fn tree(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.strip_prefix(dir).unwrap().display().to_string();
+        if path.is_dir() {
+            found.extend(tree(&path).into_iter().map(|n| format!("{name}/{n}")));
+        }
+        found.push(name);
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn extract_leaves_only_finished_files_and_writes_nothing_outside_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = ethernet_pcap(dir.path(), "hazards.pcap", &synth::extract_hazards());
+    let cwd = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let out = Command::new(INSPECTOR)
+        .current_dir(cwd.path())
+        .args(["read", "--json", "--extract"])
+        .arg(&out_dir)
+        .arg(&f)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        tree(cwd.path()),
+        Vec::<String>::new(),
+        "nothing outside DIR"
+    );
+    let events: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut extracted: Vec<String> = of_kind(&events, "transfer")
+        .iter()
+        .filter_map(|t| t["extracted"].as_str().map(str::to_owned))
+        .collect();
+    extracted.sort();
+    assert_eq!(
+        tree(&out_dir),
+        extracted,
+        "only the finished files: {stdout}"
+    );
+}

@@ -102,6 +102,47 @@ pub fn session_packets() -> Vec<Vec<u8>> {
     out
 }
 
+/// What `--extract` must not leave behind: a non-FTP connection with data both ways (HTTP on
+/// 8080), a connection picked up in the middle (no SYN, its first bytes never seen) that
+/// carries data both ways and then stops, and a RETR whose data connection loses its first
+/// segment and is then dropped (no FIN, no reply: the capture ends).
+pub fn extract_hazards() -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut h = Conn::open(([10, 0, 0, 3], 40100), ([10, 0, 0, 4], 8080), &mut out);
+    h.client(b"GET / HTTP/1.0\r\n\r\n", &mut out);
+    h.server(b"HTTP/1.0 200 OK\r\n\r\nhello", &mut out);
+    h.close(&mut out);
+    let mut m = Conn {
+        c: ([10, 0, 0, 5], 40200),
+        s: ([10, 0, 0, 6], 9000),
+        cseq: 7000,
+        sseq: 9000,
+    };
+    m.cseq += 100;
+    m.client(b"the middle of something", &mut out);
+    m.server(b"an answer", &mut out);
+    let client = ([10, 0, 0, 2], 40000);
+    let server = ([10, 0, 0, 1], 21);
+    let mut c = Conn::open(client, server, &mut out);
+    c.server(b"220 (vsFTPd 3.0.3)\r\n", &mut out);
+    c.client(b"USER alice\r\n", &mut out);
+    c.server(b"331 Please specify the password.\r\n", &mut out);
+    c.client(b"PASS s3cret\r\n", &mut out);
+    c.server(b"230 Login successful.\r\n", &mut out);
+    c.client(b"PASV\r\n", &mut out);
+    c.server(
+        b"227 Entering Passive Mode (10,0,0,1,195,80).\r\n",
+        &mut out,
+    );
+    let mut d = Conn::open((client.0, 40001), (server.0, 50000), &mut out);
+    c.client(b"RETR plans.txt\r\n", &mut out);
+    c.server(b"150 Opening BINARY mode data connection.\r\n", &mut out);
+    // The first segment is lost.
+    d.sseq += 10;
+    d.server(FILE.get(10..).unwrap_or_default(), &mut out);
+    out
+}
+
 /// Link layers to wrap an IPv4 packet in: (linktype, header).
 pub fn link_header(linktype: u32) -> Vec<u8> {
     match linktype {
