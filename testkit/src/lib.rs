@@ -63,8 +63,14 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     let _guard = BUILD.lock().unwrap_or_else(|p| p.into_inner());
     if !bin.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        // From the workspace root with --workspace: run inside another member's folder, a bare
+        // `--bin` would only look at that package.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("testkit sits in the workspace root");
         let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--bin", name]);
+        cmd.current_dir(root)
+            .args(["build", "--workspace", "--bin", name]);
         if profile_dir.ends_with("release") {
             cmd.arg("--release");
         }
