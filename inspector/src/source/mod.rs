@@ -208,3 +208,18 @@ fn pick_reader<R: Read + 'static>(
         }),
     }
 }
+
+/// Reads as much of `buf` as there is (the pcap and pcapng readers); returns how many bytes
+/// were read.
+pub(crate) fn read_full(reader: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match reader.read(buf.get_mut(got..).unwrap_or_default()) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}

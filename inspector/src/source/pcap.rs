@@ -3,7 +3,7 @@
 //! Read by hand rather than with `pcap-file`'s reader so that a record with an absurd length is
 //! told apart from a file that simply ends early, and both name their frame.
 
-use super::{LinkType, PacketSource, RawFrame, SourceError};
+use super::{LinkType, PacketSource, RawFrame, SourceError, read_full};
 use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -92,20 +92,6 @@ impl<R: Read> PcapSource<R> {
             u32::from_le_bytes(bytes)
         }
     }
-}
-
-/// Reads as much of `buf` as there is; returns how many bytes were read.
-fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match reader.read(buf.get_mut(got..).unwrap_or_default()) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
 }
 
 impl<R: Read> PacketSource for PcapSource<R> {

@@ -8,8 +8,8 @@
 //! interface options that change timestamps are read, everything else is stepped over (as tshark
 //! does).
 
-use super::{LinkType, PacketSource, RawFrame, SourceError};
-use std::io::{ErrorKind, Read};
+use super::{LinkType, PacketSource, RawFrame, SourceError, read_full};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -270,20 +270,6 @@ impl<R: Read> PcapNgSource<R> {
             detail,
         }
     }
-}
-
-/// Reads as much of `buf` as there is; returns how many bytes were read.
-fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match reader.read(buf.get_mut(got..).unwrap_or_default()) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
 }
 
 impl<R: Read> PacketSource for PcapNgSource<R> {
