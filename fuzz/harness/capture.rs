@@ -32,6 +32,7 @@ pub fn frame_decode(data: &[u8]) {
         timestamp: std::time::Duration::ZERO,
         link_type,
         bytes,
+        wire_len: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
     };
     let _ = frame::decode(&raw);
 }
