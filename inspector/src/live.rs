@@ -137,7 +137,14 @@ pub fn run_live(args: &LiveArgs, color: bool, out: &mut impl Write, err: &mut im
             writeln!(out, "{}", stats_json(&stats, &analysis))
         } else {
             writeln!(out)?;
-            table::write(out, &analysis, table::Style { color })
+            table::write(
+                out,
+                &analysis,
+                table::Style {
+                    color,
+                    group_findings: true,
+                },
+            )
         }
     });
     if let Err(e) = written {
@@ -230,6 +237,13 @@ fn live_line(event: &Event) -> Option<String> {
         Event::Tls(e) => format!(
             "[frame {}] session {} switched to TLS: unreadable from here",
             e.frame, e.session
+        ),
+        Event::Transfer(e) if e.refused => format!(
+            "[frame {}] {} of {} refused: {}",
+            e.frame,
+            e.direction,
+            e.name.as_deref().unwrap_or("(unknown name)"),
+            e.reply.unwrap_or_default()
         ),
         Event::Transfer(e) => format!(
             "[frame {}] transfer {} {}: {} bytes, sha256 {}, {}",

@@ -11,3 +11,31 @@ pub fn decode_as_hint(port: u16) -> String {
          or in Wireshark Analyze ▸ Decode As… ▸ TCP port {port} ▸ FTP"
     )
 }
+
+/// A Wireshark display filter that shows exactly `frames`. Written with `==` and `||`, which
+/// every Wireshark version accepts: a set (`frame.number in {1 2}`) needs spaces in 3.6 and
+/// commas in 4.x.
+pub fn frame_filter(frames: &[u64]) -> String {
+    let mut frames = frames.to_vec();
+    frames.sort_unstable();
+    frames.dedup();
+    let parts: Vec<String> = frames
+        .iter()
+        .map(|f| format!("frame.number == {f}"))
+        .collect();
+    parts.join(" || ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_filter_is_a_disjunction_of_equalities() {
+        assert_eq!(
+            frame_filter(&[25, 21, 24, 21]),
+            "frame.number == 21 || frame.number == 24 || frame.number == 25"
+        );
+        assert_eq!(frame_filter(&[3]), "frame.number == 3");
+    }
+}
