@@ -326,10 +326,52 @@ pub fn transfer_hashes(events: &[Value]) -> BTreeSet<String> {
         .collect()
 }
 
+/// Every display filter in `events` (credentials, findings), run through `tshark -Y`, selects
+/// exactly the frames its event names (`frames`). Returns how many filters were checked.
+pub fn filters_select_their_frames(pcap: &Path, events: &[Value]) -> usize {
+    let mut filters: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for e in events {
+        if let Some(filter) = e["filter"].as_str() {
+            let mut frames: Vec<u64> = e["frames"]
+                .as_array()
+                .unwrap_or_else(|| panic!("an event with a filter names its frames: {e}"))
+                .iter()
+                .filter_map(Value::as_u64)
+                .collect();
+            frames.sort_unstable();
+            frames.dedup();
+            filters.insert(filter.to_owned(), frames);
+        }
+    }
+    for (filter, frames) in &filters {
+        let out = Command::new("tshark")
+            .arg("-r")
+            .arg(pcap)
+            .args(["-Y", filter, "-T", "fields", "-e", "frame.number"])
+            .output()
+            .expect("tshark is needed to check the inspector: apt-get install tshark");
+        assert_ok(&out, &format!("tshark -Y {filter:?}"));
+        let selected: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+        assert_eq!(
+            &selected, frames,
+            "tshark -Y {filter:?} selects other frames than the event names"
+        );
+    }
+    filters.len()
+}
+
 /// Checks the inspector against tshark on the same capture: every USER/PASS (frame and
-/// argument) and every reply code (frame) tshark shows is in our JSON, and every file tshark
-/// exports has a transfer with the same sha256. Returns how many files tshark exported.
+/// argument) and every reply code (frame) tshark shows is in our JSON, every file tshark
+/// exports has a transfer with the same sha256, and every filter the inspector prints selects
+/// its frames. Returns how many files tshark exported.
 pub fn agree_with_tshark(pcap: &Path, port: u16, events: &[Value]) -> usize {
+    assert!(
+        filters_select_their_frames(pcap, events) > 0,
+        "the inspector printed no filter at all"
+    );
     let decode = format!("tcp.port=={port},ftp");
     let out = Command::new("tshark")
         .args(["-r"])
