@@ -13,8 +13,8 @@ pub fn decode_as_hint(port: u16) -> String {
 }
 
 /// A Wireshark display filter that shows exactly `frames`. Written with `==` and `||`, which
-/// every Wireshark version accepts: a set (`frame.number in {1 2}`) needs spaces in 3.6 and
-/// commas in 4.x.
+/// every Wireshark version accepts; tshark 4.0 rejects a set without commas
+/// (`frame.number in {1 2}`: "2 was unexpected in this context").
 pub fn frame_filter(frames: &[u64]) -> String {
     let mut frames = frames.to_vec();
     frames.sort_unstable();
