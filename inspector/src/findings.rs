@@ -281,6 +281,71 @@ fn discloses_version(banner: &str) -> bool {
 mod tests {
     use super::*;
 
+    use crate::ftp_session::Ctx;
+    use crate::reassembly::Chunk;
+
+    /// `failures` failed logins from 127.0.0.1, one control connection each, to `server`.
+    fn failed_logins(t: &mut Tracker, server: &str, failures: u16, frame: &mut u64) {
+        for i in 0..failures {
+            let client = format!("127.0.0.1:{}", 40000 + i).parse().unwrap();
+            let mut ctx = || {
+                *frame += 1;
+                Ctx {
+                    frame: *frame,
+                    time: 0.0,
+                }
+            };
+            let s = t.open_session(client, server.parse().unwrap(), "port", ctx());
+            t.server_bytes(s, Chunk::Data(b"220 hi\r\n"), ctx());
+            t.client_bytes(s, Chunk::Data(b"USER bob\r\n"), ctx());
+            t.server_bytes(s, Chunk::Data(b"331 pw\r\n"), ctx());
+            t.client_bytes(s, Chunk::Data(b"PASS guess\r\n"), ctx());
+            t.server_bytes(s, Chunk::Data(b"530 no\r\n"), ctx());
+        }
+    }
+
+    #[test]
+    fn brute_force_is_counted_per_server() {
+        let mut t = Tracker::new(None);
+        let mut frame = 0;
+        failed_logins(&mut t, "127.0.0.34:2121", 6, &mut frame);
+        failed_logins(&mut t, "127.0.0.35:2121", 3, &mut frame);
+        failed_logins(&mut t, "127.0.0.36:2121", 5, &mut frame);
+        let brute: Vec<_> = find(&t)
+            .into_iter()
+            .filter(|f| f.id == "brute-force")
+            .collect();
+        let messages: Vec<&str> = brute.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "6 failed logins from 127.0.0.1 to 127.0.0.34:2121",
+                "5 failed logins from 127.0.0.1 to 127.0.0.36:2121"
+            ]
+        );
+        assert_eq!(brute[0].frames.len(), 6);
+        assert_eq!(brute[0].frame, brute[0].frames[0]);
+        assert!(
+            brute[0].filter.starts_with("frame.number == "),
+            "{}",
+            brute[0].filter
+        );
+    }
+
+    #[test]
+    fn fixes_do_not_repeat_their_reference_and_sftp_is_not_rfc_4217() {
+        let mut t = Tracker::new(None);
+        let mut frame = 0;
+        failed_logins(&mut t, "127.0.0.34:21", 1, &mut frame);
+        let found = find(&t);
+        assert!(!found.is_empty());
+        for f in found {
+            assert!(!f.fix.contains("RFC"), "{}: {}", f.id, f.fix);
+            assert!(!f.reference.contains("2577 §7"), "{}", f.reference);
+            assert!(!f.reference.contains("2577 §8"), "{}", f.reference);
+        }
+    }
+
     #[test]
     fn traversal_is_recognised_in_both_slash_styles() {
         assert!(is_traversal("../../etc/passwd"));

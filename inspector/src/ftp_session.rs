@@ -773,6 +773,52 @@ mod tests {
     }
 
     #[test]
+    fn pwds_257_is_the_current_directory_and_a_refused_retr_is_no_file() {
+        let mut t = tracker_with_session();
+        t.server_bytes(0, Chunk::Data(b"220 hi\r\n"), ctx(2));
+        t.client_bytes(0, Chunk::Data(b"PWD\r\n"), ctx(3));
+        t.server_bytes(
+            0,
+            Chunk::Data(b"257 \"/\" is the current directory\r\n"),
+            ctx(4),
+        );
+        t.client_bytes(0, Chunk::Data(b"MKD d\r\n"), ctx(5));
+        t.server_bytes(0, Chunk::Data(b"257 \"/d\" created\r\n"), ctx(6));
+        t.client_bytes(0, Chunk::Data(b"RETR missing.txt\r\n"), ctx(7));
+        t.server_bytes(0, Chunk::Data(b"550 no such file\r\n"), ctx(8));
+        t.finish();
+        let meanings: Vec<_> = t
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Reply(r) if r.code == 257 => r.meaning,
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            meanings,
+            [
+                "\"PATHNAME\" is the current working directory",
+                "\"PATHNAME\" created"
+            ]
+        );
+        let refused: Vec<_> = t
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Transfer(x) => Some(x),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert!(refused[0].refused);
+        assert_eq!(refused[0].sha256, None);
+        assert_eq!(refused[0].bytes, 0);
+        assert_eq!(refused[0].reply, Some(550));
+        assert_eq!(refused[0].name.as_deref(), Some("missing.txt"));
+    }
+
+    #[test]
     fn a_user_name_replaced_by_another_user_is_reported_too() {
         let mut t = tracker_with_session();
         t.server_bytes(0, Chunk::Data(b"220 hi\r\n"), ctx(2));

@@ -346,3 +346,37 @@ pub fn run_interfaces(json: bool, out: &mut impl Write) -> u8 {
         Err(_) => EXIT_ERROR,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::TransferEvent;
+
+    #[test]
+    fn a_refused_download_is_a_refused_line_not_a_transfer() {
+        let event = Event::Transfer(Box::new(TransferEvent {
+            session: Some(2),
+            frame: 33,
+            command: Some("RETR".into()),
+            name: Some("missing.txt".into()),
+            direction: "download",
+            guessed: false,
+            bytes: 0,
+            sha256: None,
+            complete: false,
+            incomplete_reason: Some("refused by the server (550)".into()),
+            expected_bytes: None,
+            rest: None,
+            gaps: Vec::new(),
+            mode: Some("passive"),
+            data_frames: None,
+            reply: Some(550),
+            extracted: None,
+            refused: true,
+        }));
+        assert_eq!(
+            live_line(&event).as_deref(),
+            Some("[frame 33] download of missing.txt refused: 550")
+        );
+    }
+}

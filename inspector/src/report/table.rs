@@ -514,3 +514,48 @@ fn warnings(events: &[Event], style: Style) -> Option<Table> {
     }
     Some(t)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::FindingEvent;
+
+    fn finding(id: &'static str, frame: u64) -> Event {
+        Event::Finding(Box::new(FindingEvent {
+            id,
+            severity: "medium",
+            message: format!("{id} at {frame}"),
+            frame,
+            session: Some(1),
+            frames: vec![frame],
+            filter: crate::report::frame_filter(&[frame]),
+            why: "",
+            fix: "fix",
+            reference: "RFC 4217 §4",
+        }))
+    }
+
+    #[test]
+    fn grouped_findings_give_one_row_per_kind_with_count_and_first_frame() {
+        let mut events: Vec<Event> = (1..=20).map(|i| finding("tls-not-used", i * 10)).collect();
+        events.push(finding("brute-force", 43));
+        let style = Style {
+            color: false,
+            group_findings: true,
+        };
+        let text = grouped_findings(&events, style).to_string();
+        let rows: Vec<&str> = text.lines().filter(|l| l.contains("┆")).collect();
+        // Header, then one row per kind.
+        assert_eq!(rows.len(), 3, "{text}");
+        assert!(
+            rows[1].contains("tls-not-used")
+                && rows[1].contains(" 20 ")
+                && rows[1].contains(" 10 "),
+            "{text}"
+        );
+        assert!(
+            rows[2].contains("brute-force") && rows[2].contains(" 1 "),
+            "{text}"
+        );
+    }
+}
