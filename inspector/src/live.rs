@@ -107,15 +107,24 @@ pub fn run_live(args: &LiveArgs, color: bool, out: &mut impl Write, err: &mut im
     };
     // Each event is printed as it happens (what a student watches); the summary comes at the end.
     let mut streamed = Ok(());
+    // Server ports whose Decode As hint was given: once per port, not per session.
+    let mut hinted: Vec<u16> = Vec::new();
     let analysis = analyze_with(&mut live, &options, extract, &mut |event| {
         if streamed.is_ok() {
             streamed = if args.json {
                 json::write_event(out, event)
             } else {
+                let hint = decode_as_port(event)
+                    .filter(|p| !hinted.contains(p))
+                    .inspect(|p| hinted.push(*p));
                 match live_line(event) {
                     Some(line) => writeln!(out, "{line}"),
                     None => Ok(()),
                 }
+                .and_then(|()| match hint {
+                    Some(port) => writeln!(out, "    {}", crate::report::decode_as_hint(port)),
+                    None => Ok(()),
+                })
             }
             .and_then(|()| out.flush());
         }
@@ -196,6 +205,16 @@ fn open(config: &LiveConfig, args: &LiveArgs) -> Result<LiveSource, LiveError> {
         live.write_to(path)?;
     }
     Ok(live)
+}
+
+/// The server port of a session Wireshark will not decode as FTP by itself (not port 21).
+fn decode_as_port(event: &Event) -> Option<u16> {
+    match event {
+        Event::Session(s) if s.decode_as.is_some() => {
+            s.server.rsplit_once(':').and_then(|(_, p)| p.parse().ok())
+        }
+        _ => None,
+    }
 }
 
 /// One line of the live log for an event, or `None` for events only the summary shows.
