@@ -1275,6 +1275,108 @@ mod tests {
         assert_eq!(c[0].arg.as_deref(), Some("my file"));
     }
 
+    use etherparse::PacketBuilder;
+    use std::time::Duration;
+
+    fn segment(
+        from_client: bool,
+        seq: u32,
+        ack: Option<u32>,
+        syn: bool,
+        payload: &[u8],
+    ) -> Vec<u8> {
+        let (src, dst, sp, dp) = if from_client {
+            ([127, 0, 0, 1], [127, 0, 0, 2], 40000, 2121)
+        } else {
+            ([127, 0, 0, 2], [127, 0, 0, 1], 2121, 40000)
+        };
+        let mut tcp = PacketBuilder::ipv4(src, dst, 64).tcp(sp, dp, seq, 1000);
+        if syn {
+            tcp = tcp.syn();
+        }
+        if let Some(a) = ack {
+            tcp = tcp.ack(a);
+        }
+        let mut out = Vec::new();
+        tcp.write(&mut out, payload).unwrap();
+        out
+    }
+
+    fn view_all(link_type: LinkType, prefix: &[u8], frames: &[Vec<u8>]) -> Vec<FrameView> {
+        let mut viewer = Viewer {
+            control: ControlMap::default(),
+            streams: Streams::default(),
+            first_time: None,
+        };
+        frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let mut bytes = prefix.to_vec();
+                bytes.extend(f);
+                viewer.view(&RawFrame {
+                    number: i as u64 + 1,
+                    timestamp: Duration::from_millis(i as u64),
+                    link_type,
+                    bytes: &bytes,
+                    wire_len: bytes.len() as u32,
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn relative_numbers_count_from_each_sides_syn_and_link_types_are_named() {
+        let frames = [
+            segment(true, 1000, None, true, b""),
+            segment(false, 5000, Some(1001), true, b""),
+            segment(true, 1001, Some(5001), false, b"USER bob\r\n"),
+        ];
+        for (link_type, prefix, expected) in [
+            (LinkType::RAW, vec![], LinkView::Raw),
+            (
+                LinkType::NULL,
+                vec![2, 0, 0, 0],
+                LinkView::Loopback { family: 2 },
+            ),
+        ] {
+            let v = view_all(link_type, &prefix, &frames);
+            assert_eq!(v[0].link, expected);
+            let t: Vec<_> = v.iter().filter_map(|f| f.tcp.clone()).collect();
+            assert_eq!(
+                (t[0].seq, t[0].ack, t[0].flag_names.clone()),
+                (0, 0, vec!["SYN"])
+            );
+            assert_eq!((t[1].seq, t[1].ack), (0, 1));
+            assert_eq!((t[2].seq, t[2].ack, t[2].seq_raw), (1, 1, 1001));
+            assert_eq!(t[2].len, 10);
+            assert_eq!(v[2].payload, Some(PayloadView::Data { bytes: 10 }));
+            assert!(t.iter().all(|x| x.stream == 0));
+        }
+    }
+
+    #[test]
+    fn a_connection_seen_midway_counts_from_one_and_a_new_syn_is_a_new_stream() {
+        let frames = [
+            segment(false, 7000, Some(300), false, b"220 hi\r\n"),
+            segment(true, 300, Some(7008), false, b"QUIT\r\n"),
+            segment(true, 9000, None, true, b""),
+        ];
+        let v = view_all(LinkType::RAW, &[], &frames);
+        let t: Vec<_> = v.iter().filter_map(|f| f.tcp.clone()).collect();
+        assert_eq!((t[0].seq, t[0].ack), (1, 1));
+        assert_eq!((t[1].seq, t[1].ack), (1, 9));
+        assert_eq!((t[2].stream, t[2].seq), (1, 0));
+    }
+
+    #[test]
+    fn a_frame_cut_inside_its_headers_says_where_decoding_stopped() {
+        let whole = segment(true, 1, None, true, b"");
+        let v = view_all(LinkType::RAW, &[], &[whole[..30].to_vec()]);
+        assert!(v[0].error.is_some(), "{:?}", v[0]);
+        assert!(v[0].tcp.is_none());
+    }
+
     #[test]
     fn utc_time_of_the_epoch() {
         assert_eq!(

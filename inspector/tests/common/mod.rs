@@ -365,8 +365,9 @@ pub fn filters_select_their_frames(pcap: &Path, events: &[Value]) -> usize {
 
 /// Checks the inspector against tshark on the same capture: every USER/PASS (frame and
 /// argument) and every reply code (frame) tshark shows is in our JSON, every file tshark
-/// exports has a transfer with the same sha256, and every filter the inspector prints selects
-/// its frames. Returns how many files tshark exported.
+/// exports has a transfer with the same sha256, every filter the inspector prints selects its
+/// frames, and `inspector frame` gives tshark's header fields for every frame. Returns how
+/// many files tshark exported.
 pub fn agree_with_tshark(pcap: &Path, port: u16, events: &[Value]) -> usize {
     assert!(
         filters_select_their_frames(pcap, events) > 0,
