@@ -436,14 +436,17 @@ impl Streams {
         let Some(stream) = self.open.get_mut(&key) else {
             return (0, seq, ack);
         };
-        let dir = usize::from(src != stream.a);
-        let [mine, theirs] = if dir == 0 { [0, 1] } else { [1, 0] };
+        let [from_a, from_b] = &mut stream.base;
+        let (mine, theirs) = if src == stream.a {
+            (from_a, from_b)
+        } else {
+            (from_b, from_a)
+        };
         // The sender's base: its SYN's number, else one before the first byte seen. The other
         // side's base, until it sends: one before the first acknowledgement number seen.
-        let base =
-            *stream.base[mine].get_or_insert(if tcp.syn() { seq } else { seq.wrapping_sub(1) });
+        let base = *mine.get_or_insert(if tcp.syn() { seq } else { seq.wrapping_sub(1) });
         let rel_ack = if tcp.ack() {
-            let other = *stream.base[theirs].get_or_insert(ack.wrapping_sub(1));
+            let other = *theirs.get_or_insert(ack.wrapping_sub(1));
             ack.wrapping_sub(other)
         } else {
             0
@@ -622,7 +625,11 @@ fn ftp_lines(payload: &[u8], from_client: bool) -> Vec<FtpLineView> {
     let mut rest = payload;
     while !rest.is_empty() {
         let (raw, complete, next) = match rest.iter().position(|&b| b == b'\n') {
-            Some(lf) => (&rest[..lf], true, rest.get(lf + 1..).unwrap_or_default()),
+            Some(lf) => (
+                rest.get(..lf).unwrap_or_default(),
+                true,
+                rest.get(lf + 1..).unwrap_or_default(),
+            ),
             None => (rest, false, &[][..]),
         };
         rest = next;
@@ -725,12 +732,14 @@ fn link_view(raw: &RawFrame<'_>) -> LinkView {
     let b = raw.bytes;
     let u16_at = |at: usize| -> u16 {
         b.get(at..at + 2)
-            .map(|x| u16::from_be_bytes([x[0], x[1]]))
+            .and_then(|x| x.try_into().ok())
+            .map(u16::from_be_bytes)
             .unwrap_or(0)
     };
     let u32_at = |at: usize| -> u32 {
         b.get(at..at + 4)
-            .map(|x| u32::from_be_bytes([x[0], x[1], x[2], x[3]]))
+            .and_then(|x| x.try_into().ok())
+            .map(u32::from_be_bytes)
             .unwrap_or(0)
     };
     let address = |at: usize, len: usize| -> String {
