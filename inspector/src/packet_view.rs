@@ -455,15 +455,24 @@ impl Streams {
     }
 }
 
-/// Walks a capture and builds views of the frames asked for.
-struct Viewer {
+/// Builds the views of a capture's frames, in order: it keeps what relative numbers need
+/// (each connection's base sequence numbers) and which connections are FTP control connections.
+#[derive(Debug, Default)]
+pub struct FrameViewer {
     control: ControlMap,
     streams: Streams,
     first_time: Option<std::time::Duration>,
 }
 
-impl Viewer {
-    fn view(&mut self, raw: &RawFrame<'_>) -> FrameView {
+impl FrameViewer {
+    /// A viewer that knows no FTP session: every payload is shown as data. [`view_frames`]
+    /// gives it the sessions `inspector read` finds.
+    pub fn new() -> FrameViewer {
+        FrameViewer::default()
+    }
+
+    /// The view of the next frame (frames must come in capture order).
+    pub fn view(&mut self, raw: &RawFrame<'_>) -> FrameView {
         let first = *self.first_time.get_or_insert(raw.timestamp);
         let mut view = FrameView {
             kind: "frame",
@@ -821,10 +830,9 @@ pub fn view_frames(
     // The analysis says which connections are FTP control connections (also those found by
     // their greeting on odd ports).
     let analysis = crate::analyze_file(file, options)?;
-    let mut viewer = Viewer {
+    let mut viewer = FrameViewer {
         control: ControlMap::from_events(&analysis.events),
-        streams: Streams::default(),
-        first_time: None,
+        ..FrameViewer::default()
     };
     let mut source = source::open_file(file)?;
     let mut views = Views::default();
@@ -1312,11 +1320,7 @@ mod tests {
     }
 
     fn view_all(link_type: LinkType, prefix: &[u8], frames: &[Vec<u8>]) -> Vec<FrameView> {
-        let mut viewer = Viewer {
-            control: ControlMap::default(),
-            streams: Streams::default(),
-            first_time: None,
-        };
+        let mut viewer = FrameViewer::new();
         frames
             .iter()
             .enumerate()
