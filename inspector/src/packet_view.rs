@@ -67,6 +67,8 @@ pub struct FrameView {
     pub tcp: Option<TcpView>,
     /// The UDP header, if any.
     pub udp: Option<UdpView>,
+    /// The ICMP or ICMPv6 header, if any.
+    pub icmp: Option<IcmpView>,
     /// What the TCP or UDP payload is (null when there is none).
     pub payload: Option<PayloadView>,
     /// Where decoding stopped, if it did (a header cut short, an unknown link type).
@@ -253,6 +255,20 @@ pub struct UdpView {
     /// `udp.length`.
     pub length: u16,
     /// `udp.checksum`.
+    pub checksum: u16,
+}
+
+/// An ICMP (`icmp.*`) or ICMPv6 (`icmpv6.*`) header.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IcmpView {
+    /// 4 for ICMP, 6 for ICMPv6.
+    pub version: u8,
+    /// `icmp.type` (3 destination unreachable, 8 echo request…).
+    #[serde(rename = "type")]
+    pub icmp_type: u8,
+    /// `icmp.code` (with type 3: 3 port unreachable…).
+    pub code: u8,
+    /// `icmp.checksum`.
     pub checksum: u16,
 }
 
@@ -490,6 +506,7 @@ impl FrameViewer {
             ipv6: None,
             tcp: None,
             udp: None,
+            icmp: None,
             payload: None,
             error: None,
             bytes: hex::encode(raw.bytes),
@@ -539,7 +556,23 @@ impl FrameViewer {
                 let bytes = udp.payload().len();
                 view.payload = (bytes > 0).then_some(PayloadView::Data { bytes });
             }
-            _ => {}
+            Some(TransportSlice::Icmpv4(icmp)) => {
+                view.icmp = Some(IcmpView {
+                    version: 4,
+                    icmp_type: icmp.type_u8(),
+                    code: icmp.code_u8(),
+                    checksum: icmp.checksum(),
+                });
+            }
+            Some(TransportSlice::Icmpv6(icmp)) => {
+                view.icmp = Some(IcmpView {
+                    version: 6,
+                    icmp_type: icmp.type_u8(),
+                    code: icmp.code_u8(),
+                    checksum: icmp.checksum(),
+                });
+            }
+            None => {}
         }
         view
     }
@@ -1098,6 +1131,23 @@ pub fn render(v: &FrameView, hinted: &mut Vec<u16>) -> String {
         );
         let _ = writeln!(s, "    Length: {}", u.length);
         let _ = writeln!(s, "    Checksum: 0x{:04x} [unverified]", u.checksum);
+    }
+    if let Some(i) = &v.icmp {
+        let _ = writeln!(
+            s,
+            "Internet Control Message Protocol{}",
+            if i.version == 6 { " v6" } else { "" }
+        );
+        let what = match (i.version, i.icmp_type, i.code) {
+            (4, 3, 3) => " (Port unreachable)",
+            (4, 3, _) | (6, 1, _) => " (Destination unreachable)",
+            (4, 8, _) | (6, 128, _) => " (Echo request)",
+            (4, 0, _) | (6, 129, _) => " (Echo reply)",
+            _ => "",
+        };
+        let _ = writeln!(s, "    Type: {}{what}", i.icmp_type);
+        let _ = writeln!(s, "    Code: {}", i.code);
+        let _ = writeln!(s, "    Checksum: 0x{:04x} [unverified]", i.checksum);
     }
     match &v.payload {
         Some(PayloadView::Ftp {

@@ -626,6 +626,10 @@ pub const FIELDS: &[&str] = &[
     "udp.srcport",
     "udp.dstport",
     "udp.length",
+    "icmp.type",
+    "icmp.code",
+    "icmpv6.type",
+    "icmpv6.code",
     "ftp.request.command",
     "ftp.request.arg",
     "ftp.response.code",
@@ -724,6 +728,10 @@ fn ours(f: &Value, field: &str) -> String {
         "udp.srcport" => s(&udp["src_port"]),
         "udp.dstport" => s(&udp["dst_port"]),
         "udp.length" => s(&udp["length"]),
+        "icmp.type" if f["icmp"]["version"] == 4 => s(&f["icmp"]["type"]),
+        "icmp.code" if f["icmp"]["version"] == 4 => s(&f["icmp"]["code"]),
+        "icmpv6.type" if f["icmp"]["version"] == 6 => s(&f["icmp"]["type"]),
+        "icmpv6.code" if f["icmp"]["version"] == 6 => s(&f["icmp"]["code"]),
         "ftp.request.command" => s(&first_line["command"]),
         "ftp.request.arg" => s(&first_line["arg"]),
         "ftp.response.code" => s(&first_line["code"]),
@@ -763,6 +771,7 @@ pub fn frames_agree_with_tshark(file: &Path) -> usize {
             let theirs = match (icmp, field.split('.').next()) {
                 (true, Some("ip" | "ipv6")) => theirs.split(',').next().unwrap_or_default(),
                 (true, Some("udp" | "tcp" | "ftp")) => continue,
+                (true, Some("icmp" | "icmpv6")) => theirs.split(',').next().unwrap_or_default(),
                 _ => theirs.as_str(),
             };
             let mine = ours(f, field);
