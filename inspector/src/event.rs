@@ -226,11 +226,28 @@ pub struct FindingEvent {
     pub reference: &'static str,
 }
 
-/// Something skipped (`"kind":"warning"`).
+/// Something skipped (`"kind":"warning"`). The same warning met again (a link type in every
+/// frame, one over-long line over many segments) is one event with a count.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WarningEvent {
-    /// The frame concerned (0 when the whole file is concerned).
+    /// The frame concerned, the first one when `count` > 1 (0 when the whole file is concerned).
     pub frame: u64,
     /// What happened and where.
     pub message: String,
+    /// How many times it happened.
+    pub count: u64,
+    /// The last frame concerned (`frame` when `count` is 1).
+    pub last_frame: u64,
+}
+
+impl WarningEvent {
+    /// A warning that happened once, at `frame`.
+    pub fn new(frame: u64, message: String) -> WarningEvent {
+        WarningEvent {
+            frame,
+            message,
+            count: 1,
+            last_frame: frame,
+        }
+    }
 }

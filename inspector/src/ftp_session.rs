@@ -209,7 +209,7 @@ impl Tracker {
 
     fn warn(&mut self, frame: u64, message: String) {
         self.events
-            .push(Event::Warning(WarningEvent { frame, message }));
+            .push(Event::Warning(WarningEvent::new(frame, message)));
     }
 
     /// Appends a chunk of one side of control connection `s` to that side's line buffer.
