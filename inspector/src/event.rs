@@ -173,6 +173,10 @@ pub struct TransferEvent {
     /// The server refused the command (a 4xx/5xx reply, no byte sent): there is no file, so
     /// `bytes` is 0 and `sha256` null.
     pub refused: bool,
+    /// Frames of data segments whose bytes differ from an earlier copy of the same bytes (the
+    /// first copy is in the file and in `sha256`; the receiver may have kept another). Not
+    /// empty makes `complete` false.
+    pub conflicting_frames: Vec<u64>,
 }
 
 /// A file put together from a download and its REST-resumed continuation(s)

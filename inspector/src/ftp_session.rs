@@ -121,6 +121,9 @@ pub struct Session {
     pub prot_clear: Option<u64>,
     /// Addresses named by PORT/EPRT, with their frames.
     pub port_addresses: Vec<(SocketAddr, u64)>,
+    /// Frames of control connection segments whose bytes differ from an earlier copy (the first
+    /// copy was read), at most 64.
+    pub conflicting_frames: Vec<u64>,
     ascii: bool,
     rest: Option<u64>,
     sizes: HashMap<String, u64>,
@@ -200,6 +203,7 @@ impl Tracker {
             auth_sent: None,
             prot_clear: None,
             port_addresses: Vec::new(),
+            conflicting_frames: Vec::new(),
             ascii: false,
             rest: None,
             sizes: HashMap::new(),
@@ -728,6 +732,25 @@ impl Tracker {
             } if dir == client_dir => self.client_bytes(session, chunk, ctx),
             ConnectionRole::Control { session, .. } => self.server_bytes(session, chunk, ctx),
             ConnectionRole::Data { transfer } => self.data_bytes(transfer, dir, chunk, ctx),
+        }
+    }
+
+    /// A segment (frame `ctx.frame`) of a connection whose role is settled brought bytes that
+    /// differ from an earlier copy of them; the first copy was kept.
+    pub fn segment_conflict(&mut self, role: ConnectionRole, ctx: Ctx) {
+        match role {
+            ConnectionRole::Data { transfer } => {
+                if let Some(t) = self.transfers.get_mut(transfer) {
+                    t.note_conflict(ctx.frame);
+                }
+            }
+            ConnectionRole::Control { session, .. } => {
+                if let Some(s) = self.sessions.get_mut(session)
+                    && s.conflicting_frames.len() < 64
+                {
+                    s.conflicting_frames.push(ctx.frame);
+                }
+            }
         }
     }
 

@@ -392,6 +392,7 @@ mod tests {
             reply: Some(550),
             extracted: None,
             refused: true,
+            conflicting_frames: Vec::new(),
         }));
         assert_eq!(
             live_line(&event).as_deref(),

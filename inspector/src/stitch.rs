@@ -161,6 +161,7 @@ mod tests {
             reply: None,
             extracted: None,
             refused: false,
+            conflicting_frames: Vec::new(),
         }))
     }
 

@@ -195,3 +195,74 @@ fn frames_of_an_unknown_link_type_are_one_warning_with_a_count_and_the_first_and
         "{m}"
     );
 }
+
+#[test]
+fn a_data_segment_that_contradicts_an_earlier_copy_is_reported_and_the_file_not_called_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let pasv = b"227 Entering Passive Mode (10,0,0,1,195,80).\r\n";
+    let honest = write_raw_ip(dir.path(), "honest.pcap", &synth::session_with(pasv, false));
+    let forged = write_raw_ip(dir.path(), "forged.pcap", &synth::session_with(pasv, true));
+    let (before, _) = inspect(&honest, &[]);
+    let before_t = of_kind(&before, "transfer")[0];
+    assert_eq!(before_t["complete"], true);
+    assert_eq!(before_t["conflicting_frames"], serde_json::json!([]));
+    assert!(
+        of_kind(&before, "finding")
+            .iter()
+            .all(|f| f["id"] != "conflicting-segments")
+    );
+
+    let (after, _) = inspect(&forged, &[]);
+    let t = of_kind(&after, "transfer")[0];
+    // The first copy is kept: the file is the honest one, but it is not called complete.
+    assert_eq!(t["sha256"], sha256(synth::FILE));
+    assert_eq!(t["complete"], false, "{t}");
+    let frames = t["conflicting_frames"].as_array().unwrap();
+    assert_eq!(frames.len(), 1, "{t}");
+    assert!(
+        t["incomplete_reason"]
+            .as_str()
+            .unwrap()
+            .contains("carry bytes that differ from an earlier copy"),
+        "{t}"
+    );
+    let f = of_kind(&after, "finding")
+        .into_iter()
+        .find(|f| f["id"] == "conflicting-segments")
+        .expect("a finding");
+    assert_eq!(f["frames"], t["conflicting_frames"]);
+    assert_eq!(f["frame"], frames[0]);
+    assert_eq!(f["session"], 1);
+    assert!(
+        f["message"].as_str().unwrap().contains("RETR plans.txt"),
+        "{f}"
+    );
+    // The forged segment is the frame right after the file's.
+    let file_frame = t["data_frames"][0].as_u64().unwrap();
+    assert_eq!(frames[0].as_u64().unwrap(), file_frame + 1, "{t}");
+}
+
+#[test]
+fn a_control_segment_that_contradicts_an_earlier_copy_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut packets = synth::control_only(&[
+        (false, b"220 ready\r\n"),
+        (true, b"USER alice\r\n"),
+        (false, b"331 pw\r\n"),
+    ]);
+    // A second copy of the USER segment (packet 4: after the handshake and 220) naming mallory.
+    let user = packets[4].clone();
+    let at = user.len() - b"alice\r\n".len();
+    let mut forged = user.clone();
+    forged[at..at + 5].copy_from_slice(b"mally");
+    packets.insert(5, forged);
+    let f = write_raw_ip(dir.path(), "control.pcap", &packets);
+    let (events, _) = inspect(&f, &[]);
+    let c = of_kind(&events, "command");
+    assert_eq!(c[0]["arg"], "alice", "the first copy is read");
+    let finding = of_kind(&events, "finding")
+        .into_iter()
+        .find(|f| f["id"] == "conflicting-segments")
+        .expect("a finding");
+    assert_eq!(finding["frames"], serde_json::json!([6]));
+}
