@@ -12,9 +12,10 @@
 //!
 //! Memory is bounded: at most [`HEAD`] digests of the capture's first frames are kept for good
 //! (a concatenated capture repeats from its start), and the most recent ones in two generations
-//! of at most [`GENERATION`] digests each. That is at most 327,680 digests of 24 bytes, about
-//! 9 MiB with the hash table's overhead, whatever the size of the capture. A repeat whose first
-//! copy is older than that window is not recognised and is read like any other frame.
+//! of at most [`GENERATION`] digests each (so the last 57,344 to 114,688 frames are always
+//! covered). That is at most 143,360 digests in tables of 2^15 + 2 × 2^16 slots of 25 bytes,
+//! 4 MiB, whatever the size of the capture. A repeat whose first copy is older than that window
+//! is not recognised and is read like any other frame.
 
 use crate::event::FindingEvent;
 use crate::frame::Segment;
@@ -23,19 +24,22 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
-/// Digests of the first frames of the capture, kept to the end.
-pub const HEAD: usize = 1 << 16;
-/// Digests of recent frames per generation (two generations are kept).
-pub const GENERATION: usize = 1 << 17;
+/// Digests of the first frames of the capture, kept to the end. 7/8 of a power of two: the
+/// hash table's largest load, so the table never grows past 2^15 slots.
+pub const HEAD: usize = 28_672;
+/// Digests of recent frames per generation (two generations are kept); 7/8 of 2^16.
+pub const GENERATION: usize = 57_344;
 
 /// Bytes of each end of a TCP payload that go into its digest.
 const SAMPLE: usize = 64;
 
-/// Where a digest was first seen.
+/// Where a digest was first seen (16 bytes: a slot of the table is 25 with its key and
+/// control byte).
 #[derive(Debug, Clone, Copy)]
 struct Seen {
     frame: u64,
-    time: Duration,
+    /// Nanoseconds since the epoch (`u64` lasts until 2554).
+    time: u64,
 }
 
 /// Recognises repeated frames with bounded memory.
@@ -91,6 +95,7 @@ impl Duplicates {
             .or_else(|| self.previous.get(&digest))
             .or_else(|| self.head.get(&digest))
             .copied();
+        let time = u64::try_from(time.as_nanos()).unwrap_or(u64::MAX);
         if let Some(first) = earlier
             && time <= first.time
         {
@@ -105,7 +110,9 @@ impl Duplicates {
             return false;
         }
         if self.current.len() >= GENERATION {
-            self.previous = std::mem::take(&mut self.current);
+            // The older generation is forgotten; its table is reused (no allocation churn).
+            std::mem::swap(&mut self.current, &mut self.previous);
+            self.current.clear();
         }
         self.current.insert(digest, seen);
         false

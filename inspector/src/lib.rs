@@ -234,14 +234,16 @@ pub fn analyze_with(
         |id| servers.get(id.wrapping_sub(1)).cloned(),
         extract.as_deref().and_then(ExtractSink::folder),
     );
-    let (tracker_warnings, mut events): (Vec<Event>, Vec<Event>) =
-        std::mem::take(&mut tracker.events)
-            .into_iter()
-            .partition(|e| matches!(e, Event::Warning(_)));
-    warnings.extend(tracker_warnings.into_iter().filter_map(|e| match e {
-        Event::Warning(w) => Some(w),
-        _ => None,
-    }));
+    let mut events = std::mem::take(&mut tracker.events);
+    // The tracker's warnings join the others to be grouped (in place: the event list can be
+    // the largest thing in memory).
+    events.retain(|e| match e {
+        Event::Warning(w) => {
+            warnings.push(w.clone());
+            false
+        }
+        _ => true,
+    });
     events.extend(stitched.into_iter().map(|s| Event::Stitched(Box::new(s))));
     events.extend(found.into_iter().map(|f| Event::Finding(Box::new(f))));
     events.extend(group_warnings(warnings).into_iter().map(Event::Warning));
