@@ -54,6 +54,9 @@ pub struct Fragment<'a> {
     pub more: bool,
     /// The fragment's payload as captured.
     pub payload: &'a [u8],
+    /// The capture cut the fragment short (snap length): it cannot be used, and its datagram
+    /// will not complete.
+    pub truncated: bool,
 }
 
 /// A rebuilt datagram.
@@ -97,6 +100,10 @@ pub struct Stats {
     pub first_given_up: Option<u64>,
     /// Fragments of other protocols than TCP, not kept.
     pub not_tcp: u64,
+    /// Fragments cut short by the capture's snap length, not usable.
+    pub truncated: u64,
+    /// The first of them.
+    pub first_truncated: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -144,6 +151,12 @@ impl Defragmenter {
         self.stats.fragments += 1;
         if f.protocol != TCP {
             self.stats.not_tcp += 1;
+            return None;
+        }
+        if f.truncated {
+            // Its datagram cannot complete: what else came of it is given up at the end.
+            self.stats.truncated += 1;
+            self.stats.first_truncated.get_or_insert(frame);
             return None;
         }
         if time.saturating_sub(self.last_sweep) >= Duration::from_secs(1) {
@@ -340,6 +353,7 @@ mod tests {
             offset,
             more,
             payload,
+            truncated: false,
         }
     }
 
@@ -392,6 +406,20 @@ mod tests {
             d.push(frag(65_530, false, &[0; 16]), 501, Duration::from_secs(100))
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_fragment_cut_by_the_snap_length_never_completes_its_datagram() {
+        let mut d = Defragmenter::new();
+        let t = Duration::ZERO;
+        d.push(frag(0, true, b"abcdefgh"), 1, t);
+        let mut last = frag(8, false, b"ij");
+        last.truncated = true;
+        assert!(d.push(last, 2, t).is_none());
+        d.finish();
+        assert_eq!(d.stats.truncated, 1);
+        assert_eq!(d.stats.first_truncated, Some(2));
+        assert_eq!(d.stats.given_up, 1);
     }
 
     #[test]

@@ -10,12 +10,15 @@
 //! catches the `any` case where the link headers of the two copies differ; for any other frame,
 //! every byte of it.
 //!
-//! Memory is bounded: at most [`HEAD`] digests of the capture's first frames are kept for good
-//! (a concatenated capture repeats from its start), and the most recent ones in two generations
-//! of at most [`GENERATION`] digests each (so the last 57,344 to 114,688 frames are always
-//! covered). That is at most 143,360 digests in tables of 2^15 + 2 × 2^16 slots of 25 bytes,
-//! 4 MiB, whatever the size of the capture. A repeat whose first copy is older than that window
-//! is not recognised and is read like any other frame.
+//! Memory is bounded and the common case cheap. The digests of the capture's first [`HEAD`]
+//! frames are kept for good (a concatenated capture repeats from its start), those of the latest
+//! [`RING`] frames in a ring: 98,304 entries of 24 bytes, 2.3 MiB, whatever the size of the
+//! capture. While time runs forward, as it does in almost every capture, no frame can repeat an
+//! earlier one with a timestamp not earlier than its own, so nothing is looked up: a frame costs
+//! its digest and one store. The first frame whose time does not advance builds a hash index of
+//! the entries (at most 2^17 slots of 13 bytes, 1.7 MiB), kept up to date from then on. A repeat
+//! whose first copy is no longer in the window is not recognised and is read like any other
+//! frame.
 
 use crate::event::FindingEvent;
 use crate::frame::Segment;
@@ -24,19 +27,18 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
-/// Digests of the first frames of the capture, kept to the end. 7/8 of a power of two: the
-/// hash table's largest load, so the table never grows past 2^15 slots.
-pub const HEAD: usize = 28_672;
-/// Digests of recent frames per generation (two generations are kept); 7/8 of 2^16.
-pub const GENERATION: usize = 57_344;
+/// Digests of the first frames of the capture, kept to the end.
+pub const HEAD: usize = 1 << 15;
+/// Digests of the latest frames.
+pub const RING: usize = 1 << 16;
 
 /// Bytes of each end of a TCP payload that go into its digest.
 const SAMPLE: usize = 64;
 
-/// Where a digest was first seen (16 bytes: a slot of the table is 25 with its key and
-/// control byte).
+/// A frame's digest, where and when it was seen.
 #[derive(Debug, Clone, Copy)]
-struct Seen {
+struct Entry {
+    digest: u64,
     frame: u64,
     /// Nanoseconds since the epoch (`u64` lasts until 2554).
     time: u64,
@@ -45,9 +47,12 @@ struct Seen {
 /// Recognises repeated frames with bounded memory.
 #[derive(Debug, Default)]
 pub struct Duplicates {
-    head: HashMap<u64, Seen, FxBuildHasher>,
-    current: HashMap<u64, Seen, FxBuildHasher>,
-    previous: HashMap<u64, Seen, FxBuildHasher>,
+    head: Vec<Entry>,
+    ring: Vec<Entry>,
+    ring_at: usize,
+    /// Digest → slot (`HEAD + i` for ring slot `i`), built when time first fails to advance.
+    index: Option<HashMap<u64, u32, FxBuildHasher>>,
+    latest: u64,
     /// Repeated frames found.
     pub count: u64,
     /// The first repeat: (its frame, the frame it repeats).
@@ -89,14 +94,10 @@ impl Duplicates {
     /// True when frame `frame`, taken at `time`, repeats an earlier frame with digest `digest`
     /// whose timestamp is not earlier. Remembers the frame otherwise.
     pub fn is_repeat(&mut self, digest: u64, frame: u64, time: Duration) -> bool {
-        let earlier = self
-            .current
-            .get(&digest)
-            .or_else(|| self.previous.get(&digest))
-            .or_else(|| self.head.get(&digest))
-            .copied();
         let time = u64::try_from(time.as_nanos()).unwrap_or(u64::MAX);
-        if let Some(first) = earlier
+        if time > self.latest {
+            self.latest = time;
+        } else if let Some(first) = self.earlier(digest)
             && time <= first.time
         {
             self.count += 1;
@@ -104,18 +105,55 @@ impl Duplicates {
             self.last = Some((frame, first.frame));
             return true;
         }
-        let seen = Seen { frame, time };
-        if self.head.len() < HEAD {
-            self.head.insert(digest, seen);
-            return false;
-        }
-        if self.current.len() >= GENERATION {
-            // The older generation is forgotten; its table is reused (no allocation churn).
-            std::mem::swap(&mut self.current, &mut self.previous);
-            self.current.clear();
-        }
-        self.current.insert(digest, seen);
+        self.remember(Entry {
+            digest,
+            frame,
+            time,
+        });
         false
+    }
+
+    /// The entry with `digest`, building the index on first use.
+    fn earlier(&mut self, digest: u64) -> Option<Entry> {
+        let index = self.index.get_or_insert_with(|| {
+            let mut index = HashMap::with_capacity_and_hasher(HEAD + RING, FxBuildHasher);
+            let slots = (0..)
+                .zip(self.head.iter())
+                .chain((HEAD as u32..).zip(self.ring.iter()));
+            for (slot, e) in slots {
+                index.insert(e.digest, slot);
+            }
+            index
+        });
+        let slot = *index.get(&digest)? as usize;
+        match slot.checked_sub(HEAD) {
+            None => self.head.get(slot).copied(),
+            Some(i) => self.ring.get(i).copied(),
+        }
+    }
+
+    fn remember(&mut self, entry: Entry) {
+        let slot = if self.head.len() < HEAD {
+            self.head.push(entry);
+            self.head.len() - 1
+        } else {
+            let i = self.ring_at;
+            self.ring_at = (i + 1) % RING;
+            if let Some(old) = self.ring.get_mut(i) {
+                let evicted = std::mem::replace(old, entry);
+                if let Some(index) = &mut self.index
+                    && index.get(&evicted.digest) == Some(&((HEAD + i) as u32))
+                {
+                    index.remove(&evicted.digest);
+                }
+            } else {
+                self.ring.push(entry);
+            }
+            HEAD + i
+        };
+        if let Some(index) = &mut self.index {
+            index.insert(entry.digest, slot as u32);
+        }
     }
 
     /// The finding that says how many frames repeat and where the repeat starts, if any did.
@@ -174,15 +212,27 @@ mod tests {
     #[test]
     fn the_window_is_bounded() {
         let mut d = Duplicates::new();
-        let n = (HEAD + 3 * GENERATION) as u64;
+        let n = (HEAD + 3 * RING) as u64;
         for i in 0..n {
-            d.is_repeat(i, i + 1, Duration::from_secs(i));
+            d.is_repeat(i, i + 1, Duration::from_secs(i + 1));
         }
-        assert!(d.head.len() <= HEAD);
-        assert!(d.current.len() <= GENERATION && d.previous.len() <= GENERATION);
-        // The start of the capture is still known, the middle is forgotten.
-        assert!(d.is_repeat(0, n + 1, Duration::ZERO));
-        let middle = (HEAD + GENERATION / 2) as u64;
+        assert_eq!(d.head.len(), HEAD);
+        assert_eq!(d.ring.len(), RING);
+        assert!(
+            d.index.is_none(),
+            "time only ran forward: nothing looked up"
+        );
+        // The start of the capture and the latest frames are still known, the middle is not.
+        assert!(d.is_repeat(0, n + 1, Duration::from_secs(1)));
+        let middle = (HEAD + RING) as u64;
         assert!(!d.is_repeat(middle, n + 2, Duration::ZERO));
+        assert!(d.is_repeat(n - 1, n + 3, Duration::from_secs(n)));
+        assert!(d.index.as_ref().is_some_and(|i| i.len() <= HEAD + RING));
+        // Ring entries evicted later leave the index too.
+        for i in n..n + RING as u64 {
+            d.is_repeat(i + 1_000_000, i + 10, Duration::from_secs(1));
+        }
+        assert!(d.index.as_ref().is_some_and(|i| i.len() <= HEAD + RING));
+        assert!(!d.is_repeat(n - 1, n + RING as u64 + 20, Duration::ZERO));
     }
 }

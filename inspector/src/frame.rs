@@ -124,6 +124,7 @@ pub fn decode<'a>(frame: &RawFrame<'a>) -> Result<Decoded<'a>, FrameError> {
                     offset: usize::from(h.fragments_offset().byte_offset()),
                     more: h.more_fragments(),
                     payload: v4.payload().payload,
+                    truncated: v4.payload().incomplete,
                 }));
             }
             let claimed = usize::from(h.total_len()).saturating_sub(usize::from(h.ihl()) * 4);
@@ -149,6 +150,7 @@ pub fn decode<'a>(frame: &RawFrame<'a>) -> Result<Decoded<'a>, FrameError> {
                         offset: usize::from(f.fragment_offset().byte_offset()),
                         more: f.more_fragments(),
                         payload: v6.payload().payload,
+                        truncated: v6.payload().incomplete,
                     }));
                 }
                 return Ok(Decoded::Other);

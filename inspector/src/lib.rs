@@ -204,6 +204,16 @@ pub fn analyze_with(
             ),
         ));
     }
+    if stats.truncated > 0 {
+        analysis.skipped += stats.truncated;
+        warnings.push(WarningEvent::new(
+            stats.first_truncated.unwrap_or(0),
+            format!(
+                "{}: {} IP fragment(s) cut short by the capture's snap length could not be used",
+                analysis.name, stats.truncated
+            ),
+        ));
+    }
     if broken_rebuilt.0 > 0 {
         analysis.skipped += broken_rebuilt.0;
         warnings.push(WarningEvent::new(
