@@ -197,12 +197,14 @@ pub struct StitchedEvent {
     pub present: Vec<[u64; 2]>,
     /// Byte ranges `[offset, length]` still missing (up to `size` when known).
     pub missing: Vec<[u64; 2]>,
-    /// No byte is missing.
+    /// No byte is missing and no part's segments contradicted each other.
     pub complete: bool,
-    /// sha256 of the stitched file (only with `--extract` and when complete).
+    /// sha256 of the stitched file (only with `--extract` and when no byte is missing).
     pub sha256: Option<String>,
     /// Where `--extract` wrote it.
     pub extracted: Option<String>,
+    /// The parts' `conflicting_frames` together: segments that contradicted an earlier copy.
+    pub conflicting_frames: Vec<u64>,
 }
 
 /// A security finding (`"kind":"finding"`), Wireshark Expert-Info style.
