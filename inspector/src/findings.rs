@@ -21,7 +21,7 @@ pub fn find(tracker: &Tracker) -> Vec<FindingEvent> {
             Event::Credential(c) => {
                 let anonymous =
                     c.user.eq_ignore_ascii_case("anonymous") || c.user.eq_ignore_ascii_case("ftp");
-                if c.password.is_some() && !anonymous {
+                if c.password.is_some() && !anonymous && !c.decrypted_with_keylog {
                     out.push(FindingEvent {
                         id: "cleartext-credentials",
                         severity: "high",
@@ -37,7 +37,7 @@ pub fn find(tracker: &Tracker) -> Vec<FindingEvent> {
                         reference: "RFC 2577 §7, RFC 4217",
                     });
                 }
-                if c.accepted == Some(true) {
+                if c.accepted == Some(true) && (anonymous || !c.decrypted_with_keylog) {
                     out.push(FindingEvent {
                         id: if anonymous { "anonymous-login" } else { "cleartext-login-success" },
                         severity: if anonymous { "medium" } else { "high" },
@@ -89,7 +89,7 @@ pub fn find(tracker: &Tracker) -> Vec<FindingEvent> {
                     });
                 }
             }
-            Event::Transfer(t) if t.bytes > 0 => {
+            Event::Transfer(t) if t.bytes > 0 && !t.tls.is_some_and(|x| x.encrypted) => {
                 cleartext_files += 1;
                 first_file_frame.get_or_insert(t.frame);
             }
@@ -125,6 +125,7 @@ pub fn find(tracker: &Tracker) -> Vec<FindingEvent> {
     for s in &tracker.sessions {
         session_findings(s, &mut out);
     }
+    out.extend(crate::tls::findings::find(tracker));
     out
 }
 

@@ -103,6 +103,8 @@ pub struct Transfer {
     first_frame: Option<u64>,
     last_frame: u64,
     sniff: Vec<u8>,
+    /// Set for the data connections of TLS sessions (kept up to date by [`crate::tls`]).
+    pub tls: Option<crate::tls::TransferTls>,
 }
 
 impl Transfer {
@@ -130,6 +132,7 @@ impl Transfer {
             first_frame: None,
             last_frame: 0,
             sniff: Vec::new(),
+            tls: None,
         }
     }
 
@@ -208,6 +211,14 @@ impl Transfer {
 
     /// Guesses listing or file from the first bytes (for data connections nobody announced).
     fn guess_direction(&self) -> DataDirection {
+        if let Some(tls) = self.tls.filter(|t| t.encrypted && !t.decrypted_with_keylog) {
+            // Encrypted: only the side that sent the bulk of the bytes is known.
+            return if tls.encrypted_bytes_to_server > tls.encrypted_bytes_to_client {
+                DataDirection::Upload
+            } else {
+                DataDirection::Download
+            };
+        }
         let text = String::from_utf8_lossy(&self.sniff);
         let looks_listing = std::str::from_utf8(&self.sniff).is_ok()
             && text.lines().take(5).all(|l| {
@@ -314,6 +325,13 @@ impl Transfer {
         if reset {
             reasons.push("data connection reset".into());
         }
+        let unreadable = self.tls.filter(|t| t.encrypted && !t.decrypted_with_keylog);
+        if unreadable.is_some() {
+            reasons.push("content encrypted (TLS, PROT P); see the TLS findings".into());
+        }
+        if self.tls.is_some_and(|t| t.records_lost) {
+            reasons.push("TLS records missing from the capture".into());
+        }
         if let Some(expected) = self.expected_bytes
             && !self.ascii
             && direction != DataDirection::Listing
@@ -339,7 +357,11 @@ impl Transfer {
             direction: direction.as_str(),
             guessed,
             bytes: self.bytes,
-            sha256: (self.gaps.is_empty() && connected).then(|| hex::encode(hasher.finalize())),
+            sha256: (self.gaps.is_empty()
+                && connected
+                && unreadable.is_none()
+                && !self.tls.is_some_and(|t| t.records_lost))
+            .then(|| hex::encode(hasher.finalize())),
             complete: reasons.is_empty(),
             incomplete_reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
             expected_bytes: self.expected_bytes,
@@ -349,6 +371,7 @@ impl Transfer {
             data_frames: self.first_frame.map(|f| [f, self.last_frame]),
             reply: self.final_reply.map(|(c, _)| c.0),
             extracted: extracted.name,
+            tls: self.tls,
         }
     }
 
