@@ -141,6 +141,18 @@ impl Transfer {
         self.bytes
     }
 
+    /// Frame `frame` carried bytes of its data connection that are not content (TLS records):
+    /// the connection's frames are known even when its content is not.
+    pub fn note_frame(&mut self, frame: u64) {
+        self.first_frame.get_or_insert(frame);
+        self.last_frame = frame;
+    }
+
+    /// The first frame that carried its data connection's bytes.
+    pub fn first_data_frame(&self) -> Option<u64> {
+        self.first_frame
+    }
+
     /// A data connection was tied to it (whether or not it is still open).
     pub fn connected(&self) -> bool {
         !matches!(self.state, TransferState::AwaitingConnection)

@@ -332,6 +332,12 @@ impl TlsConnection {
         if self.keys[dir].is_none() {
             // Without keys a TLS 1.3 record's real type is hidden: count what follows each
             // side's own handshake flight (the server's ends when the client's Finished comes).
+            // 2 bytes of alert, its type and a 16-byte tag: a TLS 1.3 alert, at the end of a
+            // connection its close_notify (application data of 2 bytes is rare enough).
+            if self.tls13() && record.body.len() == 19 && self.handshake_done[dir] {
+                self.close_notify[dir] = true;
+                return;
+            }
             let counted = if self.tls13() {
                 let client = self.client_dir.unwrap_or(0);
                 if dir == client {

@@ -169,7 +169,7 @@ fn data_connections(tracker: &Tracker, out: &mut Vec<FindingEvent>) {
         let (Some(tls), Some(session)) = (t.tls, t.session) else {
             continue;
         };
-        let frame = t.command_frame.unwrap_or(0);
+        let frame = t.command_frame.or(t.first_data_frame()).unwrap_or(0);
         if !tls.encrypted {
             if !clear.iter().any(|c| c.0 == session) && t.bytes() > 0 {
                 clear.push((session, frame, t.name.clone()));

@@ -244,7 +244,13 @@ pub fn tls13_keys(suite: Suite, secret: &[u8]) -> Option<DirectionKeys> {
 
 /// The TLS 1.3 traffic secret after a KeyUpdate (RFC 8446 §7.2).
 pub fn tls13_next_secret(suite: Suite, secret: &[u8]) -> Option<Vec<u8>> {
-    hkdf_expand_label(suite.hash, secret, b"traffic upd", b"", suite.hash.output_len())
+    hkdf_expand_label(
+        suite.hash,
+        secret,
+        b"traffic upd",
+        b"",
+        suite.hash.output_len(),
+    )
 }
 
 /// TLS 1.2 record keys of the client and of the server, from the master secret and both

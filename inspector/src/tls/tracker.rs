@@ -149,6 +149,7 @@ impl Tracker {
         };
         let pushed = conn.push(dir, again(chunk), ctx.frame);
         t.tls = Some(summary(Some(conn), data.guessed));
+        t.note_frame(ctx.frame);
         let mut out = pushed.plaintext;
         out.extend(pushed.clear);
         Some(out)
