@@ -80,6 +80,8 @@ struct Attempt {
     password: Option<String>,
     frames: Vec<u64>,
     frame: u64,
+    /// Read from TLS with the key log.
+    decrypted: bool,
 }
 
 /// One control connection.
@@ -383,6 +385,7 @@ impl Tracker {
                     password: None,
                     frames: vec![ctx.frame],
                     frame: ctx.frame,
+                    decrypted: self.tls.decrypting(s),
                 });
             }
             Some(Command::Pass { password }) => {
@@ -394,10 +397,12 @@ impl Tracker {
                     password: None,
                     frames: Vec::new(),
                     frame: ctx.frame,
+                    decrypted: false,
                 });
                 attempt.password = Some(password.clone());
                 attempt.frames.push(ctx.frame);
                 attempt.frame = ctx.frame;
+                attempt.decrypted |= self.tls.decrypting(s);
             }
             Some(Command::Port { addr }) => {
                 let addr = SocketAddr::V4(*addr);
@@ -734,8 +739,7 @@ fn credential(session: &Session, attempt: Attempt, accepted: Option<bool>) -> Cr
         accepted,
         frame: attempt.frame,
         filter: format!("frame.number in {{{}}}", list.join(" ")),
-        // After the 234 only the key log makes a login readable.
-        decrypted_with_keylog: session.encrypted.is_some_and(|f| attempt.frame > f),
+        decrypted_with_keylog: attempt.decrypted,
         frames: attempt.frames,
     }
 }

@@ -590,3 +590,159 @@ impl TlsConnection {
         self.decryption = Decryption::Decrypting;
     }
 }
+
+/// Hand-made handshake records for tests (no network, no key log).
+#[cfg(test)]
+pub(crate) mod testdata {
+    fn handshake_record(kind: u8, body: &[u8]) -> Vec<u8> {
+        let mut msg = vec![kind, 0, (body.len() >> 8) as u8, body.len() as u8];
+        msg.extend_from_slice(body);
+        let mut rec = vec![22, 3, 1, (msg.len() >> 8) as u8, msg.len() as u8];
+        rec.extend(msg);
+        rec
+    }
+
+    fn ext(kind: u16, data: &[u8]) -> Vec<u8> {
+        let mut e = kind.to_be_bytes().to_vec();
+        e.extend((data.len() as u16).to_be_bytes());
+        e.extend_from_slice(data);
+        e
+    }
+
+    fn with_exts(mut body: Vec<u8>, exts: &[u8]) -> Vec<u8> {
+        body.extend((exts.len() as u16).to_be_bytes());
+        body.extend_from_slice(exts);
+        body
+    }
+
+    /// A TLS 1.3 ClientHello record with random `[r; 32]`, offering 0x1301, naming `sni`.
+    pub fn client_hello(r: u8, sni: &str) -> Vec<u8> {
+        let mut body = vec![3, 3];
+        body.extend([r; 32]);
+        body.extend([0, 0, 2, 0x13, 0x01, 1, 0]);
+        let mut name = vec![0];
+        name.extend((sni.len() as u16).to_be_bytes());
+        name.extend(sni.as_bytes());
+        let mut list = (name.len() as u16).to_be_bytes().to_vec();
+        list.extend(name);
+        let mut exts = ext(0, &list);
+        exts.extend(ext(43, &[2, 3, 4]));
+        handshake_record(1, &with_exts(body, &exts))
+    }
+
+    /// A ServerHello record: `version` 0x0304 (in supported_versions) or 0x0303, `suite`.
+    pub fn server_hello(version: u16, suite: u16) -> Vec<u8> {
+        let mut body = vec![3, 3];
+        body.extend([0x5a; 32]);
+        body.push(0);
+        body.extend(suite.to_be_bytes());
+        body.push(0);
+        let exts = if version == 0x0304 {
+            ext(43, &[3, 4])
+        } else {
+            Vec::new()
+        };
+        handshake_record(2, &with_exts(body, &exts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testdata::*;
+    use super::*;
+    use proptest::prelude::*;
+
+    fn push(c: &mut TlsConnection, dir: usize, bytes: &[u8], frame: u64) -> Pushed {
+        c.push(dir, Chunk::Data(bytes), frame)
+    }
+
+    #[test]
+    fn hellos_give_version_suite_and_sni_even_cut_into_pieces() {
+        let mut c = TlsConnection::new(None, Some(Arc::new(KeyLog::default())));
+        let hello = client_hello(7, "ftp.example.org");
+        let (a, b) = hello.split_at(9);
+        push(&mut c, 1, a, 3);
+        push(&mut c, 1, b, 4);
+        push(&mut c, 0, &server_hello(0x0304, 0x1303), 5);
+        assert_eq!(c.client_dir(), Some(1));
+        assert_eq!(c.facts.sni.as_deref(), Some("ftp.example.org"));
+        assert_eq!(c.facts.client_random.as_deref(), Some(&[7u8; 32][..]));
+        assert_eq!(c.facts.client_hello_frame, Some(4));
+        assert_eq!(c.facts.version, Some(0x0304));
+        assert_eq!(
+            suite_name(c.facts.cipher_suite.unwrap()),
+            "TLS_CHACHA20_POLY1305_SHA256"
+        );
+        assert_eq!(
+            c.decryption,
+            Decryption::NoSecret {
+                missing: "line at all"
+            }
+        );
+    }
+
+    #[test]
+    fn a_suite_without_aead_support_is_named_not_decrypted() {
+        let mut c = TlsConnection::new(Some(0), Some(Arc::new(KeyLog::default())));
+        push(&mut c, 0, &client_hello(1, "x"), 1);
+        // TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA
+        push(&mut c, 1, &server_hello(0x0303, 0xC013), 2);
+        assert_eq!(c.decryption, Decryption::UnsupportedSuite(0xC013));
+        assert!(
+            c.decryption.describe().contains("AES_128_CBC"),
+            "{}",
+            c.decryption.describe()
+        );
+    }
+
+    #[test]
+    fn clear_text_after_tls_records_is_handed_back_and_clear_text_alone_is_not() {
+        let mut c = TlsConnection::new(Some(0), None);
+        push(&mut c, 0, &client_hello(1, "x"), 1);
+        let out = push(&mut c, 0, b"USER after-ccc\r\n", 2);
+        assert_eq!(out.clear, b"USER after-ccc\r\n");
+        assert!(c.cleared[0]);
+        let out = push(&mut c, 1, b"200 never was TLS\r\n", 3);
+        assert!(out.clear.is_empty() && !c.cleared[1] && c.lost[1]);
+    }
+
+    #[test]
+    fn a_gap_loses_the_records_after_it() {
+        let mut c = TlsConnection::new(Some(0), None);
+        push(&mut c, 0, &client_hello(1, "x"), 1);
+        c.push(0, Chunk::Gap { len: 100 }, 2);
+        push(&mut c, 0, &[23, 3, 3, 0, 5, 1, 2, 3, 4, 5], 3);
+        assert!(c.lost[0]);
+        assert_eq!(c.app_bytes[0], 10, "counted as bytes, not parsed");
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_after_a_handshake_never_panic(
+            chunks in proptest::collection::vec((0usize..2, proptest::collection::vec(any::<u8>(), 0..300)), 0..30),
+            tls13 in any::<bool>(),
+        ) {
+            let r = "01".repeat(32);
+            let log = KeyLog::parse("k", &format!(
+                "CLIENT_RANDOM {r} {m}\nCLIENT_HANDSHAKE_TRAFFIC_SECRET {r} {s}\nSERVER_HANDSHAKE_TRAFFIC_SECRET {r} {s}\n\
+                 CLIENT_TRAFFIC_SECRET_0 {r} {s}\nSERVER_TRAFFIC_SECRET_0 {r} {s}\n",
+                m = "ab".repeat(48), s = "cd".repeat(32)));
+            let mut c = TlsConnection::new(Some(0), Some(Arc::new(log)));
+            push(&mut c, 0, &client_hello(1, "x"), 1);
+            let (v, s) = if tls13 { (0x0304, 0x1301) } else { (0x0303, 0xC02F) };
+            push(&mut c, 1, &server_hello(v, s), 2);
+            prop_assert_eq!(&c.decryption, &Decryption::Decrypting);
+            for (i, (dir, bytes)) in chunks.iter().enumerate() {
+                // Half the chunks dressed as records so they reach the decryption.
+                let mut data = bytes.clone();
+                if i % 2 == 0 {
+                    let mut rec = vec![if i % 4 == 0 { 23 } else { 20 }, 3, 3];
+                    rec.extend((data.len() as u16).to_be_bytes());
+                    rec.extend(data);
+                    data = rec;
+                }
+                let _ = push(&mut c, *dir, &data, 3 + i as u64);
+            }
+        }
+    }
+}

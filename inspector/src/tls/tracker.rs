@@ -246,3 +246,61 @@ impl Tracker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::event::Event;
+    use crate::ftp_session::{Ctx, Tracker};
+    use crate::reassembly::Chunk;
+    use crate::tls::connection::testdata::{client_hello, server_hello};
+
+    fn ctx(frame: u64) -> Ctx {
+        Ctx { frame, time: 0.0 }
+    }
+
+    #[test]
+    fn after_ccc_the_control_connection_is_read_in_clear_again() {
+        let mut t = Tracker::new(None);
+        t.open_session(
+            "127.0.0.1:40000".parse().unwrap(),
+            "127.0.0.1:21".parse().unwrap(),
+            "port",
+            ctx(1),
+        );
+        t.client_bytes(0, Chunk::Data(b"AUTH TLS\r\n"), ctx(2));
+        t.server_bytes(0, Chunk::Data(b"234 go\r\n"), ctx(3));
+        t.client_bytes(0, Chunk::Data(&client_hello(9, "ftp.test")), ctx(4));
+        t.server_bytes(0, Chunk::Data(&server_hello(0x0303, 0xC02F)), ctx(5));
+        // …encrypted USER/PASS/CCC, then both sides in clear again.
+        t.client_bytes(0, Chunk::Data(b"USER bob\r\nPASS visible\r\n"), ctx(6));
+        t.server_bytes(0, Chunk::Data(b"331 pw\r\n230 ok\r\n"), ctx(7));
+        t.finish();
+        let cred = t
+            .events
+            .iter()
+            .find_map(|e| match e {
+                Event::Credential(c) => Some(c),
+                _ => None,
+            })
+            .expect("the clear-text login after CCC");
+        assert_eq!(cred.password.as_deref(), Some("visible"));
+        assert_eq!(cred.accepted, Some(true));
+        assert!(!cred.decrypted_with_keylog, "in clear, not decrypted");
+        let handshake = t
+            .events
+            .iter()
+            .find_map(|e| match e {
+                Event::TlsHandshake(h) => Some(h),
+                _ => None,
+            })
+            .expect("handshake event");
+        assert_eq!(handshake.version, Some("TLS 1.2"));
+        assert_eq!(handshake.sni.as_deref(), Some("ftp.test"));
+        let found = crate::findings::find(&t);
+        assert!(found.iter().any(|f| f.id == "ccc"), "{found:?}");
+        assert!(
+            found.iter().any(|f| f.id == "cleartext-credentials"),
+            "{found:?}"
+        );
+    }
+}
