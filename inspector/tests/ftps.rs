@@ -518,3 +518,183 @@ fn pyftpdlib_ftps_recorded_here_is_decrypted_like_tshark_does() {
     }
     assert_decrypted_like_tshark(&pcap, &keys, port, &events);
 }
+
+/// A child process killed when the test ends, passing or not.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A self-signed certificate and key in `dir`: (cert.pem, key.pem).
+fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = run(Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=vsftpd.ftps.test", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert));
+    assert_ok(&made, "openssl req");
+    (cert, key)
+}
+
+/// vsftpd with `ssl_enable=YES` (anonymous, TLS optional for data so `--ftp-ssl-control` can
+/// send the file in clear; `require_ssl_reuse` as shipped: a data connection must resume the
+/// control connection's TLS session), driven by curl: TLS 1.2 and 1.3 downloads with PROT P, and
+/// one with TLS on the control connection only.
+#[test]
+fn vsftpd_ftps_with_curl_resumed_sessions_are_decrypted_like_tshark_does() {
+    if testkit::guard::skipping(testkit::guard::SKIP_PRIVILEGED) {
+        eprintln!("SKIPPED (FTPLAB_SKIP_PRIVILEGED=1): records loopback traffic with tcpdump");
+        return;
+    }
+    let bin = ["/usr/sbin/vsftpd", "/usr/bin/vsftpd"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("vsftpd is not installed: apt-get install vsftpd (see .ci/run)");
+    let ip = own_loopback();
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let anon = w.join("anon");
+    let empty = w.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let big = random_file(&anon.join("big.bin"), 200_000);
+    let small = random_file(&anon.join("pub.txt"), 5_000);
+    let (cert, key) = self_signed(w);
+    let port = testkit::free_port_on(ip);
+    let conf = w.join("vsftpd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listen=YES\nlisten_ipv6=NO\nlisten_address={ip}\nlisten_port={port}\nbackground=NO\n\
+             seccomp_sandbox=NO\nanonymous_enable=YES\nlocal_enable=NO\nanon_root={anon}\n\
+             pasv_enable=YES\nport_enable=YES\nconnect_from_port_20=NO\nxferlog_enable=NO\n\
+             write_enable=NO\nno_anon_password=NO\nrun_as_launching_user=YES\n\
+             secure_chroot_dir={empty}\nssl_enable=YES\nallow_anon_ssl=YES\n\
+             force_anon_logins_ssl=YES\nforce_anon_data_ssl=NO\nrsa_cert_file={cert}\n\
+             rsa_private_key_file={key}\nssl_ciphers=HIGH\n",
+            anon = anon.display(),
+            empty = empty.display(),
+            cert = cert.display(),
+            key = key.display()
+        ),
+    )
+    .unwrap();
+    let _server = KillOnDrop(
+        Command::new(bin)
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start vsftpd"),
+    );
+    let greeted = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::net::TcpStream::connect((ip, port)).is_ok_and(|mut s| {
+            use std::io::Read;
+            let mut b = [0u8; 3];
+            s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                .is_ok()
+                && s.read_exact(&mut b).is_ok()
+                && &b == b"220"
+        })
+    });
+    assert!(greeted, "vsftpd did not greet on {ip}:{port}");
+
+    let pcap = w.join("vsftpd-ftps.pcap");
+    let keys = w.join("keys.log");
+    let sniffer = Sniffer::start(&pcap, "lo", &[], &format!("host {ip}"));
+    let base = format!("ftp://{ip}:{port}");
+    let curl_tls = |args: &[&str]| {
+        run(Command::new("curl")
+            .env("SSLKEYLOGFILE", &keys)
+            .args([
+                "-sS",
+                "--max-time",
+                "60",
+                "-k",
+                "-u",
+                "anonymous:eve@example.org",
+            ])
+            .args(args)
+            .args(["-o", "/dev/null"]))
+    };
+    let tls12 = curl_tls(&[
+        "--ssl-reqd",
+        "--tlsv1.2",
+        "--tls-max",
+        "1.2",
+        &format!("{base}/big.bin"),
+    ]);
+    let tls13 = curl_tls(&["--ssl-reqd", &format!("{base}/pub.txt")]);
+    let control_only = curl_tls(&["--ftp-ssl-control", &format!("{base}/pub.txt")]);
+    let pcap = sniffer.stop(ip);
+    assert_ok(&tls12, "curl TLS 1.2");
+    assert_ok(&tls13, "curl TLS 1.3");
+    assert_ok(&control_only, "curl --ftp-ssl-control");
+
+    let port_arg = port.to_string();
+    let (plain, code) = inspect(&pcap, &["--port", &port_arg]);
+    assert_eq!(code, 0);
+    let versions: Vec<&str> = of_kind(&plain, "tls_handshake")
+        .iter()
+        .map(|h| h["version"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(versions, ["TLS 1.2", "TLS 1.3", "TLS 1.3"], "{plain:#?}");
+    assert!(credentials(&plain).is_empty(), "nothing readable in clear");
+    let transfers = of_kind(&plain, "transfer");
+    assert_eq!(transfers.len(), 3, "{transfers:#?}");
+    // vsftpd's require_ssl_reuse: each data connection resumes the control session.
+    let encrypted: Vec<_> = transfers
+        .iter()
+        .filter(|t| t["tls"]["encrypted"] == true)
+        .collect();
+    assert_eq!(encrypted.len(), 2, "{transfers:#?}");
+    for t in &encrypted {
+        assert_eq!(t["tls"]["resumed"], true, "{t}");
+        assert_eq!(t["tls"]["tie"], "guessed", "{t}");
+    }
+    let big_wire = encrypted
+        .iter()
+        .map(|t| t["tls"]["encrypted_bytes_to_client"].as_u64().unwrap_or(0))
+        .max()
+        .unwrap_or(0);
+    assert!(big_wire >= 200_000, "sizes stay visible: {big_wire}");
+    assert!(
+        transfer_hashes(&plain).contains(&small),
+        "the --ftp-ssl-control file in clear"
+    );
+    assert!(ids(&plain).contains("prot-clear"), "{:?}", ids(&plain));
+
+    let (events, code) = inspect(
+        &pcap,
+        &["--port", &port_arg, "--keylog", keys.to_str().unwrap()],
+    );
+    assert_eq!(code, 0);
+    let creds = credentials(&events);
+    assert_eq!(creds.len(), 3, "{creds:?}");
+    for c in &creds {
+        assert_eq!(c.1, "eve@example.org", "{creds:?}");
+    }
+    let mut ours: Vec<String> = of_kind(&events, "transfer")
+        .iter()
+        .filter_map(|t| t["sha256"].as_str().map(str::to_owned))
+        .collect();
+    ours.sort();
+    let mut expected = vec![big.clone(), small.clone(), small.clone()];
+    expected.sort();
+    assert_eq!(ours, expected);
+    // curl opens with AUTH SSL, which tshark 4.0 does not follow into TLS on the control
+    // connection; its TLS heuristics still find and decrypt the data connections.
+    let (_, tshark_files) = tshark_view(&pcap, &keys, port);
+    assert_eq!(
+        tshark_files, expected,
+        "tshark's decrypted data connections"
+    );
+}
