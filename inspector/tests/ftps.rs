@@ -698,3 +698,52 @@ fn vsftpd_ftps_with_curl_resumed_sessions_are_decrypted_like_tshark_does() {
         "tshark's decrypted data connections"
     );
 }
+
+/// A TLS record lost from the capture (a frame cut out with editcap): what follows it in that
+/// direction cannot be decrypted, and a warning says so; everything else is still read.
+#[test]
+fn a_lost_tls_record_is_a_warning_and_the_rest_is_still_read() {
+    let (pcap, keys) = shipped();
+    let keylog = ["--port", "2144", "--keylog", keys.to_str().unwrap()];
+    let (events, _) = inspect(&pcap, &keylog);
+    let pass = of_kind(&events, "command")
+        .into_iter()
+        .find(|c| c["command"] == "PASS" && c["session"] == 1)
+        .expect("session 1's PASS")["frame"]
+        .as_u64()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.pcapng");
+    let out = run(Command::new("editcap")
+        .arg(&pcap)
+        .arg(&cut)
+        .arg(pass.to_string()));
+    assert_ok(&out, "editcap (from the tshark packages)");
+    let (events, code) = inspect(&cut, &keylog);
+    assert_eq!(code, 1, "a warning");
+    let warnings: Vec<_> = of_kind(&events, "warning")
+        .into_iter()
+        .filter_map(|w| w["message"].as_str())
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("session 1") && w.contains("TLS stream")),
+        "{warnings:?}"
+    );
+    let creds = of_kind(&events, "credential");
+    assert!(
+        !creds
+            .iter()
+            .any(|c| c["session"] == 1 && c["password"] == "wonderland"),
+        "session 1's password was in the lost frame"
+    );
+    assert_eq!(
+        creds
+            .iter()
+            .filter(|c| c["password"] == "wonderland")
+            .count(),
+        6,
+        "the other sessions' logins"
+    );
+}

@@ -65,6 +65,10 @@ impl Tracker {
             reported: false,
             readable: false,
         });
+        let gap = match chunk {
+            Chunk::Gap { len } if control.conn.decrypting() => Some(len),
+            _ => None,
+        };
         let pushed = control
             .conn
             .push(if from_client { 0 } else { 1 }, chunk, ctx.frame);
@@ -79,6 +83,18 @@ impl Tracker {
         }
         if ready {
             self.report_control_tls(s);
+        }
+        if let (Some(len), Some(session)) = (gap, self.sessions.get(s)) {
+            let message = format!(
+                "session {}: {len} bytes of the TLS stream sent by the {} are not in the capture; \
+                 its records after them cannot be decrypted",
+                session.id,
+                if from_client { "client" } else { "server" }
+            );
+            self.events.push(Event::Warning(crate::event::WarningEvent {
+                frame: ctx.frame,
+                message,
+            }));
         }
         (!out.is_empty()).then_some(out)
     }
