@@ -217,7 +217,7 @@ impl TlsConnection {
     /// `keylog` when given.
     pub fn new(client_dir: Option<usize>, keylog: Option<Arc<KeyLog>>) -> TlsConnection {
         TlsConnection {
-            client_dir,
+            client_dir: client_dir.map(|d| d.min(1)),
             readers: Default::default(),
             handshake: Default::default(),
             keys: Default::default(),
