@@ -731,6 +731,7 @@ impl Tracker {
 fn credential(session: &Session, attempt: Attempt, accepted: Option<bool>) -> CredentialEvent {
     let list: Vec<String> = attempt.frames.iter().map(u64::to_string).collect();
     CredentialEvent {
+        decrypted_with_keylog: attempt.decrypted,
         session: session.id,
         client: peer(session.client),
         server: peer(session.server),
@@ -739,7 +740,6 @@ fn credential(session: &Session, attempt: Attempt, accepted: Option<bool>) -> Cr
         accepted,
         frame: attempt.frame,
         filter: format!("frame.number in {{{}}}", list.join(" ")),
-        decrypted_with_keylog: attempt.decrypted,
         frames: attempt.frames,
     }
 }
