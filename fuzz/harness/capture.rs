@@ -5,6 +5,7 @@ use std::io::Cursor;
 use std::path::Path;
 
 use inspector::frame;
+use inspector::packet_view::FrameViewer;
 use inspector::source::{LinkType, PacketSource, PcapNgSource, PcapSource, RawFrame};
 
 /// The link types the frame decoder knows, picked by the first byte of a frame input.
@@ -32,17 +33,21 @@ pub fn frame_decode(data: &[u8]) {
         timestamp: std::time::Duration::ZERO,
         link_type,
         bytes,
+        wire_len: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
     };
     let _ = frame::decode(&raw);
+    let _ = FrameViewer::new().view(&raw);
 }
 
-/// Every frame of a capture, each also given to the frame decoder. A source may return errors
+/// Every frame of a capture, each also given to the frame decoder and the packet view. A source may return errors
 /// and go on; the loop is bounded in case one never says it is finished.
 fn drain(mut source: impl PacketSource, limit: usize) {
+    let mut viewer = FrameViewer::new();
     for _ in 0..limit {
         match source.next_frame() {
             Ok(Some(raw)) => {
                 let _ = frame::decode(&raw);
+                let _ = viewer.view(&raw);
             }
             Ok(None) => return,
             Err(_) => {}

@@ -66,6 +66,9 @@ pub struct SessionEvent {
     pub server: String,
     /// How it was recognised: `port`, `greeting` (a 220 reply) or `user` (a USER command).
     pub found_by: &'static str,
+    /// When the server is not on port 21, what makes Wireshark decode it as FTP:
+    /// `tcp.port==P,ftp`, for `tshark -d` or Analyze ▸ Decode As… (null on port 21).
+    pub decode_as: Option<String>,
 }
 
 /// A command (`"kind":"command"`).
@@ -180,6 +183,9 @@ pub struct TransferEvent {
     pub reply: Option<u16>,
     /// Where `--extract` wrote it, relative to the extract folder.
     pub extracted: Option<String>,
+    /// The server refused the command (a 4xx/5xx reply, no byte sent): there is no file, so
+    /// `bytes` is 0 and `sha256` null.
+    pub refused: bool,
     /// The data connection of a TLS session: whether it was encrypted, how it was tied to
     /// its session, encrypted sizes; present only for TLS sessions.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -225,6 +231,10 @@ pub struct FindingEvent {
     pub frame: u64,
     /// Session number, if it belongs to one.
     pub session: Option<usize>,
+    /// Every frame it names (for `brute-force`, each failed login; otherwise `[frame]`).
+    pub frames: Vec<u64>,
+    /// A Wireshark display filter showing exactly `frames`.
+    pub filter: String,
     /// Why it matters.
     pub why: &'static str,
     /// What fixes it.

@@ -205,6 +205,8 @@ impl Tracker {
             client: peer(client),
             server: peer(server),
             found_by,
+            decode_as: (server.port() != crate::FTP_PORT)
+                .then(|| format!("tcp.port=={},ftp", server.port())),
         }));
         id - 1
     }
@@ -463,13 +465,22 @@ impl Tracker {
         };
         let code = reply.code;
         let text = reply.text();
+        // A final reply answers the oldest command still waiting (RFC 959 §5.4).
+        let answered = session
+            .pending
+            .front()
+            .and_then(|p| p.command.as_ref())
+            .map(Command::verb);
         self.events.push(Event::Reply(ReplyEvent {
             session: session.id,
             frame: ctx.frame,
             time: ctx.time,
             code: code.0,
             text: text.clone(),
-            meaning: code.meaning(),
+            meaning: match answered {
+                Some(verb) => code.meaning_after(verb),
+                None => code.meaning(),
+            },
             decrypted_with_keylog: self.tls.decrypting(s),
         }));
         if code.is_positive_preliminary() {
@@ -589,8 +600,11 @@ impl Tracker {
         };
         t.final_reply = Some((code, ctx.frame));
         match t.state {
-            // Refused before any data connection (550 no such file…): not a transfer.
-            TransferState::AwaitingConnection if !positive => t.state = TransferState::Reported,
+            // Refused before any data connection (550 no such file…): reported as refused.
+            TransferState::AwaitingConnection if !positive => {
+                let event = t.finish(self.extract.as_deref_mut());
+                self.events.push(Event::Transfer(Box::new(event)));
+            }
             TransferState::Closed { .. } => {
                 let event = t.finish(self.extract.as_deref_mut());
                 self.events.push(Event::Transfer(Box::new(event)));
@@ -729,7 +743,6 @@ impl Tracker {
 }
 
 fn credential(session: &Session, attempt: Attempt, accepted: Option<bool>) -> CredentialEvent {
-    let list: Vec<String> = attempt.frames.iter().map(u64::to_string).collect();
     CredentialEvent {
         decrypted_with_keylog: attempt.decrypted,
         session: session.id,
@@ -739,7 +752,7 @@ fn credential(session: &Session, attempt: Attempt, accepted: Option<bool>) -> Cr
         password: attempt.password,
         accepted,
         frame: attempt.frame,
-        filter: format!("frame.number in {{{}}}", list.join(" ")),
+        filter: crate::report::frame_filter(&attempt.frames),
         frames: attempt.frames,
     }
 }
@@ -785,10 +798,59 @@ mod tests {
         assert_eq!(c.len(), 2);
         assert_eq!(c[0].password.as_deref(), Some("wrong"));
         assert_eq!(c[0].accepted, Some(false));
-        assert_eq!(c[0].filter, "frame.number in {3 5 6}");
+        assert_eq!(
+            c[0].filter,
+            "frame.number == 3 || frame.number == 5 || frame.number == 6"
+        );
         assert_eq!(c[1].password.as_deref(), Some("right"));
         assert_eq!(c[1].accepted, Some(true));
         assert_eq!(c[1].frame, 8);
+    }
+
+    #[test]
+    fn pwds_257_is_the_current_directory_and_a_refused_retr_is_no_file() {
+        let mut t = tracker_with_session();
+        t.server_bytes(0, Chunk::Data(b"220 hi\r\n"), ctx(2));
+        t.client_bytes(0, Chunk::Data(b"PWD\r\n"), ctx(3));
+        t.server_bytes(
+            0,
+            Chunk::Data(b"257 \"/\" is the current directory\r\n"),
+            ctx(4),
+        );
+        t.client_bytes(0, Chunk::Data(b"MKD d\r\n"), ctx(5));
+        t.server_bytes(0, Chunk::Data(b"257 \"/d\" created\r\n"), ctx(6));
+        t.client_bytes(0, Chunk::Data(b"RETR missing.txt\r\n"), ctx(7));
+        t.server_bytes(0, Chunk::Data(b"550 no such file\r\n"), ctx(8));
+        t.finish();
+        let meanings: Vec<_> = t
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Reply(r) if r.code == 257 => r.meaning,
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            meanings,
+            [
+                "\"PATHNAME\" is the current working directory",
+                "\"PATHNAME\" created"
+            ]
+        );
+        let refused: Vec<_> = t
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Transfer(x) => Some(x),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert!(refused[0].refused);
+        assert_eq!(refused[0].sha256, None);
+        assert_eq!(refused[0].bytes, 0);
+        assert_eq!(refused[0].reply, Some(550));
+        assert_eq!(refused[0].name.as_deref(), Some("missing.txt"));
     }
 
     #[test]
@@ -819,8 +881,11 @@ mod tests {
                 ("d", Some("y"), Some(false), 9),
             ]
         );
-        assert_eq!(c[0].filter, "frame.number in {3}");
-        assert_eq!(c[1].filter, "frame.number in {5 7 8}");
+        assert_eq!(c[0].filter, "frame.number == 3");
+        assert_eq!(
+            c[1].filter,
+            "frame.number == 5 || frame.number == 7 || frame.number == 8"
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //! - [`event`]: the events, which are the `--json` contract.
 //! - [`report`]: tables for people and JSON lines for programs.
 //! - [`read`]: `inspector read` (capture files → report).
+//! - [`packet_view`]: `inspector frame` (one frame, layer by layer, as Wireshark shows it).
 //! - [`live`]: `inspector live` and `inspector interfaces` (capture from an interface).
 //! - [`exit_code`]: the exit codes both subcommands share.
 //!
@@ -31,6 +32,7 @@ pub mod flow;
 pub mod frame;
 pub mod ftp_session;
 pub mod live;
+pub mod packet_view;
 pub mod read;
 pub mod reassembly;
 pub mod report;

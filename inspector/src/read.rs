@@ -71,7 +71,14 @@ pub fn read(args: &ReadArgs, color: bool, out: &mut impl Write, err: &mut impl W
             let name = file.display().to_string();
             json::write(out, &analysis, several.then_some(name.as_str()))
         } else {
-            table::write(out, &analysis, table::Style { color })
+            table::write(
+                out,
+                &analysis,
+                table::Style {
+                    color,
+                    group_findings: false,
+                },
+            )
         };
         if let Err(e) = written {
             let _ = writeln!(err, "inspector: cannot write the report: {e}");

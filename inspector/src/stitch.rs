@@ -160,6 +160,7 @@ mod tests {
             data_frames: None,
             reply: None,
             extracted: None,
+            refused: false,
             tls: None,
         }))
     }

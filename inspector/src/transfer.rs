@@ -315,6 +315,38 @@ impl Transfer {
         let direction = self.direction.unwrap_or_else(|| self.guess_direction());
         self.account_for_an_unseen_end(direction, extract.as_deref_mut());
         self.state = TransferState::Reported;
+        // A transfer command the server refused (550 no such file, 553, 425…) before any byte
+        // crossed: no file, so no size and no hash (the sha256 of nothing would pass for one).
+        let refused = match self.final_reply {
+            Some((code, _)) if code.is_negative() && self.bytes == 0 => Some(code),
+            _ => None,
+        };
+        if let Some(code) = refused {
+            if let Some(sink) = extract {
+                sink.discard(self.id);
+            }
+            return TransferEvent {
+                session: self.session,
+                frame: self.command_frame.or(self.first_frame).unwrap_or(0),
+                command: self.command.clone(),
+                name: self.name.clone(),
+                direction: direction.as_str(),
+                guessed,
+                bytes: 0,
+                sha256: None,
+                complete: false,
+                incomplete_reason: Some(format!("refused by the server ({})", code.0)),
+                expected_bytes: self.expected_bytes,
+                rest: self.rest,
+                gaps: Vec::new(),
+                mode: self.mode.map(DataMode::as_str),
+                data_frames: None,
+                reply: Some(code.0),
+                extracted: None,
+                refused: true,
+                tls: self.tls,
+            };
+        }
         let mut reasons = Vec::new();
         match self.final_reply {
             Some((code, _)) if code.is_positive_completion() => {}
@@ -383,6 +415,7 @@ impl Transfer {
             data_frames: self.first_frame.map(|f| [f, self.last_frame]),
             reply: self.final_reply.map(|(c, _)| c.0),
             extracted: extracted.name,
+            refused: false,
             tls: self.tls,
         }
     }

@@ -38,6 +38,8 @@ fn leaks(tracker: &Tracker, s: &Session, out: &mut Vec<FindingEvent>) {
             ),
             frame: user.frame,
             session: Some(s.id),
+            frames: Vec::new(),
+            filter: String::new(),
             why: "the user name (half of the login) is readable by any eavesdropper",
             fix: "send AUTH TLS first; servers should answer USER before AUTH with 530 when TLS is required",
             reference: "RFC 4217 §4",
@@ -55,6 +57,8 @@ fn leaks(tracker: &Tracker, s: &Session, out: &mut Vec<FindingEvent>) {
             message: "FEAT offers AUTH TLS but the client never used it".to_owned(),
             frame: *frame,
             session: Some(s.id),
+            frames: Vec::new(),
+            filter: String::new(),
             why: "the protection was there and the session still went in clear text",
             fix: "configure the client to require TLS (curl --ssl-reqd, lftp ftp:ssl-force, FTP_TLS)",
             reference: "RFC 4217 §4",
@@ -67,9 +71,11 @@ fn leaks(tracker: &Tracker, s: &Session, out: &mut Vec<FindingEvent>) {
             message: "CCC: the client asked to drop TLS on the control connection".to_owned(),
             frame: ccc.frame,
             session: Some(s.id),
+            frames: Vec::new(),
+            filter: String::new(),
             why: "the commands after it (file names, and a new login) travel in clear text",
             fix: "refuse CCC on the server unless a NAT firewall truly needs it",
-            reference: "RFC 4217 §12.3, RFC 2228 (CCC)",
+            reference: "RFC 2228 (CCC), RFC 4217",
         });
     } else if let Some(i) = tracker.sessions.iter().position(|x| x.id == s.id)
         && tracker
@@ -84,9 +90,11 @@ fn leaks(tracker: &Tracker, s: &Session, out: &mut Vec<FindingEvent>) {
             message: "the control connection went back to clear text after TLS (CCC)".to_owned(),
             frame: s.encrypted.unwrap_or(s.first_frame),
             session: Some(s.id),
+            frames: Vec::new(),
+            filter: String::new(),
             why: "the commands after it travel in clear text",
             fix: "refuse CCC on the server unless a NAT firewall truly needs it",
-            reference: "RFC 4217 §12.3, RFC 2228 (CCC)",
+            reference: "RFC 2228 (CCC), RFC 4217",
         });
     }
 }
@@ -108,6 +116,8 @@ fn connection(conn: &TlsConnection, what: &str, s: &Session, out: &mut Vec<Findi
             message: format!("{what} uses {}", version_name(v)),
             frame,
             session: Some(s.id),
+            frames: Vec::new(),
+            filter: String::new(),
             why: "TLS before 1.2 has known weaknesses and is disabled by current clients",
             fix: "allow only TLS 1.2 and 1.3 on the server",
             reference: "RFC 8996",
@@ -154,6 +164,8 @@ fn decryption_finding(
         message,
         frame,
         session,
+        frames: Vec::new(),
+        filter: String::new(),
         why: "what this connection carried stays unreadable in this report",
         fix: "give the key log written for this very capture (SSLKEYLOGFILE of the client, or the server's key log)",
         reference: "NSS key log format; RFC 8446 §7.1",
@@ -215,8 +227,10 @@ fn data_connections(tracker: &Tracker, out: &mut Vec<FindingEvent>) {
             ),
             frame,
             session: Some(session),
+            frames: Vec::new(),
+            filter: String::new(),
             why: "TLS protects the password but not the files",
-            fix: "use PROT P (RFC 4217 §9) and make the server require it",
+            fix: "use PROT P and make the server require it",
             reference: "RFC 4217 §9",
         });
     }
@@ -230,9 +244,11 @@ fn data_connections(tracker: &Tracker, out: &mut Vec<FindingEvent>) {
             ),
             frame,
             session: Some(session),
+            frames: Vec::new(),
+            filter: String::new(),
             why: "file sizes and when they moved identify files and activity without decryption",
             fix: "nothing in FTPS hides sizes; pad or batch files if that matters",
-            reference: "RFC 4217 §15",
+            reference: "RFC 4217",
         });
     }
     // One decryption finding per kind and session is enough.
@@ -257,6 +273,8 @@ fn keylog(tracker: &Tracker, out: &mut Vec<FindingEvent>) {
             ),
             frame: 0,
             session: None,
+            frames: Vec::new(),
+            filter: String::new(),
             why: "connections whose secrets were on those lines stay encrypted",
             fix: "give the file exactly as SSLKEYLOGFILE wrote it (LABEL CLIENT_RANDOM SECRET per line)",
             reference: "NSS key log format",
@@ -276,6 +294,8 @@ fn keylog(tracker: &Tracker, out: &mut Vec<FindingEvent>) {
                 ),
                 frame: c.frame,
                 session: Some(c.session),
+                frames: Vec::new(),
+                filter: String::new(),
                 why: "whoever holds the key log (SSLKEYLOGFILE left set, a server's debug key log) reads everything TLS protected",
                 fix: "never log TLS keys outside a lab; delete key logs; change passwords that were logged",
                 reference: "NSS key log format",
