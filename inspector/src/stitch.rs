@@ -161,6 +161,7 @@ mod tests {
             reply: None,
             extracted: None,
             refused: false,
+            tls: None,
         }))
     }
 
