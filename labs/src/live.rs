@@ -6,7 +6,7 @@ use crate::procs::{self, Guard};
 use crate::tools::Tools;
 use rustix::process::Signal;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -166,13 +166,4 @@ pub fn probe(tools: &Tools, drop_privilege: bool) -> Result<(), Unavailable> {
         Some(0 | 1) => Ok(()),
         _ => Err(classify(&out.stderr)),
     }
-}
-
-/// Where a live lab saves the student's capture: `labs/my-captures/labN.pcapng`, or the folder
-/// `FTPLAB_MY_CAPTURES` names (tests use a temporary one).
-pub fn student_capture(lab: u8) -> PathBuf {
-    let dir = std::env::var_os("FTPLAB_MY_CAPTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::workspace_root().join("labs").join("my-captures"));
-    dir.join(format!("lab{lab}.pcapng"))
 }
