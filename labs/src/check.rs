@@ -188,11 +188,32 @@ pub fn key(args: &KeyArgs) -> Result<bool, LabError> {
     }
     let mut complete = true;
     for a in answers {
+        // The comment says where the answer is found and whether it is one of the words the
+        // question offers (tests look for leaks of the values that are not).
+        let level = match a.level {
+            lab::Level::Concept => "concept",
+            lab::Level::Table => "table",
+            lab::Level::Packet => "packet",
+        };
         match a.expected {
-            Expected::Text(t) | Expected::Exact(t) => println!("{} = {:?}", a.key, t),
-            Expected::Number(n) | Expected::Near { value: n, .. } => println!("{} = {n}", a.key),
-            Expected::AnyNumber(ns) => println!("{} = {}", a.key, ns.first().copied().unwrap_or(0)),
-            Expected::OneOf(w) => println!("{} = {:?}", a.key, w.first().copied().unwrap_or("")),
+            Expected::Text(t) | Expected::Exact(t) => {
+                println!("{} = {:?}  # {level}", a.key, t)
+            }
+            Expected::Number(n) | Expected::Near { value: n, .. } => {
+                println!("{} = {n}  # {level}", a.key)
+            }
+            Expected::AnyNumber(ns) => {
+                println!(
+                    "{} = {}  # {level}",
+                    a.key,
+                    ns.first().copied().unwrap_or(0)
+                )
+            }
+            Expected::OneOf(w) => println!(
+                "{} = {:?}  # {level}, choice",
+                a.key,
+                w.first().copied().unwrap_or("")
+            ),
             Expected::Unknown(why) => {
                 complete = false;
                 println!("# {}: {why}", a.key);

@@ -23,9 +23,9 @@ pub(super) static LAB: Lab = Lab {
     third_party: false,
 };
 
-/// The lower-case PORT the student sends: the client's own address (127.0.0.1), port 51210.
-pub(super) const LOWERCASE_PORT: &str = "quote port 127,0,0,1,200,10";
-const PORT_ARG: &str = "127,0,0,1,200,10";
+/// The lower-case PORT the student sends: the client's own address (127.0.0.1), port 50441.
+pub(super) const LOWERCASE_PORT: &str = "quote port 127,0,0,1,197,9";
+const PORT_ARG: &str = "127,0,0,1,197,9";
 
 static QUESTIONS: &[Question] = &[
     Question {
@@ -65,31 +65,32 @@ static QUESTIONS: &[Question] = &[
         ],
     },
     Question {
-        key: "family_550",
-        question: "Is 550 a transient or a permanent negative reply?",
+        key: "family_5yz",
+        question: "Is a reply whose first digit is 5 a transient or a permanent negative reply?",
         level: Level::Concept,
         hints: &[
             "The first digit is the family: the table in the lab's background.",
-            "RFC 959 §4.2.1: 4yz transient, 5yz permanent.",
+            "RFC 959 §4.2: the first digit 4 is transient negative, 5 permanent negative.",
         ],
     },
     Question {
-        key: "family_450",
-        question: "Is 450 a transient or a permanent negative reply?",
+        key: "family_4yz",
+        question: "And one whose first digit is 4?",
         level: Level::Concept,
         hints: &[
             "Same table, first digit 4.",
-            "RFC 959 §4.2.1: could the same command work later?",
+            "RFC 959 §4.2: could the same command work later?",
         ],
     },
     Question {
         key: "port_on_wire",
-        question: "How is the verb of step 4's command written on the wire? Copy its four bytes exactly.",
+        question: "The first four bytes of step 4's command on the wire, in hex (8 hex digits)?",
         level: Level::Packet,
         hints: &[
             "The inspector upper-cases verbs when it decodes them; the frame's bytes do not.",
             "Find the frame the inspector names for that command and read its TCP payload: \
-             `inspector frame CAPTURE N` (hex and text), or Wireshark's bytes pane. Case matters here.",
+             `inspector frame CAPTURE N` (hex and text), or Wireshark's bytes pane. ASCII letters: \
+             upper case A-Z are 41-5a, lower case a-z are 61-7a.",
         ],
     },
     Question {
@@ -172,7 +173,7 @@ fn expectations(seen: &Seen, s: &Secrets) -> Vec<Expectation> {
     ]
 }
 
-/// The bytes the command's frame starts with (its verb as typed).
+/// The first four bytes of the command on the wire (its verb as typed), in hex.
 fn verb_on_wire(ev: &Events, packets: &Packets) -> Option<String> {
     let cmd = command(ev, "PORT", PORT_ARG)?;
     let frame = u64::try_from(number(cmd, "frame")?).ok()?;
@@ -188,7 +189,7 @@ fn verb_on_wire(ev: &Events, packets: &Packets) -> Option<String> {
                 .get(..4)
                 .is_some_and(|b| b.eq_ignore_ascii_case(b"port"))
         })?;
-    String::from_utf8(start.payload.get(..4)?.to_vec()).ok()
+    Some(hex::encode(start.payload.get(..4)?))
 }
 
 fn data_end(ev: &Events, packets: &Packets) -> Option<&'static str> {
@@ -215,13 +216,13 @@ fn answers(seen: &Seen, s: &Secrets) -> Vec<Answer> {
         q(QUESTIONS, "missing_file_code").answer(n(code_after(ev, "RETR", "missing.txt"))),
         q(QUESTIONS, "bad_sequence_code").answer(n(code_after(ev, "RNTO", "nothing.txt"))),
         q(QUESTIONS, "lowercase_port_code").answer(n(code_after(ev, "PORT", PORT_ARG))),
-        q(QUESTIONS, "family_550").answer(Expected::OneOf(vec![
+        q(QUESTIONS, "family_5yz").answer(Expected::OneOf(vec![
             "permanent",
             "permanent negative",
             "5yz",
             "5",
         ])),
-        q(QUESTIONS, "family_450").answer(Expected::OneOf(vec![
+        q(QUESTIONS, "family_4yz").answer(Expected::OneOf(vec![
             "transient",
             "transient negative",
             "4yz",
@@ -229,7 +230,7 @@ fn answers(seen: &Seen, s: &Secrets) -> Vec<Answer> {
         ])),
         q(QUESTIONS, "port_on_wire").answer(
             verb_on_wire(ev, &seen.packets)
-                .map_or(Expected::Unknown(NOT_THIS_CAPTURE), Expected::Exact),
+                .map_or(Expected::Unknown(NOT_THIS_CAPTURE), Expected::Text),
         ),
         q(QUESTIONS, "missing_reply_us").answer(
             reply_us.map_or(Expected::Unknown(NOT_THIS_CAPTURE), |value| {
