@@ -68,9 +68,9 @@ fn find_word(output: &str, needle: &str) -> Option<String> {
             .and_then(|s| s.chars().next());
         let starts_word = needle.chars().next().is_some_and(is_word);
         let ends_word = needle.chars().last().is_some_and(is_word);
-        if !(starts_word && before.is_some_and(is_word))
-            && !(ends_word && after.is_some_and(is_word))
-        {
+        let inside_a_word = (starts_word && before.is_some_and(is_word))
+            || (ends_word && after.is_some_and(is_word));
+        if !inside_a_word {
             let start = output
                 .get(..at)
                 .map_or(0, |s| s.rfind('\n').map_or(0, |p| p + 1));
