@@ -713,3 +713,80 @@ fn ctrl_c_stops_the_servers_and_removes_the_temporary_folder() {
     // The work folder stays: the student's files outlive the lab.
     assert!(work.path().join("lab1").is_dir());
 }
+
+/// Runs `tmux` on a socket of its own.
+fn tmux(socket: &str, args: &[&str]) -> Output {
+    run(Command::new("tmux").args(["-L", socket]).args(args))
+}
+
+fn pane(socket: &str) -> String {
+    stdout(&tmux(
+        socket,
+        &["capture-pane", "-p", "-S", "-200", "-t", "lab"],
+    ))
+}
+
+/// Waits (bounded) until the pane shows `what`.
+fn wait_pane(socket: &str, what: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = pane(socket);
+        if text.contains(what) {
+            return text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lab window never showed {what:?}:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn in_a_terminal_q_quits_without_enter_and_a_typed_command_gets_advice() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        testkit::guard::missing(testkit::guard::SKIP_LIVE, "tmux is needed for a terminal");
+        return;
+    }
+    let work = tempfile::tempdir().expect("temp dir");
+    for name in ["ftp-server", "ftp-client", "inspector"] {
+        testkit::workspace_bin(name);
+    }
+    let socket = format!("ftplab-lab-test-{}", std::process::id());
+    let command = format!(
+        "FTPLAB_MY_WORK={} {} lab 1 --offline; echo RUNNER-EXIT-$?; sleep 30",
+        work.path().display(),
+        env!("CARGO_BIN_EXE_ftplab-lab")
+    );
+    let out = tmux(
+        &socket,
+        &[
+            "new-session",
+            "-d",
+            "-s",
+            "lab",
+            "-x",
+            "200",
+            "-y",
+            "50",
+            &command,
+        ],
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    wait_pane(&socket, "waiting for you");
+    tmux(
+        &socket,
+        &["send-keys", "-t", "lab", "-l", "just check lab1"],
+    );
+    tmux(&socket, &["send-keys", "-t", "lab", "Enter"]);
+    wait_pane(&socket, "run it in a second terminal");
+    // One key, no Enter.
+    tmux(&socket, &["send-keys", "-t", "lab", "-l", "q"]);
+    let text = wait_pane(&socket, "RUNNER-EXIT-");
+    tmux(&socket, &["kill-server"]);
+    assert!(text.contains("RUNNER-EXIT-0"), "{text}");
+    assert!(
+        text.contains("Stopped at step 1: `just lab1 --step 1 --offline`"),
+        "{text}"
+    );
+}
