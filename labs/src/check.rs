@@ -121,7 +121,7 @@ pub fn run(args: &CheckArgs) -> Result<bool, LabError> {
     let file = match &args.answers {
         Some(f) => f.clone(),
         None => {
-            let (file, created) = crate::work::ensure(n, None)?;
+            let (file, created) = crate::work::ensure(n, None, args.seed)?;
             if created {
                 println!(
                     "Made your answers file {} from the template: fill it in, then `just check lab{n}` again.",

@@ -60,6 +60,7 @@ fn first_line(s: &str) -> String {
 /// A running `inspector live`.
 pub struct LiveInspector {
     guard: Guard,
+    echo: bool,
     events: Arc<Mutex<Vec<Value>>>,
     reader: Option<thread::JoinHandle<()>>,
 }
@@ -121,7 +122,12 @@ impl LiveInspector {
                 let Ok(v) = serde_json::from_str::<Value>(&line) else {
                     continue;
                 };
-                if echo && let Some(text) = events::describe(&v) {
+                // Findings come in a burst when the capture stops: shown grouped by `stop`.
+                let finding = events::text(&v, "kind") == Some("finding");
+                if echo
+                    && !finding
+                    && let Some(text) = events::describe(&v)
+                {
                     println!("  [inspector] {text}");
                 }
                 sink.lock().unwrap_or_else(|p| p.into_inner()).push(v);
@@ -129,6 +135,7 @@ impl LiveInspector {
         });
         Ok(Self {
             guard,
+            echo,
             events,
             reader: Some(reader),
         })
@@ -144,6 +151,11 @@ impl LiveInspector {
             let _ = r.join();
         }
         let events = std::mem::take(&mut *self.events.lock().unwrap_or_else(|p| p.into_inner()));
+        if self.echo {
+            for line in events::grouped_findings(&events) {
+                println!("  [inspector] {line}");
+            }
+        }
         Events(events)
     }
 }

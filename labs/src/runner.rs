@@ -223,7 +223,7 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
     } else {
         None
     };
-    let (answers, created) = crate::work::ensure(n, named)?;
+    let (answers, created) = crate::work::ensure(n, named, args.seed)?;
     println!(
         "\nAnswer in {}{} (capture = \"{}\"{}), then `just check lab{n}`; `just hint lab{n} Q` gives hints.",
         crate::work::shown(&answers),
@@ -289,6 +289,10 @@ fn print_header(
     println!(
         "  your work folder: {} (kept after the lab)",
         crate::work::shown(keep)
+    );
+    println!(
+        "  temporary: {} (the servers' databases and files, removed when the lab ends)",
+        stage.work().display()
     );
     println!("  Ctrl-C ends the lab and everything it started.");
 }

@@ -35,7 +35,11 @@ pub fn answers_file(lab: u8) -> PathBuf {
 /// Creates `my-work/labN/` and, when it has none, the answers file from the template, naming
 /// `capture` (relative to the workspace root where it can be). Returns the answers file and
 /// whether it was created now.
-pub fn ensure(lab: u8, capture: Option<&Path>) -> Result<(PathBuf, bool), LabError> {
+pub fn ensure(
+    lab: u8,
+    capture: Option<&Path>,
+    seed: Option<u64>,
+) -> Result<(PathBuf, bool), LabError> {
     let dir = dir(lab);
     std::fs::create_dir_all(&dir).map_err(LabError::io(format!(
         "cannot create your work folder {}",
@@ -46,10 +50,13 @@ pub fn ensure(lab: u8, capture: Option<&Path>) -> Result<(PathBuf, bool), LabErr
         return Ok((file, false));
     }
     let template = TEMPLATES.get(usize::from(lab)).copied().unwrap_or_default();
-    let text = match capture {
+    let mut text = match capture {
         Some(c) => with_capture(template, &shown(c)),
         None => template.to_string(),
     };
+    if let Some(seed) = seed {
+        text = with_seed(&text, seed);
+    }
     std::fs::write(&file, text)
         .map_err(LabError::io(format!("cannot write {}", file.display())))?;
     Ok((file, true))
@@ -62,6 +69,22 @@ fn with_capture(template: &str, capture: &str) -> String {
         .map(|l| {
             if l.starts_with("capture =") {
                 format!("capture = {capture:?}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+/// The template with its commented `# seed = …` line set to `seed`.
+fn with_seed(template: &str, seed: u64) -> String {
+    template
+        .lines()
+        .map(|l| {
+            if l.starts_with("# seed =") {
+                format!("seed = {seed}")
             } else {
                 l.to_string()
             }
@@ -115,6 +138,9 @@ mod tests {
             let filled = with_capture(t, "my-work/lab1/lab1-2.pcapng");
             assert!(filled.contains("capture = \"my-work/lab1/lab1-2.pcapng\""));
             assert_eq!(filled.lines().count(), t.lines().count());
+            let seeded = with_seed(&filled, 7);
+            assert!(seeded.lines().any(|l| l == "seed = 7"), "{seeded}");
+            assert!(seeded.parse::<toml::Table>().is_ok(), "{seeded}");
         }
     }
 
