@@ -287,7 +287,7 @@ fn print_header(
         );
     }
     println!(
-        "  your work folder: {} (kept after the lab)",
+        "  this run's files: {} (in your work folder, kept after the lab)",
         crate::work::shown(keep)
     );
     println!(
@@ -351,6 +351,7 @@ fn variables(
             "bounce",
             third.map(|t| t.port_argument()).unwrap_or_default(),
         ),
+        ("answers", crate::work::shown(&crate::work::answers_file(n))),
         ("lab", n.to_string()),
         (
             "seed_option",
