@@ -184,7 +184,9 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
         (None, Some(l)) => {
             let events = l.stop();
             let packets = Packets::read(&capture).unwrap_or_default();
-            if packets.0.is_empty() {
+            let size = std::fs::metadata(&capture).map_or(0, |m| m.len());
+            // Only a file with no segment and hardly more than its headers is dropped.
+            if packets.0.is_empty() && size < 4096 {
                 // Nothing was captured: keep no empty file that looks like a capture.
                 let _ = std::fs::remove_file(&capture);
                 println!(
