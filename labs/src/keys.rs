@@ -58,7 +58,8 @@ pub fn restore_terminal() {
     }
 }
 
-/// Single-key mode: no line buffering, echo kept; false when the terminal refuses.
+/// Single-key mode: no line buffering, and the runner echoes what is typed itself (so a
+/// backspace erases); false when the terminal refuses.
 fn single_key_mode() -> bool {
     use rustix::termios::{LocalModes, OptionalActions, SpecialCodeIndex, tcgetattr, tcsetattr};
     let stdin = std::io::stdin();
@@ -69,7 +70,8 @@ fn single_key_mode() -> bool {
         return false;
     };
     let mut raw = original.clone();
-    raw.local_modes.remove(LocalModes::ICANON);
+    raw.local_modes
+        .remove(LocalModes::ICANON | LocalModes::ECHO);
     raw.special_codes[SpecialCodeIndex::VMIN] = 1;
     raw.special_codes[SpecialCodeIndex::VTIME] = 0;
     *SAVED.lock().unwrap_or_else(|p| p.into_inner()) = Some(original);
@@ -133,6 +135,11 @@ fn wait_keys() -> bool {
     let mut stdin = std::io::stdin();
     let mut line = String::new();
     let mut byte = [0u8; 1];
+    let echo = |text: &str| {
+        let mut out = std::io::stdout();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    };
     loop {
         match stdin.read(&mut byte) {
             Ok(0) | Err(_) => return false,
@@ -140,23 +147,34 @@ fn wait_keys() -> bool {
         }
         match byte[0] {
             b'q' | b'Q' if line.is_empty() => {
-                println!();
+                echo("q\n");
                 return false;
             }
             // Ctrl-D on an empty line: the end of input.
             4 if line.is_empty() => return false,
-            b'\n' | b'\r' => match classify(&line) {
-                Input::Next => return true,
-                Input::Quit => return false,
-                Input::Command => {
-                    println!("{ADVICE}");
-                    line.clear();
+            b'\n' | b'\r' => {
+                echo("\n");
+                match classify(&line) {
+                    Input::Next => return true,
+                    Input::Quit => return false,
+                    Input::Command => {
+                        println!("{ADVICE}");
+                        line.clear();
+                    }
                 }
-            },
-            0x7f | 0x08 => {
-                line.pop();
             }
-            b => line.push(char::from(b)),
+            0x7f | 0x08 => {
+                if line.pop().is_some() {
+                    echo("\u{8} \u{8}");
+                }
+            }
+            // Other control bytes (arrows, Tab) are not part of a line.
+            b if b < 0x20 => {}
+            b => {
+                let c = char::from(b);
+                line.push(c);
+                echo(c.encode_utf8(&mut [0u8; 4]));
+            }
         }
     }
 }
