@@ -99,7 +99,8 @@ pub fn judge(expected: &Expected, given: Option<&toml::Value>) -> Verdict {
     };
     let right = match expected {
         Expected::Unknown(why) => return Verdict::Unknown(why),
-        Expected::Text(t) => given == normalize(t),
+        // Hex may be written in groups: "70 6f 72 74", "70:6f:72:74".
+        Expected::Text(t) => given == normalize(t) || given.replace([' ', ':'], "") == normalize(t),
         Expected::Exact(t) => given == *t,
         Expected::Number(n) => given.parse::<i64>().is_ok_and(|g| g == *n),
         Expected::AnyNumber(ns) => given.parse::<i64>().is_ok_and(|g| ns.contains(&g)),
@@ -269,6 +270,22 @@ mod tests {
         );
         assert_eq!(
             judge(&e, Some(&toml::Value::String("user2".into()))),
+            Verdict::Wrong
+        );
+    }
+
+    #[test]
+    fn hex_may_be_written_in_groups() {
+        let e = Expected::Text("706f7274".into());
+        for given in ["706f7274", "70 6F 72 74", "70:6f:72:74"] {
+            assert_eq!(
+                judge(&e, Some(&toml::Value::String(given.into()))),
+                Verdict::Right,
+                "{given}"
+            );
+        }
+        assert_eq!(
+            judge(&e, Some(&toml::Value::String("504f5254".into()))),
             Verdict::Wrong
         );
     }
