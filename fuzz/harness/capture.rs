@@ -68,3 +68,37 @@ pub fn pcapng_read(data: &[u8]) {
         drain(source, data.len() + 16);
     }
 }
+
+/// A TLS connection (FTPS) fed chunks of both directions, with a key log that has secrets for
+/// the client random `01…01`, so hellos in the input lead to real decryption attempts. Input:
+/// chunks of `[direction byte][length byte][bytes]`.
+pub fn tls_stream(data: &[u8]) {
+    use inspector::reassembly::Chunk;
+    use inspector::tls::KeyLog;
+    use inspector::tls::connection::TlsConnection;
+    let r = "01".repeat(32);
+    let log = KeyLog::parse(
+        "fuzz",
+        &format!(
+            "CLIENT_RANDOM {r} {m}\nCLIENT_HANDSHAKE_TRAFFIC_SECRET {r} {s}\n\
+             SERVER_HANDSHAKE_TRAFFIC_SECRET {r} {s}\nCLIENT_TRAFFIC_SECRET_0 {r} {s}\n\
+             SERVER_TRAFFIC_SECRET_0 {r} {s}\n",
+            m = "ab".repeat(48),
+            s = "cd".repeat(32)
+        ),
+    );
+    let mut conn = TlsConnection::new(Some(0), Some(std::sync::Arc::new(log)));
+    let mut rest = data;
+    let mut frame = 1;
+    while let [dir, len, tail @ ..] = rest {
+        let (chunk, next) = tail.split_at(usize::from(*len).min(tail.len()));
+        let chunk = if chunk.is_empty() {
+            Chunk::Gap { len: 10 }
+        } else {
+            Chunk::Data(chunk)
+        };
+        let _ = conn.push(usize::from(dir & 1), chunk, frame);
+        frame += 1;
+        rest = next;
+    }
+}

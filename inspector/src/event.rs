@@ -20,6 +20,9 @@ pub enum Event {
     Credential(Box<CredentialEvent>),
     /// The control connection switched to TLS (AUTH TLS + 234): the rest is unreadable.
     Tls(TlsEvent),
+    /// The TLS handshake of a control connection: version, cipher suite, SNI, certificate,
+    /// and whether the key log opened it.
+    TlsHandshake(Box<crate::tls::TlsHandshakeEvent>),
     /// A data connection's content: a file or a listing.
     Transfer(Box<TransferEvent>),
     /// A download resumed with REST, put together with its earlier part(s).
@@ -39,6 +42,7 @@ impl Event {
             Event::Reply(e) => e.frame,
             Event::Credential(e) => e.frame,
             Event::Tls(e) => e.frame,
+            Event::TlsHandshake(e) => e.frame,
             Event::Transfer(e) => e.frame,
             Event::Stitched(e) => e.frame,
             Event::Finding(e) => e.frame,
@@ -80,6 +84,9 @@ pub struct CommandEvent {
     pub command: String,
     /// The argument as sent, or null.
     pub arg: Option<String>,
+    /// Read from a TLS control connection with the key log (`--keylog`); present only then.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub decrypted_with_keylog: bool,
 }
 
 /// A reply (`"kind":"reply"`).
@@ -97,6 +104,9 @@ pub struct ReplyEvent {
     pub text: String,
     /// What RFC 959 says the code means, if it is a listed one.
     pub meaning: Option<&'static str>,
+    /// Read from a TLS control connection with the key log (`--keylog`); present only then.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub decrypted_with_keylog: bool,
 }
 
 /// A login attempt (`"kind":"credential"`).
@@ -120,6 +130,9 @@ pub struct CredentialEvent {
     pub frames: Vec<u64>,
     /// A Wireshark display filter showing those frames.
     pub filter: String,
+    /// Read from a TLS control connection with the key log (`--keylog`); present only then.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub decrypted_with_keylog: bool,
 }
 
 /// The control connection switched to TLS (`"kind":"tls"`).
@@ -177,6 +190,10 @@ pub struct TransferEvent {
     /// first copy is in the file and in `sha256`; the receiver may have kept another). Not
     /// empty makes `complete` false.
     pub conflicting_frames: Vec<u64>,
+    /// The data connection of a TLS session: whether it was encrypted, how it was tied to
+    /// its session, encrypted sizes; present only for TLS sessions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<crate::tls::TransferTls>,
 }
 
 /// A file put together from a download and its REST-resumed continuation(s)

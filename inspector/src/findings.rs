@@ -26,7 +26,7 @@ pub fn find(tracker: &Tracker) -> Vec<FindingEvent> {
             Event::Credential(c) => {
                 let anonymous =
                     c.user.eq_ignore_ascii_case("anonymous") || c.user.eq_ignore_ascii_case("ftp");
-                if c.password.is_some() && !anonymous {
+                if c.password.is_some() && !anonymous && !c.decrypted_with_keylog {
                     out.push(FindingEvent {
                 frames: Vec::new(),
                 filter: String::new(),
@@ -44,7 +44,7 @@ pub fn find(tracker: &Tracker) -> Vec<FindingEvent> {
                         reference: "RFC 2577 §6, RFC 4217",
                     });
                 }
-                if c.accepted == Some(true) {
+                if c.accepted == Some(true) && (anonymous || !c.decrypted_with_keylog) {
                     out.push(FindingEvent {
                 frames: Vec::new(),
                 filter: String::new(),
@@ -100,7 +100,7 @@ pub fn find(tracker: &Tracker) -> Vec<FindingEvent> {
                     });
                 }
             }
-            Event::Transfer(t) if t.bytes > 0 => {
+            Event::Transfer(t) if t.bytes > 0 && !t.tls.is_some_and(|x| x.encrypted) => {
                 cleartext_files += 1;
                 first_file_frame.get_or_insert(t.frame);
             }
@@ -140,6 +140,7 @@ pub fn find(tracker: &Tracker) -> Vec<FindingEvent> {
     for s in &tracker.sessions {
         session_findings(s, &mut out);
     }
+    out.extend(crate::tls::findings::find(tracker));
     conflicting_copies(tracker, &mut out);
     // Most findings show one frame; the filter shows what the finding names.
     for f in &mut out {

@@ -84,6 +84,8 @@ struct Attempt {
     password: Option<String>,
     frames: Vec<u64>,
     frame: u64,
+    /// Read from TLS with the key log.
+    decrypted: bool,
 }
 
 /// One control connection.
@@ -144,6 +146,8 @@ pub struct Tracker {
     expected: HashMap<SocketAddr, (usize, DataMode)>,
     /// Where transfer content goes (`--extract`), if anywhere.
     extract: Option<Box<dyn ExtractSink>>,
+    /// TLS control and data connections (FTPS, RFC 4217) and the key log.
+    pub tls: crate::tls::TlsState,
 }
 
 impl std::fmt::Debug for Tracker {
@@ -232,12 +236,22 @@ impl Tracker {
     /// False when there is nothing to parse: the connection is encrypted, or bytes are missing
     /// (the buffer is dropped, since a line cut by a gap cannot be trusted; a warning says so).
     fn buffer_control_bytes(&mut self, s: usize, side: Side, chunk: Chunk<'_>, ctx: Ctx) -> bool {
+        if self.sessions.get(s).is_some_and(|x| x.encrypted.is_some()) {
+            // After 234: TLS records, readable only through the key log (or after CCC).
+            let client = matches!(side, Side::Client);
+            let plain = self.tls_control_bytes(s, client, chunk, ctx);
+            let (Some(plain), Some(session)) = (plain, self.sessions.get_mut(s)) else {
+                return false;
+            };
+            match side {
+                Side::Client => session.client_buf.extend_from_slice(&plain),
+                Side::Server => session.server_buf.extend_from_slice(&plain),
+            }
+            return true;
+        }
         let Some(session) = self.sessions.get_mut(s) else {
             return false;
         };
-        if session.encrypted.is_some() {
-            return false;
-        }
         let (buf, sender, lost) = match side {
             Side::Client => (&mut session.client_buf, "client", "commands"),
             Side::Server => (&mut session.server_buf, "server", "replies"),
@@ -278,7 +292,7 @@ impl Tracker {
             let Some(session) = self.sessions.get_mut(s) else {
                 return;
             };
-            if session.encrypted.is_some() {
+            if session.encrypted.is_some() && !self.tls.readable(s) {
                 session.client_buf.clear();
                 return;
             }
@@ -345,7 +359,7 @@ impl Tracker {
             let Some(session) = self.sessions.get_mut(s) else {
                 return;
             };
-            if session.encrypted.is_some() {
+            if session.encrypted.is_some() && !self.tls.readable(s) {
                 session.server_buf.clear();
                 session.server_scanned = 0;
                 return;
@@ -450,6 +464,7 @@ impl Tracker {
             time: ctx.time,
             command: verb.clone(),
             arg: raw_arg.clone(),
+            decrypted_with_keylog: self.tls.decrypting(s),
         }));
         let command = parsed.ok();
         match &command {
@@ -466,6 +481,7 @@ impl Tracker {
                     password: None,
                     frames: vec![ctx.frame],
                     frame: ctx.frame,
+                    decrypted: self.tls.decrypting(s),
                 });
             }
             Some(Command::Pass { password }) => {
@@ -477,10 +493,12 @@ impl Tracker {
                     password: None,
                     frames: Vec::new(),
                     frame: ctx.frame,
+                    decrypted: false,
                 });
                 attempt.password = Some(password.clone());
                 attempt.frames.push(ctx.frame);
                 attempt.frame = ctx.frame;
+                attempt.decrypted |= self.tls.decrypting(s);
             }
             Some(Command::Port { addr }) => {
                 let addr = SocketAddr::V4(*addr);
@@ -557,6 +575,7 @@ impl Tracker {
                 Some(verb) => code.meaning_after(verb),
                 None => code.meaning(),
             },
+            decrypted_with_keylog: self.tls.decrypting(s),
         }));
         if code.is_positive_preliminary() {
             if let Some(t) = session.transfer.and_then(|i| self.transfers.get_mut(i))
@@ -603,6 +622,7 @@ impl Tracker {
                 session.encrypted = Some(ctx.frame);
                 session.client_buf.clear();
                 session.server_buf.clear();
+                session.server_scanned = 0;
                 let mechanism = mechanism.clone();
                 let id = session.id;
                 self.events.push(Event::Tls(TlsEvent {
@@ -757,13 +777,24 @@ impl Tracker {
     /// A connection whose role is settled has ended (a control connection's end changes
     /// nothing: its commands and replies are already counted).
     pub fn closed(&mut self, role: ConnectionRole, reset: bool, ends_seen: [bool; 2]) {
-        if let ConnectionRole::Data { transfer } = role {
-            self.data_closed(transfer, reset, ends_seen);
+        match role {
+            ConnectionRole::Data { transfer } => {
+                let reset = reset && !self.tls_closed_cleanly(transfer);
+                self.data_closed(transfer, reset, ends_seen);
+            }
+            ConnectionRole::Control { session, .. } => self.tls_control_closed(session),
         }
     }
 
     /// Bytes on data connection `idx`, direction `dir`.
     pub fn data_bytes(&mut self, idx: TransferId, dir: usize, chunk: Chunk<'_>, ctx: Ctx) {
+        // A TLS data connection (PROT P) gives its decrypted content instead, if any.
+        let plain = self.tls_data_bytes(idx, dir, &chunk, ctx);
+        let chunk = match &plain {
+            Some(p) if p.is_empty() => return,
+            Some(p) => Chunk::Data(p),
+            None => chunk,
+        };
         if let Some(t) = self.transfers.get_mut(idx) {
             t.push(dir, chunk, ctx.frame, self.extract.as_deref_mut());
         }
@@ -796,12 +827,16 @@ impl Tracker {
 
     /// End of the capture: whatever is still open is reported as far as it got.
     pub fn finish(&mut self) {
+        self.tls_finish();
         for t in &mut self.transfers {
             if t.state == TransferState::Reported {
                 continue;
             }
+            let encrypted = t
+                .tls
+                .is_some_and(|x| x.encrypted_bytes_to_server + x.encrypted_bytes_to_client > 0);
             if t.session.is_none() && (t.two_way || t.bytes() == 0)
-                || t.command.is_none() && t.bytes() == 0
+                || t.command.is_none() && t.bytes() == 0 && !encrypted
             {
                 // Not an FTP data connection, or nothing of it captured.
                 if let Some(sink) = self.extract.as_deref_mut() {
@@ -823,6 +858,7 @@ impl Tracker {
 
 fn credential(session: &Session, attempt: Attempt, accepted: Option<bool>) -> CredentialEvent {
     CredentialEvent {
+        decrypted_with_keylog: attempt.decrypted,
         session: session.id,
         client: peer(session.client),
         server: peer(session.server),

@@ -10,6 +10,7 @@
 //! - [`flow`]: connections, their roles (control, data, other).
 //! - [`reassembly`]: one TCP byte stream per direction, with explicit gaps.
 //! - [`ftp_session`]: commands, replies, logins, TLS, data connections (decoded with `ftp-proto`).
+//! - [`tls`]: FTPS: TLS records, handshake facts, decryption with a key log (`--keylog`).
 //! - [`transfer`]: data connection content streamed into sha256 and an extract sink; a
 //!   transfer's life as one state.
 //! - [`extract`]: `--extract`, the sink the caller passes in that writes files to a folder.
@@ -41,6 +42,7 @@ pub mod reassembly;
 pub mod report;
 pub mod source;
 pub mod stitch;
+pub mod tls;
 pub mod transfer;
 
 use event::{Event, WarningEvent};
@@ -59,6 +61,8 @@ pub struct Options {
     pub ports: Vec<u16>,
     /// Out-of-order bytes kept per direction of a connection.
     pub stream_cap: usize,
+    /// TLS secrets (`--keylog`) to decrypt FTPS with.
+    pub keylog: Option<std::sync::Arc<tls::KeyLog>>,
 }
 
 impl Default for Options {
@@ -66,6 +70,7 @@ impl Default for Options {
         Options {
             ports: Vec::new(),
             stream_cap: 4 << 20,
+            keylog: None,
         }
     }
 }
@@ -114,6 +119,7 @@ pub fn analyze_with(
     ports.extend(&options.ports);
     let mut flows = flow::FlowTable::new(ports, options.stream_cap);
     let mut tracker = Tracker::new(extract);
+    tracker.tls.keylog = options.keylog.clone();
     let mut analysis = Analysis {
         name: source.name().to_owned(),
         ..Analysis::default()

@@ -104,6 +104,7 @@ pub fn run_live(args: &LiveArgs, color: bool, out: &mut impl Write, err: &mut im
     let options = Options {
         ports: args.ports.clone(),
         stream_cap: args.stream_cap,
+        ..Options::default()
     };
     // Each event is printed as it happens (what a student watches); the summary comes at the end.
     let mut streamed = Ok(());
@@ -242,9 +243,14 @@ fn live_line(event: &Event) -> Option<String> {
             )
         }
         Event::Credential(e) => format!(
-            "[frame {}] session {} CREDENTIALS IN CLEAR TEXT: user {:?} password {:?} ({})",
+            "[frame {}] session {} CREDENTIALS {}: user {:?} password {:?} ({})",
             e.frame,
             e.session,
+            if e.decrypted_with_keylog {
+                "(decrypted with key log)"
+            } else {
+                "IN CLEAR TEXT"
+            },
             e.user,
             e.password.as_deref().unwrap_or(""),
             match e.accepted {
@@ -256,6 +262,19 @@ fn live_line(event: &Event) -> Option<String> {
         Event::Tls(e) => format!(
             "[frame {}] session {} switched to TLS: unreadable from here",
             e.frame, e.session
+        ),
+        Event::TlsHandshake(e) => format!(
+            "[frame {}] session {} {} {}{}",
+            e.frame,
+            e.session,
+            e.version.unwrap_or("TLS"),
+            e.cipher_suite
+                .as_deref()
+                .unwrap_or("(cipher suite not seen)"),
+            e.sni
+                .as_deref()
+                .map(|s| format!(", SNI {s}"))
+                .unwrap_or_default()
         ),
         Event::Transfer(e) if e.refused => format!(
             "[frame {}] {} of {} refused: {}",
@@ -393,6 +412,7 @@ mod tests {
             extracted: None,
             refused: true,
             conflicting_frames: Vec::new(),
+            tls: None,
         }));
         assert_eq!(
             live_line(&event).as_deref(),

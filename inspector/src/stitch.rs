@@ -167,6 +167,7 @@ mod tests {
             extracted: None,
             refused: false,
             conflicting_frames: Vec::new(),
+            tls: None,
         }))
     }
 

@@ -105,6 +105,8 @@ pub struct Transfer {
     sniff: Vec<u8>,
     /// Frames of segments that disagreed with an earlier copy (at most [`MAX_CONFLICT_FRAMES`]).
     conflicting_frames: Vec<u64>,
+    /// Set for the data connections of TLS sessions (kept up to date by [`crate::tls`]).
+    pub tls: Option<crate::tls::TransferTls>,
 }
 
 /// Frames of conflicting segments kept per transfer.
@@ -136,12 +138,25 @@ impl Transfer {
             conflicting_frames: Vec::new(),
             last_frame: 0,
             sniff: Vec::new(),
+            tls: None,
         }
     }
 
     /// Bytes of content so far.
     pub fn bytes(&self) -> u64 {
         self.bytes
+    }
+
+    /// Frame `frame` carried bytes of its data connection that are not content (TLS records):
+    /// the connection's frames are known even when its content is not.
+    pub fn note_frame(&mut self, frame: u64) {
+        self.first_frame.get_or_insert(frame);
+        self.last_frame = frame;
+    }
+
+    /// The first frame that carried its data connection's bytes.
+    pub fn first_data_frame(&self) -> Option<u64> {
+        self.first_frame
     }
 
     /// A data connection was tied to it (whether or not it is still open).
@@ -214,6 +229,14 @@ impl Transfer {
 
     /// Guesses listing or file from the first bytes (for data connections nobody announced).
     fn guess_direction(&self) -> DataDirection {
+        if let Some(tls) = self.tls.filter(|t| t.encrypted && !t.decrypted_with_keylog) {
+            // Encrypted: only the side that sent the bulk of the bytes is known.
+            return if tls.encrypted_bytes_to_server > tls.encrypted_bytes_to_client {
+                DataDirection::Upload
+            } else {
+                DataDirection::Download
+            };
+        }
         let text = String::from_utf8_lossy(&self.sniff);
         let looks_listing = std::str::from_utf8(&self.sniff).is_ok()
             && text.lines().take(5).all(|l| {
@@ -328,6 +351,7 @@ impl Transfer {
                 extracted: None,
                 refused: true,
                 conflicting_frames: Vec::new(),
+                tls: self.tls,
             };
         }
         let mut reasons = Vec::new();
@@ -351,6 +375,13 @@ impl Transfer {
         }
         if reset {
             reasons.push("data connection reset".into());
+        }
+        let unreadable = self.tls.filter(|t| t.encrypted && !t.decrypted_with_keylog);
+        if unreadable.is_some() {
+            reasons.push("content encrypted (TLS, PROT P); see the TLS findings".into());
+        }
+        if self.tls.is_some_and(|t| t.records_lost) {
+            reasons.push("TLS records missing from the capture".into());
         }
         if let Some(first) = self.conflicting_frames.first() {
             reasons.push(format!(
@@ -384,7 +415,11 @@ impl Transfer {
             direction: direction.as_str(),
             guessed,
             bytes: self.bytes,
-            sha256: (self.gaps.is_empty() && connected).then(|| hex::encode(hasher.finalize())),
+            sha256: (self.gaps.is_empty()
+                && connected
+                && unreadable.is_none()
+                && !self.tls.is_some_and(|t| t.records_lost))
+            .then(|| hex::encode(hasher.finalize())),
             complete: reasons.is_empty(),
             incomplete_reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
             expected_bytes: self.expected_bytes,
@@ -395,6 +430,7 @@ impl Transfer {
             reply: self.final_reply.map(|(c, _)| c.0),
             extracted: extracted.name,
             refused: false,
+            tls: self.tls,
             conflicting_frames: self.conflicting_frames.clone(),
         }
     }

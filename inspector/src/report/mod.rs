@@ -2,6 +2,7 @@
 
 pub mod json;
 pub mod table;
+pub mod tls;
 
 /// How to make Wireshark show a control connection on `port` as FTP: its FTP dissector only
 /// takes port 21 by itself.

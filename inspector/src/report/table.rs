@@ -17,7 +17,7 @@ pub struct Style {
     pub group_findings: bool,
 }
 
-fn table(style: Style, headers: &[&str]) -> Table {
+pub(super) fn table(style: Style, headers: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED);
     if style.color {
@@ -43,7 +43,7 @@ fn table(style: Style, headers: &[&str]) -> Table {
     t
 }
 
-fn colored(style: Style, text: impl ToString, color: Color) -> Cell {
+pub(super) fn colored(style: Style, text: impl ToString, color: Color) -> Cell {
     let c = Cell::new(text.to_string());
     if style.color { c.fg(color) } else { c }
 }
@@ -69,6 +69,9 @@ pub fn write(out: &mut impl Write, analysis: &Analysis, style: Style) -> io::Res
     writeln!(out)?;
     let events = &analysis.events;
     section(out, "Sessions", &sessions(events, style))?;
+    if let Some(t) = super::tls::handshakes(events, style) {
+        section(out, "TLS", &t)?;
+    }
     if let Some(t) = wireshark_hints(events, style) {
         writeln!(
             out,
@@ -210,7 +213,14 @@ fn credentials(events: &[Event], style: Style) -> Table {
                 Cell::new(c.session),
                 Cell::new(c.frame),
                 Cell::new(&c.user),
-                colored(style, c.password.as_deref().unwrap_or("(none)"), Color::Red),
+                colored(
+                    style,
+                    match (c.password.as_deref(), c.decrypted_with_keylog) {
+                        (Some(p), true) => format!("{p} (decrypted with key log)"),
+                        (p, _) => p.unwrap_or("(none)").to_owned(),
+                    },
+                    Color::Red,
+                ),
                 accepted,
                 Cell::new(&c.filter),
             ]);
@@ -238,7 +248,11 @@ fn conversation(events: &[Event], first_time: f64, style: Style) -> Table {
                 c.frame,
                 c.time,
                 c.session,
-                "C→S",
+                if c.decrypted_with_keylog {
+                    "C→S (key log)"
+                } else {
+                    "C→S"
+                },
                 match &c.arg {
                     Some(a) => format!("{} {a}", c.command),
                     None => c.command.clone(),
@@ -249,7 +263,11 @@ fn conversation(events: &[Event], first_time: f64, style: Style) -> Table {
                 r.frame,
                 r.time,
                 r.session,
-                "S→C",
+                if r.decrypted_with_keylog {
+                    "S→C (key log)"
+                } else {
+                    "S→C"
+                },
                 format!("{} {}", r.code, r.text),
                 r.meaning.unwrap_or_default().to_owned(),
             ),
@@ -309,6 +327,7 @@ fn transfers(events: &[Event], style: Style) -> Table {
                     Color::Yellow,
                 )
             };
+            let notes = super::tls::transfer_notes(x);
             let direction = if x.guessed {
                 format!("{} (guessed)", x.direction)
             } else {
@@ -324,13 +343,27 @@ fn transfers(events: &[Event], style: Style) -> Table {
                 Cell::new(x.command.as_deref().unwrap_or("-")),
                 Cell::new(x.name.as_deref().unwrap_or("-")),
                 Cell::new(direction),
-                Cell::new(x.mode.unwrap_or("-")),
-                Cell::new(x.bytes),
-                Cell::new(x.sha256.as_deref().unwrap_or(if x.refused {
-                    "- (no file)"
-                } else {
-                    "- (bytes missing)"
-                })),
+                Cell::new(format!(
+                    "{}{}",
+                    x.mode.unwrap_or("-"),
+                    notes.as_ref().map(|n| n.1.as_str()).unwrap_or_default()
+                )),
+                Cell::new(match notes.as_ref().and_then(|n| n.0.clone()) {
+                    Some(encrypted) => encrypted,
+                    None => x.bytes.to_string(),
+                }),
+                Cell::new(
+                    x.sha256.as_deref().unwrap_or(if x.refused {
+                        "- (no file)"
+                    } else if x
+                        .tls
+                        .is_some_and(|t| t.encrypted && !t.decrypted_with_keylog)
+                    {
+                        "- (encrypted)"
+                    } else {
+                        "- (bytes missing)"
+                    }),
+                ),
                 complete,
             ]);
         }
