@@ -42,6 +42,6 @@ pub use line::{LineError, MAX_LINE_LEN};
 pub use loggable::{MASKED_PASS, loggable_line};
 pub use opening::{RetrOpening, transfer_size};
 pub use quoted_path::QuotedPath;
-pub use reply::{Reply, ReplyDecoder, ReplyError};
+pub use reply::{LineOutcome, Reply, ReplyDecoder, ReplyError, ReplyLines};
 pub use reply_code::ReplyCode;
 pub use time_val::{TimeVal, TimeValError};

@@ -141,6 +141,7 @@ pub fn find(tracker: &Tracker) -> Vec<FindingEvent> {
         session_findings(s, &mut out);
     }
     out.extend(crate::tls::findings::find(tracker));
+    conflicting_copies(tracker, &mut out);
     // Most findings show one frame; the filter shows what the finding names.
     for f in &mut out {
         if f.frames.is_empty() {
@@ -245,6 +246,62 @@ fn session_findings(s: &crate::ftp_session::Session, out: &mut Vec<FindingEvent>
             fix: "use PROT P and make the server require it",
             reference: "RFC 4217 §9",
         });
+    }
+}
+
+/// Segments whose bytes differ from an earlier copy: one finding per file and per control
+/// connection, naming the frames.
+fn conflicting_copies(tracker: &Tracker, out: &mut Vec<FindingEvent>) {
+    const WHY: &str = "TCP receivers differ in which copy they keep, so what this report (or an \
+                       IDS) shows may not be what the receiver got: injection or a rewriting \
+                       middlebox";
+    for event in &tracker.events {
+        if let Event::Transfer(t) = event
+            && let Some(&first) = t.conflicting_frames.first()
+        {
+            let what = match (&t.command, &t.name) {
+                (Some(c), Some(n)) => format!("{c} {n}"),
+                (Some(c), None) => c.clone(),
+                _ => "a data connection".to_owned(),
+            };
+            out.push(FindingEvent {
+                id: "conflicting-segments",
+                severity: "high",
+                message: format!(
+                    "{} segment(s) of the data of {what} carry different bytes for data already \
+                     seen; the first copy was kept and the file is not called complete",
+                    t.conflicting_frames.len()
+                ),
+                frame: first,
+                session: t.session,
+                frames: t.conflicting_frames.clone(),
+                filter: String::new(),
+                why: WHY,
+                fix: "find who injects or rewrites traffic on the path; use FTPS, whose integrity \
+                      check rejects altered bytes",
+                reference: "RFC 9293 §3.10.7.4, RFC 4217",
+            });
+        }
+    }
+    for s in &tracker.sessions {
+        if let Some(&first) = s.conflicting_frames.first() {
+            out.push(FindingEvent {
+                id: "conflicting-segments",
+                severity: "high",
+                message: format!(
+                    "{} segment(s) of the control connection carry different bytes for bytes \
+                     already seen; the commands and replies shown are the first copy",
+                    s.conflicting_frames.len()
+                ),
+                frame: first,
+                session: Some(s.id),
+                frames: s.conflicting_frames.clone(),
+                filter: String::new(),
+                why: WHY,
+                fix: "find who injects or rewrites traffic on the path; use FTPS (AUTH TLS)",
+                reference: "RFC 9293 §3.10.7.4, RFC 4217",
+            });
+        }
     }
 }
 

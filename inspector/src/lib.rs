@@ -5,6 +5,8 @@
 //! # Layout
 //! - [`source`]: the [`source::PacketSource`] seam, the pcap/pcapng readers and live capture.
 //! - [`frame`]: link layer → IP → TCP segment (etherparse, lax).
+//! - [`duplicates`]: frames a capture holds twice, left out (bounded window of digests).
+//! - [`defrag`]: IP fragments put back together (bounded), overlaps that disagree reported.
 //! - [`flow`]: connections, their roles (control, data, other).
 //! - [`reassembly`]: one TCP byte stream per direction, with explicit gaps.
 //! - [`ftp_session`]: commands, replies, logins, TLS, data connections (decoded with `ftp-proto`).
@@ -24,6 +26,8 @@
 //! Data flow: `PacketSource` → [`frame::decode`] → [`flow::FlowTable`] → [`reassembly::Reassembler`]
 //! → [`ftp_session::Tracker`] → [`findings::find`] → events → [`report`].
 
+pub mod defrag;
+pub mod duplicates;
 pub mod event;
 pub mod exit_code;
 pub mod extract;
@@ -121,7 +125,9 @@ pub fn analyze_with(
         ..Analysis::default()
     };
     let mut warnings = Vec::new();
-    let mut fragments: (u64, u64) = (0, 0);
+    let mut duplicates = duplicates::Duplicates::new();
+    let mut defrag = defrag::Defragmenter::new();
+    let mut broken_rebuilt: (u64, u64) = (0, 0);
     let mut last = Ctx::default();
     // Tracker events already handed to `on_event`.
     let mut announced = 0;
@@ -137,10 +143,7 @@ pub fn analyze_with(
                     }
                     _ => 0,
                 };
-                warnings.push(WarningEvent {
-                    frame,
-                    message: e.to_string(),
-                });
+                warnings.push(WarningEvent::new(frame, e.to_string()));
                 continue;
             }
         };
@@ -153,46 +156,89 @@ pub fn analyze_with(
             analysis.first_time = ctx.time;
         }
         last = ctx;
-        match frame::decode(&frame) {
-            Ok(Decoded::Tcp(segment)) => {
-                flows.push(&segment, ctx, &mut tracker);
-                for event in tracker.events.get(announced..).unwrap_or_default() {
-                    on_event(event);
+        let decoded = frame::decode(&frame);
+        let digest = match &decoded {
+            Ok(Decoded::Tcp(segment)) => Some(duplicates::segment_digest(segment)),
+            Ok(_) => Some(duplicates::frame_digest(frame.bytes)),
+            Err(_) => None,
+        };
+        if digest.is_some_and(|d| duplicates.is_repeat(d, frame.number, frame.timestamp)) {
+            continue;
+        }
+        match decoded {
+            Ok(Decoded::Tcp(segment)) => flows.push(&segment, ctx, &mut tracker),
+            Ok(Decoded::Fragment(fragment)) => {
+                if let Some(datagram) = defrag.push(fragment, frame.number, frame.timestamp) {
+                    match frame::rebuilt_segment(datagram.src, datagram.dst, &datagram.payload) {
+                        Some(segment) => flows.push(&segment, ctx, &mut tracker),
+                        None => {
+                            broken_rebuilt.0 += 1;
+                            if broken_rebuilt.1 == 0 {
+                                broken_rebuilt.1 = frame.number;
+                            }
+                        }
+                    }
                 }
-                announced = tracker.events.len();
-            }
-            Ok(Decoded::Fragment { .. }) => {
-                if fragments.0 == 0 {
-                    fragments.1 = frame.number;
-                }
-                fragments.0 += 1;
             }
             Ok(Decoded::Other) => {}
             Err(e) => {
                 analysis.skipped += 1;
-                warnings.push(WarningEvent {
-                    frame: frame.number,
-                    message: format!("{}: {e}", analysis.name),
-                });
+                warnings.push(WarningEvent::new(
+                    frame.number,
+                    format!("{}: {}: {}", analysis.name, e.layer, e.detail),
+                ));
             }
         }
+        for event in tracker.events.get(announced..).unwrap_or_default() {
+            on_event(event);
+        }
+        announced = tracker.events.len();
     }
-    if fragments.0 > 0 {
-        analysis.skipped += fragments.0;
-        warnings.push(WarningEvent {
-            frame: fragments.1,
-            message: format!(
-                "{}: {} IP fragment(s) not reassembled, first at frame {}",
-                analysis.name, fragments.0, fragments.1
+    defrag.finish();
+    let stats = defrag.stats;
+    if stats.given_up > 0 {
+        analysis.skipped += stats.given_up;
+        let first = stats.first_given_up.unwrap_or(0);
+        warnings.push(WarningEvent::new(
+            first,
+            format!(
+                "{}: {} fragmented IP datagram(s) could not be put back together (a fragment \
+                 missing, older than {} s, or past a limit), first at frame {first}",
+                analysis.name,
+                stats.given_up,
+                defrag::TIMEOUT.as_secs()
             ),
-        });
+        ));
+    }
+    if stats.truncated > 0 {
+        analysis.skipped += stats.truncated;
+        warnings.push(WarningEvent::new(
+            stats.first_truncated.unwrap_or(0),
+            format!(
+                "{}: {} IP fragment(s) cut short by the capture's snap length could not be used",
+                analysis.name, stats.truncated
+            ),
+        ));
+    }
+    if broken_rebuilt.0 > 0 {
+        analysis.skipped += broken_rebuilt.0;
+        warnings.push(WarningEvent::new(
+            broken_rebuilt.1,
+            format!(
+                "{}: {} IP datagram(s) rebuilt from fragments hold no readable TCP header, \
+                 first completed at frame {}",
+                analysis.name, broken_rebuilt.0, broken_rebuilt.1
+            ),
+        ));
     }
     flows.finish(last, &mut tracker);
     tracker.finish();
     for event in tracker.events.get(announced..).unwrap_or_default() {
         on_event(event);
     }
-    let found = findings::find(&tracker);
+    let mut found = findings::find(&tracker);
+    found.extend(duplicates.finding(&analysis.name));
+    found.extend(fragment_overlap_finding(&defrag, &analysis.name));
     let servers: Vec<String> = tracker
         .sessions
         .iter()
@@ -205,11 +251,89 @@ pub fn analyze_with(
         extract.as_deref().and_then(ExtractSink::folder),
     );
     let mut events = std::mem::take(&mut tracker.events);
+    // The tracker's warnings join the others to be grouped (in place: the event list can be
+    // the largest thing in memory).
+    events.retain(|e| match e {
+        Event::Warning(w) => {
+            warnings.push(w.clone());
+            false
+        }
+        _ => true,
+    });
     events.extend(stitched.into_iter().map(|s| Event::Stitched(Box::new(s))));
     events.extend(found.into_iter().map(|f| Event::Finding(Box::new(f))));
-    events.extend(warnings.into_iter().map(Event::Warning));
+    events.extend(group_warnings(warnings).into_iter().map(Event::Warning));
     analysis.events = sort_by_frame(events);
     analysis
+}
+
+/// One warning per message: a message repeated (an over-long line cut into many segments, a
+/// link type met in every frame) becomes one warning with the count and the first and last
+/// frame, in the order of first appearance.
+fn group_warnings(warnings: Vec<WarningEvent>) -> Vec<WarningEvent> {
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut out: Vec<WarningEvent> = Vec::new();
+    for w in warnings {
+        match index.get(&w.message).and_then(|&i| out.get_mut(i)) {
+            Some(group) => {
+                group.count += w.count;
+                group.frame = group.frame.min(w.frame);
+                group.last_frame = group.last_frame.max(w.last_frame);
+            }
+            None => {
+                index.insert(w.message.clone(), out.len());
+                out.push(w);
+            }
+        }
+    }
+    for w in &mut out {
+        if w.count > 1 {
+            w.message = format!(
+                "{} ({} times, frames {} to {})",
+                w.message, w.count, w.frame, w.last_frame
+            );
+        }
+    }
+    out
+}
+
+/// The finding for IP fragments whose overlaps brought different bytes, if any did.
+fn fragment_overlap_finding(
+    defrag: &defrag::Defragmenter,
+    capture: &str,
+) -> Option<event::FindingEvent> {
+    let first = defrag.conflicts.first()?;
+    let mut frames: Vec<u64> = defrag
+        .conflicts
+        .iter()
+        .flat_map(|c| [c.kept, c.dropped])
+        .collect();
+    frames.sort_unstable();
+    frames.dedup();
+    Some(event::FindingEvent {
+        id: "ip-fragment-overlap",
+        severity: "high",
+        message: format!(
+            "{capture}: {} overlap(s) of IP fragments carry different bytes for the same part of a \
+             datagram (first: {} → {}, id {}, frame {} kept, frame {} disagrees); the first copy \
+             was used",
+            defrag.conflicts.len(),
+            first.src,
+            first.dst,
+            first.id,
+            first.kept,
+            first.dropped
+        ),
+        frame: first.dropped,
+        session: None,
+        filter: report::frame_filter(&frames),
+        frames,
+        why: "hosts differ in which copy they keep, so an IDS and the receiver can see different \
+              data: a known evasion (and denial-of-service) technique",
+        fix: "drop overlapping fragments at the firewall (Linux and modern stacks discard them for \
+              IPv6 already)",
+        reference: "RFC 1858 §4, RFC 5722",
+    })
 }
 
 /// Orders events by frame; events of one frame keep the order they were found in. Sorts small
