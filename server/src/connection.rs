@@ -38,6 +38,8 @@ pub struct Shared {
     pub guard: LoginGuard,
     /// The TLS configuration (certificate, session cache, key log) when FTPS is on.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The same for data connections ([`crate::tls::data_config`]).
+    pub tls_data: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// The reading side of the control connection: TCP, or TLS after AUTH TLS.
@@ -451,7 +453,7 @@ impl Connection {
                     self.send(&reply).await?;
                 }
                 Action::Transfer(plan) => {
-                    self.transfer(session, config, shared.tls.as_ref(), *plan)
+                    self.transfer(session, config, shared.tls_data.as_ref(), *plan)
                         .await?
                 }
                 Action::StartTls(reply) => self.start_tls(session, shared, &reply).await?,

@@ -81,6 +81,7 @@ impl Server {
             config: Arc::new(config),
             store,
             guard,
+            tls_data: tls.as_ref().map(tls::data_config),
             tls,
         });
         Ok(Server { listeners, shared })

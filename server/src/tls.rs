@@ -52,6 +52,17 @@ pub enum TlsSetupError {
     Generate(#[from] rcgen::Error),
 }
 
+/// The configuration for data connections: the control connection's (same certificate, same
+/// session cache, so a data connection can resume the control connection's session) minus
+/// TLS 1.3 session tickets. A client that uploads never reads its data connection, so tickets
+/// sent there would wait unread in its socket, and closing a socket with unread bytes sends a
+/// TCP reset that can destroy the end of the upload.
+pub fn data_config(control: &Arc<rustls::ServerConfig>) -> Arc<rustls::ServerConfig> {
+    let mut config = rustls::ServerConfig::clone(control);
+    config.send_tls13_tickets = 0;
+    Arc::new(config)
+}
+
 /// The rustls crypto provider: *ring* (quick to build, no C toolchain beyond cc).
 pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
