@@ -89,10 +89,13 @@ fn empty_and_one_mib_files_round_trip_in_both_modes(peer: Peer) {
             "password must be masked:\n{trace}"
         );
         if !peer.tls_args.is_empty() {
+            // Every data connection resumes the control connection's TLS session (vsftpd's
+            // require_ssl_reuse refuses those that do not).
             for shown in [
                 "from here on the control connection is encrypted",
                 "--> PROT P",
                 "data connection encrypted: TLS",
+                "resumed session",
             ] {
                 assert!(
                     trace.contains(shown),

@@ -731,6 +731,29 @@ mod tests {
     }
 
     #[test]
+    fn stat_says_what_tls_protects() {
+        let mut session = Session::new(
+            1,
+            "127.0.0.1:1".parse().unwrap(),
+            "127.0.0.1:2".parse().unwrap(),
+            tls_config(crate::config::TlsPolicy::Optional),
+        );
+        let clear = reply_of(session.handle_line("STAT")).text();
+        assert!(
+            clear.contains("Control connection: NOT encrypted"),
+            "{clear}"
+        );
+        let mut session = protected_session(crate::config::TlsPolicy::Optional);
+        let text = reply_of(session.handle_line("STAT")).text();
+        assert!(text.contains("Control connection: TLS (TLSv1_3"), "{text}");
+        assert!(text.contains("data connections: NOT encrypted"), "{text}");
+        session.handle_line("PBSZ 0");
+        session.handle_line("PROT P");
+        let text = reply_of(session.handle_line("STAT")).text();
+        assert!(text.contains("data connections: TLS (PROT P)"), "{text}");
+    }
+
+    #[test]
     fn auth_mechanisms_other_than_tls_get_504_and_ssl_is_an_alias() {
         let mut session = Session::new(
             1,
