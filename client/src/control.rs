@@ -168,6 +168,26 @@ impl ControlConnection {
             .map_err(|source| ClientError::ControlIo { source })
     }
 
+    /// Sends `line` plus CRLF exactly as typed (`quote`: RFC 959 §5.3 lets the server read the
+    /// verb in any case, so the client must not change it); `command` is what it means, for the
+    /// trace (PASS masked).
+    pub fn send_verbatim(
+        &mut self,
+        line: &str,
+        command: &Command,
+        trace: &Trace,
+    ) -> Result<(), ClientError> {
+        if matches!(command, Command::Pass { .. }) {
+            trace.command(command);
+        } else {
+            trace.line(line);
+        }
+        self.stream
+            .write_all(format!("{line}\r\n").as_bytes())
+            .and_then(|()| self.stream.flush())
+            .map_err(|source| ClientError::ControlIo { source })
+    }
+
     /// Reads the next complete reply (all lines of a multi-line one).
     pub fn read_reply(&mut self, trace: &Trace) -> Result<Reply, ClientError> {
         loop {

@@ -408,9 +408,10 @@ impl Session {
         Ok(outcome)
     }
 
-    /// Sends any line as typed (`quote`): parsed by `Command::parse` when it can be, sent as is
-    /// otherwise; 1xx replies are followed by the final one.
+    /// Sends any line exactly as typed (`quote`: a lower-case `port` stays lower-case on the
+    /// wire); `Command::parse` only tells what it means. 1xx replies are followed by the final one.
     pub fn quote(&mut self, line: &str) -> Result<Outcome, ClientError> {
+        let line = line.trim_end_matches(['\r', '\n']);
         let command = Command::parse(line).unwrap_or_else(|_| {
             let (verb, argument) = match line.split_once(' ') {
                 Some((v, a)) => (v.to_owned(), Some(a.to_owned())),
@@ -418,7 +419,11 @@ impl Session {
             };
             Command::Unknown { verb, argument }
         });
-        let mut reply = self.exchange(&command)?;
+        let trace = self.trace.clone();
+        let sent = self.control()?.send_verbatim(line, &command, &trace);
+        let mut reply = self
+            .forget_on_close(sent)
+            .and_then(|()| self.read_reply())?;
         while reply.code.is_positive_preliminary() {
             reply = self.read_reply()?;
         }

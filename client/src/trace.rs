@@ -27,6 +27,13 @@ impl Trace {
         }
     }
 
+    /// A raw line sent as typed (`quote`).
+    pub fn line(&self, line: &str) {
+        if self.debug {
+            eprintln!("--> {line}");
+        }
+    }
+
     /// The command as it may be shown to the user (PASS masked unless `show_password`).
     pub fn shown(&self, command: &Command) -> String {
         if self.show_password {

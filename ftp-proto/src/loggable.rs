@@ -1,6 +1,6 @@
 //! Command lines fit for logs and traces: the password of PASS never shows, it is `PASS ****`.
 //!
-//! RFC 959 sends the password in clear (§4.1.1, and RFC 2577 §8 on why that hurts); a log file
+//! RFC 959 sends the password in clear (§4.1.1, and RFC 2577 §6 on why that hurts); a log file
 //! or a screen recording must not repeat it.
 
 use crate::command::{Command, split_line};

@@ -87,7 +87,10 @@ fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Parses the code of a reply line: three ASCII digits then a space, a hyphen or the line end.
-fn line_code(line: &[u8]) -> Option<(ReplyCode, u8)> {
+/// Returns the code and the separator (`b' '` for a last line, `b'-'` for a first line of a
+/// multi-line reply). Continuation lines of a multi-line reply may also start with digits
+/// (RFC 959 §4.2): only the decoder, which knows the first line, can tell them apart.
+pub fn line_code(line: &[u8]) -> Option<(ReplyCode, u8)> {
     let digits = line.get(..3)?;
     if !digits.iter().all(u8::is_ascii_digit) {
         return None;

@@ -69,7 +69,7 @@ codes! {
     SECURITY_EXCHANGE_DONE = 234, "Security data exchange complete (RFC 2228)";
     /// Requested file action okay, completed.
     FILE_ACTION_OK = 250, "Requested file action okay, completed";
-    /// "PATHNAME" created.
+    /// "PATHNAME" created (MKD); PWD's reply uses it too, see [`ReplyCode::meaning_after`].
     PATH_CREATED = 257, "\"PATHNAME\" created";
     /// User name okay, need password.
     NEED_PASSWORD = 331, "User name okay, need password";
@@ -115,6 +115,21 @@ codes! {
     FILE_NAME_NOT_ALLOWED = 553, "Requested action not taken; file name not allowed";
     /// Requested action not taken: invalid REST parameter (RFC 3659).
     INVALID_REST = 554, "Requested action not taken: invalid REST parameter (RFC 3659)";
+}
+
+impl ReplyCode {
+    /// The meaning of this code as the reply to `verb`: [`ReplyCode::meaning`], except where
+    /// RFC 959 gives one code two uses. 257 is listed as `"PATHNAME" created` (§4.2.1), the
+    /// reply to MKD; the reply to PWD uses the same code to name the current directory (§5.4,
+    /// Appendix II).
+    pub fn meaning_after(self, verb: &str) -> Option<&'static str> {
+        match (self, verb.to_ascii_uppercase().as_str()) {
+            (ReplyCode::PATH_CREATED, "PWD" | "XPWD") => {
+                Some("\"PATHNAME\" is the current working directory")
+            }
+            _ => self.meaning(),
+        }
+    }
 }
 
 // RFC 2228 (FTP security extensions). Named for matching only: `meaning` leaves them out so
@@ -183,6 +198,20 @@ impl fmt::Display for ReplyCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pwds_257_names_the_current_directory_and_mkds_a_created_one() {
+        let pwd = ReplyCode::PATH_CREATED.meaning_after("pwd");
+        assert!(
+            pwd.is_some_and(|m| m.contains("current working directory")),
+            "{pwd:?}"
+        );
+        assert_eq!(
+            ReplyCode::PATH_CREATED.meaning_after("MKD"),
+            ReplyCode::PATH_CREATED.meaning()
+        );
+        assert_eq!(ReplyCode::OK.meaning_after("PWD"), ReplyCode::OK.meaning());
+    }
 
     #[test]
     fn classes_follow_the_first_digit() {

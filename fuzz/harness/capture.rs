@@ -5,6 +5,7 @@ use std::io::Cursor;
 use std::path::Path;
 
 use inspector::frame;
+use inspector::packet_view::FrameViewer;
 use inspector::source::{LinkType, PacketSource, PcapNgSource, PcapSource, RawFrame};
 
 /// The link types the frame decoder knows, picked by the first byte of a frame input.
@@ -32,17 +33,21 @@ pub fn frame_decode(data: &[u8]) {
         timestamp: std::time::Duration::ZERO,
         link_type,
         bytes,
+        wire_len: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
     };
     let _ = frame::decode(&raw);
+    let _ = FrameViewer::new().view(&raw);
 }
 
-/// Every frame of a capture, each also given to the frame decoder. A source may return errors
+/// Every frame of a capture, each also given to the frame decoder and the packet view. A source may return errors
 /// and go on; the loop is bounded in case one never says it is finished.
 fn drain(mut source: impl PacketSource, limit: usize) {
+    let mut viewer = FrameViewer::new();
     for _ in 0..limit {
         match source.next_frame() {
             Ok(Some(raw)) => {
                 let _ = frame::decode(&raw);
+                let _ = viewer.view(&raw);
             }
             Ok(None) => return,
             Err(_) => {}
@@ -61,5 +66,39 @@ pub fn pcap_read(data: &[u8]) {
 pub fn pcapng_read(data: &[u8]) {
     if let Ok(source) = PcapNgSource::new(Cursor::new(data), Path::new("fuzz.pcapng")) {
         drain(source, data.len() + 16);
+    }
+}
+
+/// A TLS connection (FTPS) fed chunks of both directions, with a key log that has secrets for
+/// the client random `01…01`, so hellos in the input lead to real decryption attempts. Input:
+/// chunks of `[direction byte][length byte][bytes]`.
+pub fn tls_stream(data: &[u8]) {
+    use inspector::reassembly::Chunk;
+    use inspector::tls::KeyLog;
+    use inspector::tls::connection::TlsConnection;
+    let r = "01".repeat(32);
+    let log = KeyLog::parse(
+        "fuzz",
+        &format!(
+            "CLIENT_RANDOM {r} {m}\nCLIENT_HANDSHAKE_TRAFFIC_SECRET {r} {s}\n\
+             SERVER_HANDSHAKE_TRAFFIC_SECRET {r} {s}\nCLIENT_TRAFFIC_SECRET_0 {r} {s}\n\
+             SERVER_TRAFFIC_SECRET_0 {r} {s}\n",
+            m = "ab".repeat(48),
+            s = "cd".repeat(32)
+        ),
+    );
+    let mut conn = TlsConnection::new(Some(0), Some(std::sync::Arc::new(log)));
+    let mut rest = data;
+    let mut frame = 1;
+    while let [dir, len, tail @ ..] = rest {
+        let (chunk, next) = tail.split_at(usize::from(*len).min(tail.len()));
+        let chunk = if chunk.is_empty() {
+            Chunk::Gap { len: 10 }
+        } else {
+            Chunk::Data(chunk)
+        };
+        let _ = conn.push(usize::from(dir & 1), chunk, frame);
+        frame += 1;
+        rest = next;
     }
 }

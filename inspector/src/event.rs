@@ -20,6 +20,9 @@ pub enum Event {
     Credential(Box<CredentialEvent>),
     /// The control connection switched to TLS (AUTH TLS + 234): the rest is unreadable.
     Tls(TlsEvent),
+    /// The TLS handshake of a control connection: version, cipher suite, SNI, certificate,
+    /// and whether the key log opened it.
+    TlsHandshake(Box<crate::tls::TlsHandshakeEvent>),
     /// A data connection's content: a file or a listing.
     Transfer(Box<TransferEvent>),
     /// A download resumed with REST, put together with its earlier part(s).
@@ -39,6 +42,7 @@ impl Event {
             Event::Reply(e) => e.frame,
             Event::Credential(e) => e.frame,
             Event::Tls(e) => e.frame,
+            Event::TlsHandshake(e) => e.frame,
             Event::Transfer(e) => e.frame,
             Event::Stitched(e) => e.frame,
             Event::Finding(e) => e.frame,
@@ -62,6 +66,9 @@ pub struct SessionEvent {
     pub server: String,
     /// How it was recognised: `port`, `greeting` (a 220 reply) or `user` (a USER command).
     pub found_by: &'static str,
+    /// When the server is not on port 21, what makes Wireshark decode it as FTP:
+    /// `tcp.port==P,ftp`, for `tshark -d` or Analyze ▸ Decode As… (null on port 21).
+    pub decode_as: Option<String>,
 }
 
 /// A command (`"kind":"command"`).
@@ -77,6 +84,9 @@ pub struct CommandEvent {
     pub command: String,
     /// The argument as sent, or null.
     pub arg: Option<String>,
+    /// Read from a TLS control connection with the key log (`--keylog`); present only then.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub decrypted_with_keylog: bool,
 }
 
 /// A reply (`"kind":"reply"`).
@@ -94,6 +104,9 @@ pub struct ReplyEvent {
     pub text: String,
     /// What RFC 959 says the code means, if it is a listed one.
     pub meaning: Option<&'static str>,
+    /// Read from a TLS control connection with the key log (`--keylog`); present only then.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub decrypted_with_keylog: bool,
 }
 
 /// A login attempt (`"kind":"credential"`).
@@ -117,6 +130,9 @@ pub struct CredentialEvent {
     pub frames: Vec<u64>,
     /// A Wireshark display filter showing those frames.
     pub filter: String,
+    /// Read from a TLS control connection with the key log (`--keylog`); present only then.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub decrypted_with_keylog: bool,
 }
 
 /// The control connection switched to TLS (`"kind":"tls"`).
@@ -167,6 +183,13 @@ pub struct TransferEvent {
     pub reply: Option<u16>,
     /// Where `--extract` wrote it, relative to the extract folder.
     pub extracted: Option<String>,
+    /// The server refused the command (a 4xx/5xx reply, no byte sent): there is no file, so
+    /// `bytes` is 0 and `sha256` null.
+    pub refused: bool,
+    /// The data connection of a TLS session: whether it was encrypted, how it was tied to
+    /// its session, encrypted sizes; present only for TLS sessions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<crate::tls::TransferTls>,
 }
 
 /// A file put together from a download and its REST-resumed continuation(s)
@@ -208,6 +231,10 @@ pub struct FindingEvent {
     pub frame: u64,
     /// Session number, if it belongs to one.
     pub session: Option<usize>,
+    /// Every frame it names (for `brute-force`, each failed login; otherwise `[frame]`).
+    pub frames: Vec<u64>,
+    /// A Wireshark display filter showing exactly `frames`.
+    pub filter: String,
     /// Why it matters.
     pub why: &'static str,
     /// What fixes it.

@@ -1,19 +1,24 @@
 //! Security findings in the style of Wireshark's Expert Info: severity, what, where (frame),
-//! why it matters, what fixes it, and the RFC to read (RFC 2577 FTP security considerations,
-//! RFC 4217 FTP over TLS).
+//! why it matters, what fixes it, and what to read: RFC 2577 (FTP Security Considerations: §3
+//! the bounce attack, §5 protecting passwords, §6 privacy), RFC 4217 (FTP over TLS: §4 AUTH
+//! TLS on the control connection, §6 FEAT, §9 PROT for data connections), and CWE entries
+//! where no RFC section covers the weakness. SFTP is not FTP: it is the SSH File Transfer
+//! Protocol (draft-ietf-secsh-filexfer), named as an alternative, never cited to RFC 4217.
 
 use crate::event::{Event, FindingEvent};
 use crate::ftp_session::Tracker;
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
-/// Failed logins from one address at which guessing is assumed (RFC 2577 §5 suggests limiting).
+/// Failed logins from one address to one server at which guessing is assumed (RFC 2577 §5
+/// suggests limiting attempts).
 const BRUTE_FORCE_FAILURES: usize = 5;
 
 /// Builds the findings for everything the tracker saw.
 pub fn find(tracker: &Tracker) -> Vec<FindingEvent> {
     let mut out = Vec::new();
-    let mut failures: BTreeMap<IpAddr, Vec<u64>> = BTreeMap::new();
+    // Per client address and server: two servers in one capture are two targets.
+    let mut failures: BTreeMap<(IpAddr, SocketAddr), Vec<u64>> = BTreeMap::new();
     let mut cleartext_files = 0u64;
     let mut first_file_frame = None;
     for event in &tracker.events {
@@ -21,8 +26,10 @@ pub fn find(tracker: &Tracker) -> Vec<FindingEvent> {
             Event::Credential(c) => {
                 let anonymous =
                     c.user.eq_ignore_ascii_case("anonymous") || c.user.eq_ignore_ascii_case("ftp");
-                if c.password.is_some() && !anonymous {
+                if c.password.is_some() && !anonymous && !c.decrypted_with_keylog {
                     out.push(FindingEvent {
+                frames: Vec::new(),
+                filter: String::new(),
                         id: "cleartext-credentials",
                         severity: "high",
                         message: format!(
@@ -33,12 +40,14 @@ pub fn find(tracker: &Tracker) -> Vec<FindingEvent> {
                         frame: c.frame,
                         session: Some(c.session),
                         why: "anyone who can see the traffic (same Wi-Fi, a switch port, a router) reads the password",
-                        fix: "use FTPS (AUTH TLS, RFC 4217) or SFTP; disable plain FTP logins",
-                        reference: "RFC 2577 §7, RFC 4217",
+                        fix: "use FTPS (AUTH TLS) or SFTP (the SSH File Transfer Protocol, not FTP); disable plain FTP logins",
+                        reference: "RFC 2577 §6, RFC 4217",
                     });
                 }
-                if c.accepted == Some(true) {
+                if c.accepted == Some(true) && (anonymous || !c.decrypted_with_keylog) {
                     out.push(FindingEvent {
+                frames: Vec::new(),
+                filter: String::new(),
                         id: if anonymous { "anonymous-login" } else { "cleartext-login-success" },
                         severity: if anonymous { "medium" } else { "high" },
                         message: if anonymous {
@@ -58,16 +67,16 @@ pub fn find(tracker: &Tracker) -> Vec<FindingEvent> {
                         } else {
                             "change the password and move to FTPS or SFTP"
                         },
-                        reference: if anonymous { "RFC 2577 §6" } else { "RFC 2577 §7, RFC 4217 §4" },
+                        reference: if anonymous { "RFC 1635" } else { "RFC 2577 §6, RFC 4217 §4" },
                     });
                 }
                 if c.accepted == Some(false)
-                    && let Some(ip) = tracker
+                    && let Some(key) = tracker
                         .sessions
                         .get(c.session.saturating_sub(1))
-                        .map(|s| s.client.ip())
+                        .map(|s| (s.client.ip(), s.server))
                 {
-                    failures.entry(ip).or_default().push(c.frame);
+                    failures.entry(key).or_default().push(c.frame);
                 }
             }
             Event::Command(cmd) => {
@@ -75,6 +84,8 @@ pub fn find(tracker: &Tracker) -> Vec<FindingEvent> {
                     && is_traversal(arg)
                 {
                     out.push(FindingEvent {
+                        frames: Vec::new(),
+                        filter: String::new(),
                         id: "path-traversal",
                         severity: "high",
                         message: format!(
@@ -85,24 +96,26 @@ pub fn find(tracker: &Tracker) -> Vec<FindingEvent> {
                         session: Some(cmd.session),
                         why: "a server that does not jail users hands out system files",
                         fix: "resolve paths inside a chroot/jail and refuse `..` that leaves it",
-                        reference: "RFC 2577 §5 (CWE-22)",
+                        reference: "CWE-22",
                     });
                 }
             }
-            Event::Transfer(t) if t.bytes > 0 => {
+            Event::Transfer(t) if t.bytes > 0 && !t.tls.is_some_and(|x| x.encrypted) => {
                 cleartext_files += 1;
                 first_file_frame.get_or_insert(t.frame);
             }
             _ => {}
         }
     }
-    for (ip, frames) in failures {
+    for ((ip, server), frames) in failures {
         if frames.len() >= BRUTE_FORCE_FAILURES {
             out.push(FindingEvent {
                 id: "brute-force",
                 severity: "high",
-                message: format!("{} failed logins from {ip}", frames.len()),
+                message: format!("{} failed logins from {ip} to {server}", frames.len()),
                 frame: frames.first().copied().unwrap_or(0),
+                filter: crate::report::frame_filter(&frames),
+                frames,
                 session: None,
                 why: "repeated failures from one address are password guessing",
                 fix: "limit failed attempts per address and slow down replies (the server's --max-login-failures)",
@@ -112,18 +125,28 @@ pub fn find(tracker: &Tracker) -> Vec<FindingEvent> {
     }
     if cleartext_files > 0 {
         out.push(FindingEvent {
+                frames: Vec::new(),
+                filter: String::new(),
             id: "cleartext-data",
             severity: "medium",
             message: format!("{cleartext_files} file(s) or listing(s) sent in clear text"),
             frame: first_file_frame.unwrap_or(0),
             session: None,
             why: "every byte of the files can be read and rebuilt from the capture, as this tool does",
-            fix: "use FTPS with PROT P (RFC 4217 §9) or SFTP",
+            fix: "use FTPS with PROT P, or SFTP (the SSH File Transfer Protocol, not FTP)",
             reference: "RFC 4217 §9",
         });
     }
     for s in &tracker.sessions {
         session_findings(s, &mut out);
+    }
+    out.extend(crate::tls::findings::find(tracker));
+    // Most findings show one frame; the filter shows what the finding names.
+    for f in &mut out {
+        if f.frames.is_empty() {
+            f.frames = vec![f.frame];
+        }
+        f.filter = crate::report::frame_filter(&f.frames);
     }
     out
 }
@@ -132,6 +155,8 @@ fn session_findings(s: &crate::ftp_session::Session, out: &mut Vec<FindingEvent>
     for (addr, frame) in &s.port_addresses {
         if addr.ip() != s.client.ip() {
             out.push(FindingEvent {
+                frames: Vec::new(),
+                filter: String::new(),
                 id: "bounce-attack",
                 severity: "high",
                 message: format!("PORT/EPRT names {addr}, not the client's own address {}", s.client.ip()),
@@ -143,6 +168,8 @@ fn session_findings(s: &crate::ftp_session::Session, out: &mut Vec<FindingEvent>
             });
         } else if addr.port() < 1024 {
             out.push(FindingEvent {
+                frames: Vec::new(),
+                filter: String::new(),
                 id: "privileged-port",
                 severity: "medium",
                 message: format!("PORT/EPRT names privileged port {}", addr.port()),
@@ -158,6 +185,8 @@ fn session_findings(s: &crate::ftp_session::Session, out: &mut Vec<FindingEvent>
         && discloses_version(banner)
     {
         out.push(FindingEvent {
+            frames: Vec::new(),
+            filter: String::new(),
             id: "banner-disclosure",
             severity: "low",
             message: format!(
@@ -168,7 +197,7 @@ fn session_findings(s: &crate::ftp_session::Session, out: &mut Vec<FindingEvent>
             session: Some(s.id),
             why: "an attacker looks up known vulnerabilities of that exact version",
             fix: "configure a neutral greeting (vsftpd: ftpd_banner)",
-            reference: "RFC 2577 §8 (information disclosure)",
+            reference: "CWE-200",
         });
     }
     if let Some((lines, frame)) = &s.feat
@@ -177,6 +206,8 @@ fn session_findings(s: &crate::ftp_session::Session, out: &mut Vec<FindingEvent>
             .any(|l| l.trim().to_ascii_uppercase().starts_with("AUTH"))
     {
         out.push(FindingEvent {
+            frames: Vec::new(),
+            filter: String::new(),
             id: "tls-not-offered",
             severity: "medium",
             message: "FEAT lists no AUTH: the server offers no TLS".to_owned(),
@@ -189,25 +220,29 @@ fn session_findings(s: &crate::ftp_session::Session, out: &mut Vec<FindingEvent>
     }
     if s.encrypted.is_none() {
         out.push(FindingEvent {
+            frames: Vec::new(),
+            filter: String::new(),
             id: "tls-not-used",
             severity: "medium",
             message: "the whole control connection is in clear text (no AUTH TLS)".to_owned(),
             frame: s.first_frame,
             session: Some(s.id),
             why: "commands, replies and passwords are readable by any eavesdropper",
-            fix: "require AUTH TLS before USER (RFC 4217 §4)",
+            fix: "require AUTH TLS before USER",
             reference: "RFC 4217 §4",
         });
     }
     if let Some(frame) = s.prot_clear {
         out.push(FindingEvent {
+            frames: Vec::new(),
+            filter: String::new(),
             id: "prot-clear",
             severity: "medium",
             message: "PROT C after AUTH: file data still travels in clear text".to_owned(),
             frame,
             session: Some(s.id),
             why: "TLS protects the password but not the files",
-            fix: "use PROT P (RFC 4217 §9) and make the server require it",
+            fix: "use PROT P and make the server require it",
             reference: "RFC 4217 §9",
         });
     }
@@ -246,6 +281,71 @@ fn discloses_version(banner: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::ftp_session::Ctx;
+    use crate::reassembly::Chunk;
+
+    /// `failures` failed logins from 127.0.0.1, one control connection each, to `server`.
+    fn failed_logins(t: &mut Tracker, server: &str, failures: u16, frame: &mut u64) {
+        for i in 0..failures {
+            let client = format!("127.0.0.1:{}", 40000 + i).parse().unwrap();
+            let mut ctx = || {
+                *frame += 1;
+                Ctx {
+                    frame: *frame,
+                    time: 0.0,
+                }
+            };
+            let s = t.open_session(client, server.parse().unwrap(), "port", ctx());
+            t.server_bytes(s, Chunk::Data(b"220 hi\r\n"), ctx());
+            t.client_bytes(s, Chunk::Data(b"USER bob\r\n"), ctx());
+            t.server_bytes(s, Chunk::Data(b"331 pw\r\n"), ctx());
+            t.client_bytes(s, Chunk::Data(b"PASS guess\r\n"), ctx());
+            t.server_bytes(s, Chunk::Data(b"530 no\r\n"), ctx());
+        }
+    }
+
+    #[test]
+    fn brute_force_is_counted_per_server() {
+        let mut t = Tracker::new(None);
+        let mut frame = 0;
+        failed_logins(&mut t, "127.0.0.34:2121", 6, &mut frame);
+        failed_logins(&mut t, "127.0.0.35:2121", 3, &mut frame);
+        failed_logins(&mut t, "127.0.0.36:2121", 5, &mut frame);
+        let brute: Vec<_> = find(&t)
+            .into_iter()
+            .filter(|f| f.id == "brute-force")
+            .collect();
+        let messages: Vec<&str> = brute.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "6 failed logins from 127.0.0.1 to 127.0.0.34:2121",
+                "5 failed logins from 127.0.0.1 to 127.0.0.36:2121"
+            ]
+        );
+        assert_eq!(brute[0].frames.len(), 6);
+        assert_eq!(brute[0].frame, brute[0].frames[0]);
+        assert!(
+            brute[0].filter.starts_with("frame.number == "),
+            "{}",
+            brute[0].filter
+        );
+    }
+
+    #[test]
+    fn fixes_do_not_repeat_their_reference_and_sftp_is_not_rfc_4217() {
+        let mut t = Tracker::new(None);
+        let mut frame = 0;
+        failed_logins(&mut t, "127.0.0.34:21", 1, &mut frame);
+        let found = find(&t);
+        assert!(!found.is_empty());
+        for f in found {
+            assert!(!f.fix.contains("RFC"), "{}: {}", f.id, f.fix);
+            assert!(!f.reference.contains("2577 §7"), "{}", f.reference);
+            assert!(!f.reference.contains("2577 §8"), "{}", f.reference);
+        }
+    }
 
     #[test]
     fn traversal_is_recognised_in_both_slash_styles() {

@@ -148,6 +148,12 @@ impl FlowTable {
         };
         match tracker.match_data(candidates) {
             Some(transfer) => Role::Known(ConnectionRole::Data { transfer }),
+            None if opening => {
+                tracker.note_unannounced_open(seg.src, seg.dst);
+                Role::Undecided {
+                    seen: [Vec::new(), Vec::new()],
+                }
+            }
             None => Role::Undecided {
                 seen: [Vec::new(), Vec::new()],
             },
@@ -217,7 +223,8 @@ fn dispatch(
             client_dir,
         }
     } else {
-        tracker.orphan_data()
+        // Tied to a TLS session whose replies cannot be read, when one fits; else orphan.
+        tracker.guess_data(src, dst, buf)
     };
     // What was held back: the other direction first (it came earlier).
     settle(role, known, 1 - dir, ctx, tracker);

@@ -58,15 +58,16 @@ pub struct FrameError {
     pub detail: String,
 }
 
-/// Decodes one frame.
-pub fn decode<'a>(frame: &RawFrame<'a>) -> Result<Decoded<'a>, FrameError> {
+/// The frame's headers as etherparse sees them, after the link layer this reader knows (the
+/// one place that knows link types: [`decode`] and the packet view both start here).
+pub fn slice<'a>(frame: &RawFrame<'a>) -> Result<LaxSlicedPacket<'a>, FrameError> {
     let err = |layer: &str, detail: String| FrameError {
         frame: frame.number,
         layer: layer.to_owned(),
         detail,
     };
     let bytes = frame.bytes;
-    let packet = match frame.link_type {
+    Ok(match frame.link_type {
         LinkType::ETHERNET => {
             LaxSlicedPacket::from_ethernet(bytes).map_err(|e| err("Ethernet", e.to_string()))?
         }
@@ -98,7 +99,17 @@ pub fn decode<'a>(frame: &RawFrame<'a>) -> Result<Decoded<'a>, FrameError> {
         }
         l if LinkType::RAW_OLD.contains(&l) => from_ip(bytes).map_err(|e| err("IP", e))?,
         other => return Err(err("link", format!("unsupported link type {other}"))),
+    })
+}
+
+/// Decodes one frame.
+pub fn decode<'a>(frame: &RawFrame<'a>) -> Result<Decoded<'a>, FrameError> {
+    let err = |layer: &str, detail: String| FrameError {
+        frame: frame.number,
+        layer: layer.to_owned(),
+        detail,
     };
+    let packet = slice(frame)?;
     let (src_ip, dst_ip, claimed_ip_payload, fragmented) = match &packet.net {
         Some(LaxNetSlice::Ipv4(v4)) => {
             let h = v4.header();
@@ -185,6 +196,7 @@ mod tests {
             timestamp: Duration::ZERO,
             link_type,
             bytes,
+            wire_len: bytes.len() as u32,
         }
     }
 

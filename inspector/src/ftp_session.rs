@@ -80,6 +80,8 @@ struct Attempt {
     password: Option<String>,
     frames: Vec<u64>,
     frame: u64,
+    /// Read from TLS with the key log.
+    decrypted: bool,
 }
 
 /// One control connection.
@@ -131,6 +133,8 @@ pub struct Tracker {
     /// Where transfer content goes (`--extract`), if anywhere.
     extract: Option<Box<dyn ExtractSink>>,
     decoder: ReplyDecoder,
+    /// TLS control and data connections (FTPS, RFC 4217) and the key log.
+    pub tls: crate::tls::TlsState,
 }
 
 impl std::fmt::Debug for Tracker {
@@ -201,6 +205,8 @@ impl Tracker {
             client: peer(client),
             server: peer(server),
             found_by,
+            decode_as: (server.port() != crate::FTP_PORT)
+                .then(|| format!("tcp.port=={},ftp", server.port())),
         }));
         id - 1
     }
@@ -214,12 +220,22 @@ impl Tracker {
     /// False when there is nothing to parse: the connection is encrypted, or bytes are missing
     /// (the buffer is dropped, since a line cut by a gap cannot be trusted; a warning says so).
     fn buffer_control_bytes(&mut self, s: usize, side: Side, chunk: Chunk<'_>, ctx: Ctx) -> bool {
+        if self.sessions.get(s).is_some_and(|x| x.encrypted.is_some()) {
+            // After 234: TLS records, readable only through the key log (or after CCC).
+            let client = matches!(side, Side::Client);
+            let plain = self.tls_control_bytes(s, client, chunk, ctx);
+            let (Some(plain), Some(session)) = (plain, self.sessions.get_mut(s)) else {
+                return false;
+            };
+            match side {
+                Side::Client => session.client_buf.extend_from_slice(&plain),
+                Side::Server => session.server_buf.extend_from_slice(&plain),
+            }
+            return true;
+        }
         let Some(session) = self.sessions.get_mut(s) else {
             return false;
         };
-        if session.encrypted.is_some() {
-            return false;
-        }
         let (buf, sender, lost) = match side {
             Side::Client => (&mut session.client_buf, "client", "commands"),
             Side::Server => (&mut session.server_buf, "server", "replies"),
@@ -251,7 +267,7 @@ impl Tracker {
             let Some(session) = self.sessions.get_mut(s) else {
                 return;
             };
-            if session.encrypted.is_some() {
+            if session.encrypted.is_some() && !self.tls.readable(s) {
                 session.client_buf.clear();
                 return;
             }
@@ -304,7 +320,7 @@ impl Tracker {
             let Some(session) = self.sessions.get_mut(s) else {
                 return;
             };
-            if session.encrypted.is_some() {
+            if session.encrypted.is_some() && !self.tls.readable(s) {
                 session.server_buf.clear();
                 return;
             }
@@ -354,6 +370,7 @@ impl Tracker {
             time: ctx.time,
             command: verb.clone(),
             arg: raw_arg.clone(),
+            decrypted_with_keylog: self.tls.decrypting(s),
         }));
         let command = parsed.ok();
         match &command {
@@ -370,6 +387,7 @@ impl Tracker {
                     password: None,
                     frames: vec![ctx.frame],
                     frame: ctx.frame,
+                    decrypted: self.tls.decrypting(s),
                 });
             }
             Some(Command::Pass { password }) => {
@@ -381,10 +399,12 @@ impl Tracker {
                     password: None,
                     frames: Vec::new(),
                     frame: ctx.frame,
+                    decrypted: false,
                 });
                 attempt.password = Some(password.clone());
                 attempt.frames.push(ctx.frame);
                 attempt.frame = ctx.frame;
+                attempt.decrypted |= self.tls.decrypting(s);
             }
             Some(Command::Port { addr }) => {
                 let addr = SocketAddr::V4(*addr);
@@ -445,13 +465,23 @@ impl Tracker {
         };
         let code = reply.code;
         let text = reply.text();
+        // A final reply answers the oldest command still waiting (RFC 959 §5.4).
+        let answered = session
+            .pending
+            .front()
+            .and_then(|p| p.command.as_ref())
+            .map(Command::verb);
         self.events.push(Event::Reply(ReplyEvent {
             session: session.id,
             frame: ctx.frame,
             time: ctx.time,
             code: code.0,
             text: text.clone(),
-            meaning: code.meaning(),
+            meaning: match answered {
+                Some(verb) => code.meaning_after(verb),
+                None => code.meaning(),
+            },
+            decrypted_with_keylog: self.tls.decrypting(s),
         }));
         if code.is_positive_preliminary() {
             if let Some(t) = session.transfer.and_then(|i| self.transfers.get_mut(i))
@@ -570,8 +600,11 @@ impl Tracker {
         };
         t.final_reply = Some((code, ctx.frame));
         match t.state {
-            // Refused before any data connection (550 no such file…): not a transfer.
-            TransferState::AwaitingConnection if !positive => t.state = TransferState::Reported,
+            // Refused before any data connection (550 no such file…): reported as refused.
+            TransferState::AwaitingConnection if !positive => {
+                let event = t.finish(self.extract.as_deref_mut());
+                self.events.push(Event::Transfer(Box::new(event)));
+            }
             TransferState::Closed { .. } => {
                 let event = t.finish(self.extract.as_deref_mut());
                 self.events.push(Event::Transfer(Box::new(event)));
@@ -630,13 +663,24 @@ impl Tracker {
     /// A connection whose role is settled has ended (a control connection's end changes
     /// nothing: its commands and replies are already counted).
     pub fn closed(&mut self, role: ConnectionRole, reset: bool, ends_seen: [bool; 2]) {
-        if let ConnectionRole::Data { transfer } = role {
-            self.data_closed(transfer, reset, ends_seen);
+        match role {
+            ConnectionRole::Data { transfer } => {
+                let reset = reset && !self.tls_closed_cleanly(transfer);
+                self.data_closed(transfer, reset, ends_seen);
+            }
+            ConnectionRole::Control { session, .. } => self.tls_control_closed(session),
         }
     }
 
     /// Bytes on data connection `idx`, direction `dir`.
     pub fn data_bytes(&mut self, idx: TransferId, dir: usize, chunk: Chunk<'_>, ctx: Ctx) {
+        // A TLS data connection (PROT P) gives its decrypted content instead, if any.
+        let plain = self.tls_data_bytes(idx, dir, &chunk, ctx);
+        let chunk = match &plain {
+            Some(p) if p.is_empty() => return,
+            Some(p) => Chunk::Data(p),
+            None => chunk,
+        };
         if let Some(t) = self.transfers.get_mut(idx) {
             t.push(dir, chunk, ctx.frame, self.extract.as_deref_mut());
         }
@@ -669,12 +713,16 @@ impl Tracker {
 
     /// End of the capture: whatever is still open is reported as far as it got.
     pub fn finish(&mut self) {
+        self.tls_finish();
         for t in &mut self.transfers {
             if t.state == TransferState::Reported {
                 continue;
             }
+            let encrypted = t
+                .tls
+                .is_some_and(|x| x.encrypted_bytes_to_server + x.encrypted_bytes_to_client > 0);
             if t.session.is_none() && (t.two_way || t.bytes() == 0)
-                || t.command.is_none() && t.bytes() == 0
+                || t.command.is_none() && t.bytes() == 0 && !encrypted
             {
                 // Not an FTP data connection, or nothing of it captured.
                 if let Some(sink) = self.extract.as_deref_mut() {
@@ -695,8 +743,8 @@ impl Tracker {
 }
 
 fn credential(session: &Session, attempt: Attempt, accepted: Option<bool>) -> CredentialEvent {
-    let list: Vec<String> = attempt.frames.iter().map(u64::to_string).collect();
     CredentialEvent {
+        decrypted_with_keylog: attempt.decrypted,
         session: session.id,
         client: peer(session.client),
         server: peer(session.server),
@@ -704,7 +752,7 @@ fn credential(session: &Session, attempt: Attempt, accepted: Option<bool>) -> Cr
         password: attempt.password,
         accepted,
         frame: attempt.frame,
-        filter: format!("frame.number in {{{}}}", list.join(" ")),
+        filter: crate::report::frame_filter(&attempt.frames),
         frames: attempt.frames,
     }
 }
@@ -750,10 +798,59 @@ mod tests {
         assert_eq!(c.len(), 2);
         assert_eq!(c[0].password.as_deref(), Some("wrong"));
         assert_eq!(c[0].accepted, Some(false));
-        assert_eq!(c[0].filter, "frame.number in {3 5 6}");
+        assert_eq!(
+            c[0].filter,
+            "frame.number == 3 || frame.number == 5 || frame.number == 6"
+        );
         assert_eq!(c[1].password.as_deref(), Some("right"));
         assert_eq!(c[1].accepted, Some(true));
         assert_eq!(c[1].frame, 8);
+    }
+
+    #[test]
+    fn pwds_257_is_the_current_directory_and_a_refused_retr_is_no_file() {
+        let mut t = tracker_with_session();
+        t.server_bytes(0, Chunk::Data(b"220 hi\r\n"), ctx(2));
+        t.client_bytes(0, Chunk::Data(b"PWD\r\n"), ctx(3));
+        t.server_bytes(
+            0,
+            Chunk::Data(b"257 \"/\" is the current directory\r\n"),
+            ctx(4),
+        );
+        t.client_bytes(0, Chunk::Data(b"MKD d\r\n"), ctx(5));
+        t.server_bytes(0, Chunk::Data(b"257 \"/d\" created\r\n"), ctx(6));
+        t.client_bytes(0, Chunk::Data(b"RETR missing.txt\r\n"), ctx(7));
+        t.server_bytes(0, Chunk::Data(b"550 no such file\r\n"), ctx(8));
+        t.finish();
+        let meanings: Vec<_> = t
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Reply(r) if r.code == 257 => r.meaning,
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            meanings,
+            [
+                "\"PATHNAME\" is the current working directory",
+                "\"PATHNAME\" created"
+            ]
+        );
+        let refused: Vec<_> = t
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Transfer(x) => Some(x),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert!(refused[0].refused);
+        assert_eq!(refused[0].sha256, None);
+        assert_eq!(refused[0].bytes, 0);
+        assert_eq!(refused[0].reply, Some(550));
+        assert_eq!(refused[0].name.as_deref(), Some("missing.txt"));
     }
 
     #[test]
@@ -784,8 +881,11 @@ mod tests {
                 ("d", Some("y"), Some(false), 9),
             ]
         );
-        assert_eq!(c[0].filter, "frame.number in {3}");
-        assert_eq!(c[1].filter, "frame.number in {5 7 8}");
+        assert_eq!(c[0].filter, "frame.number == 3");
+        assert_eq!(
+            c[1].filter,
+            "frame.number == 5 || frame.number == 7 || frame.number == 8"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! - [`flow`]: connections, their roles (control, data, other).
 //! - [`reassembly`]: one TCP byte stream per direction, with explicit gaps.
 //! - [`ftp_session`]: commands, replies, logins, TLS, data connections (decoded with `ftp-proto`).
+//! - [`tls`]: FTPS: TLS records, handshake facts, decryption with a key log (`--keylog`).
 //! - [`transfer`]: data connection content streamed into sha256 and an extract sink; a
 //!   transfer's life as one state.
 //! - [`extract`]: `--extract`, the sink the caller passes in that writes files to a folder.
@@ -16,6 +17,7 @@
 //! - [`event`]: the events, which are the `--json` contract.
 //! - [`report`]: tables for people and JSON lines for programs.
 //! - [`read`]: `inspector read` (capture files → report).
+//! - [`packet_view`]: `inspector frame` (one frame, layer by layer, as Wireshark shows it).
 //! - [`live`]: `inspector live` and `inspector interfaces` (capture from an interface).
 //! - [`exit_code`]: the exit codes both subcommands share.
 //!
@@ -30,11 +32,13 @@ pub mod flow;
 pub mod frame;
 pub mod ftp_session;
 pub mod live;
+pub mod packet_view;
 pub mod read;
 pub mod reassembly;
 pub mod report;
 pub mod source;
 pub mod stitch;
+pub mod tls;
 pub mod transfer;
 
 use event::{Event, WarningEvent};
@@ -53,6 +57,8 @@ pub struct Options {
     pub ports: Vec<u16>,
     /// Out-of-order bytes kept per direction of a connection.
     pub stream_cap: usize,
+    /// TLS secrets (`--keylog`) to decrypt FTPS with.
+    pub keylog: Option<std::sync::Arc<tls::KeyLog>>,
 }
 
 impl Default for Options {
@@ -60,6 +66,7 @@ impl Default for Options {
         Options {
             ports: Vec::new(),
             stream_cap: 4 << 20,
+            keylog: None,
         }
     }
 }
@@ -108,6 +115,7 @@ pub fn analyze_with(
     ports.extend(&options.ports);
     let mut flows = flow::FlowTable::new(ports, options.stream_cap);
     let mut tracker = Tracker::new(extract);
+    tracker.tls.keylog = options.keylog.clone();
     let mut analysis = Analysis {
         name: source.name().to_owned(),
         ..Analysis::default()

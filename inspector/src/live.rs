@@ -104,18 +104,28 @@ pub fn run_live(args: &LiveArgs, color: bool, out: &mut impl Write, err: &mut im
     let options = Options {
         ports: args.ports.clone(),
         stream_cap: args.stream_cap,
+        ..Options::default()
     };
     // Each event is printed as it happens (what a student watches); the summary comes at the end.
     let mut streamed = Ok(());
+    // Server ports whose Decode As hint was given: once per port, not per session.
+    let mut hinted: Vec<u16> = Vec::new();
     let analysis = analyze_with(&mut live, &options, extract, &mut |event| {
         if streamed.is_ok() {
             streamed = if args.json {
                 json::write_event(out, event)
             } else {
+                let hint = decode_as_port(event)
+                    .filter(|p| !hinted.contains(p))
+                    .inspect(|p| hinted.push(*p));
                 match live_line(event) {
                     Some(line) => writeln!(out, "{line}"),
                     None => Ok(()),
                 }
+                .and_then(|()| match hint {
+                    Some(port) => writeln!(out, "    {}", crate::report::decode_as_hint(port)),
+                    None => Ok(()),
+                })
             }
             .and_then(|()| out.flush());
         }
@@ -137,7 +147,14 @@ pub fn run_live(args: &LiveArgs, color: bool, out: &mut impl Write, err: &mut im
             writeln!(out, "{}", stats_json(&stats, &analysis))
         } else {
             writeln!(out)?;
-            table::write(out, &analysis, table::Style { color })
+            table::write(
+                out,
+                &analysis,
+                table::Style {
+                    color,
+                    group_findings: true,
+                },
+            )
         }
     });
     if let Err(e) = written {
@@ -191,6 +208,16 @@ fn open(config: &LiveConfig, args: &LiveArgs) -> Result<LiveSource, LiveError> {
     Ok(live)
 }
 
+/// The server port of a session Wireshark will not decode as FTP by itself (not port 21).
+fn decode_as_port(event: &Event) -> Option<u16> {
+    match event {
+        Event::Session(s) if s.decode_as.is_some() => {
+            s.server.rsplit_once(':').and_then(|(_, p)| p.parse().ok())
+        }
+        _ => None,
+    }
+}
+
 /// One line of the live log for an event, or `None` for events only the summary shows.
 fn live_line(event: &Event) -> Option<String> {
     Some(match event {
@@ -216,9 +243,14 @@ fn live_line(event: &Event) -> Option<String> {
             )
         }
         Event::Credential(e) => format!(
-            "[frame {}] session {} CREDENTIALS IN CLEAR TEXT: user {:?} password {:?} ({})",
+            "[frame {}] session {} CREDENTIALS {}: user {:?} password {:?} ({})",
             e.frame,
             e.session,
+            if e.decrypted_with_keylog {
+                "(decrypted with key log)"
+            } else {
+                "IN CLEAR TEXT"
+            },
             e.user,
             e.password.as_deref().unwrap_or(""),
             match e.accepted {
@@ -230,6 +262,26 @@ fn live_line(event: &Event) -> Option<String> {
         Event::Tls(e) => format!(
             "[frame {}] session {} switched to TLS: unreadable from here",
             e.frame, e.session
+        ),
+        Event::TlsHandshake(e) => format!(
+            "[frame {}] session {} {} {}{}",
+            e.frame,
+            e.session,
+            e.version.unwrap_or("TLS"),
+            e.cipher_suite
+                .as_deref()
+                .unwrap_or("(cipher suite not seen)"),
+            e.sni
+                .as_deref()
+                .map(|s| format!(", SNI {s}"))
+                .unwrap_or_default()
+        ),
+        Event::Transfer(e) if e.refused => format!(
+            "[frame {}] {} of {} refused: {}",
+            e.frame,
+            e.direction,
+            e.name.as_deref().unwrap_or("(unknown name)"),
+            e.reply.unwrap_or_default()
         ),
         Event::Transfer(e) => format!(
             "[frame {}] transfer {} {}: {} bytes, sha256 {}, {}",
@@ -330,5 +382,40 @@ pub fn run_interfaces(json: bool, out: &mut impl Write) -> u8 {
     match written.and_then(|()| out.flush()) {
         Ok(()) => EXIT_OK,
         Err(_) => EXIT_ERROR,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::TransferEvent;
+
+    #[test]
+    fn a_refused_download_is_a_refused_line_not_a_transfer() {
+        let event = Event::Transfer(Box::new(TransferEvent {
+            session: Some(2),
+            frame: 33,
+            command: Some("RETR".into()),
+            name: Some("missing.txt".into()),
+            direction: "download",
+            guessed: false,
+            bytes: 0,
+            sha256: None,
+            complete: false,
+            incomplete_reason: Some("refused by the server (550)".into()),
+            expected_bytes: None,
+            rest: None,
+            gaps: Vec::new(),
+            mode: Some("passive"),
+            data_frames: None,
+            reply: Some(550),
+            extracted: None,
+            refused: true,
+            tls: None,
+        }));
+        assert_eq!(
+            live_line(&event).as_deref(),
+            Some("[frame 33] download of missing.txt refused: 550")
+        );
     }
 }

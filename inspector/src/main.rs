@@ -22,6 +22,9 @@ enum Cmd {
     /// Capture FTP from a network interface as it happens (needs CAP_NET_RAW), then report it
     /// like `read`.
     Live(inspector::live::LiveArgs),
+    /// Show one frame layer by layer, as Wireshark's packet-details pane does: link, IP, TCP
+    /// (sequence numbers absolute and relative), the FTP line or data, and a hex dump.
+    Frame(inspector::packet_view::FrameArgs),
     /// List the network interfaces `live` can capture on.
     Interfaces {
         /// One JSON object per interface.
@@ -54,6 +57,15 @@ fn main() -> ExitCode {
             let mut stdout = std::io::stdout().lock();
             let stderr = std::io::stderr();
             let code = inspector::live::run_live(&args, color, &mut stdout, &mut stderr.lock());
+            ExitCode::from(code)
+        }
+        Cmd::Frame(args) => {
+            let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            let code = inspector::packet_view::run_frame(
+                &args,
+                &mut stdout,
+                &mut std::io::stderr().lock(),
+            );
             ExitCode::from(code)
         }
         Cmd::Interfaces { json } => ExitCode::from(inspector::live::run_interfaces(

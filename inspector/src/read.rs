@@ -28,14 +28,26 @@ pub struct ReadArgs {
     /// Out-of-order bytes kept per direction of a TCP connection before a hole is a gap.
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
     pub stream_cap: usize,
+    /// Decrypt FTPS (TLS 1.2 and 1.3) with this key log (NSS format, as SSLKEYLOGFILE writes).
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Option<PathBuf>,
 }
 
 /// Runs `inspector read`; returns the exit code.
 pub fn read(args: &ReadArgs, color: bool, out: &mut impl Write, err: &mut impl Write) -> u8 {
     let mut code = EXIT_OK;
+    let keylog = match args.keylog.as_deref().map(crate::tls::KeyLog::load) {
+        Some(Ok(log)) => Some(std::sync::Arc::new(log)),
+        Some(Err(e)) => {
+            let _ = writeln!(err, "inspector: {e}");
+            return EXIT_ERROR;
+        }
+        None => None,
+    };
     let options = Options {
         ports: args.ports.clone(),
         stream_cap: args.stream_cap,
+        keylog,
     };
     let several = args.files.len() > 1;
     for file in &args.files {
@@ -59,7 +71,14 @@ pub fn read(args: &ReadArgs, color: bool, out: &mut impl Write, err: &mut impl W
             let name = file.display().to_string();
             json::write(out, &analysis, several.then_some(name.as_str()))
         } else {
-            table::write(out, &analysis, table::Style { color })
+            table::write(
+                out,
+                &analysis,
+                table::Style {
+                    color,
+                    group_findings: false,
+                },
+            )
         };
         if let Err(e) = written {
             let _ = writeln!(err, "inspector: cannot write the report: {e}");

@@ -160,6 +160,8 @@ mod tests {
             data_frames: None,
             reply: None,
             extracted: None,
+            refused: false,
+            tls: None,
         }))
     }
 

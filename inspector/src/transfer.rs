@@ -103,6 +103,8 @@ pub struct Transfer {
     first_frame: Option<u64>,
     last_frame: u64,
     sniff: Vec<u8>,
+    /// Set for the data connections of TLS sessions (kept up to date by [`crate::tls`]).
+    pub tls: Option<crate::tls::TransferTls>,
 }
 
 impl Transfer {
@@ -130,12 +132,25 @@ impl Transfer {
             first_frame: None,
             last_frame: 0,
             sniff: Vec::new(),
+            tls: None,
         }
     }
 
     /// Bytes of content so far.
     pub fn bytes(&self) -> u64 {
         self.bytes
+    }
+
+    /// Frame `frame` carried bytes of its data connection that are not content (TLS records):
+    /// the connection's frames are known even when its content is not.
+    pub fn note_frame(&mut self, frame: u64) {
+        self.first_frame.get_or_insert(frame);
+        self.last_frame = frame;
+    }
+
+    /// The first frame that carried its data connection's bytes.
+    pub fn first_data_frame(&self) -> Option<u64> {
+        self.first_frame
     }
 
     /// A data connection was tied to it (whether or not it is still open).
@@ -208,6 +223,14 @@ impl Transfer {
 
     /// Guesses listing or file from the first bytes (for data connections nobody announced).
     fn guess_direction(&self) -> DataDirection {
+        if let Some(tls) = self.tls.filter(|t| t.encrypted && !t.decrypted_with_keylog) {
+            // Encrypted: only the side that sent the bulk of the bytes is known.
+            return if tls.encrypted_bytes_to_server > tls.encrypted_bytes_to_client {
+                DataDirection::Upload
+            } else {
+                DataDirection::Download
+            };
+        }
         let text = String::from_utf8_lossy(&self.sniff);
         let looks_listing = std::str::from_utf8(&self.sniff).is_ok()
             && text.lines().take(5).all(|l| {
@@ -292,6 +315,38 @@ impl Transfer {
         let direction = self.direction.unwrap_or_else(|| self.guess_direction());
         self.account_for_an_unseen_end(direction, extract.as_deref_mut());
         self.state = TransferState::Reported;
+        // A transfer command the server refused (550 no such file, 553, 425…) before any byte
+        // crossed: no file, so no size and no hash (the sha256 of nothing would pass for one).
+        let refused = match self.final_reply {
+            Some((code, _)) if code.is_negative() && self.bytes == 0 => Some(code),
+            _ => None,
+        };
+        if let Some(code) = refused {
+            if let Some(sink) = extract {
+                sink.discard(self.id);
+            }
+            return TransferEvent {
+                session: self.session,
+                frame: self.command_frame.or(self.first_frame).unwrap_or(0),
+                command: self.command.clone(),
+                name: self.name.clone(),
+                direction: direction.as_str(),
+                guessed,
+                bytes: 0,
+                sha256: None,
+                complete: false,
+                incomplete_reason: Some(format!("refused by the server ({})", code.0)),
+                expected_bytes: self.expected_bytes,
+                rest: self.rest,
+                gaps: Vec::new(),
+                mode: self.mode.map(DataMode::as_str),
+                data_frames: None,
+                reply: Some(code.0),
+                extracted: None,
+                refused: true,
+                tls: self.tls,
+            };
+        }
         let mut reasons = Vec::new();
         match self.final_reply {
             Some((code, _)) if code.is_positive_completion() => {}
@@ -313,6 +368,13 @@ impl Transfer {
         }
         if reset {
             reasons.push("data connection reset".into());
+        }
+        let unreadable = self.tls.filter(|t| t.encrypted && !t.decrypted_with_keylog);
+        if unreadable.is_some() {
+            reasons.push("content encrypted (TLS, PROT P); see the TLS findings".into());
+        }
+        if self.tls.is_some_and(|t| t.records_lost) {
+            reasons.push("TLS records missing from the capture".into());
         }
         if let Some(expected) = self.expected_bytes
             && !self.ascii
@@ -339,7 +401,11 @@ impl Transfer {
             direction: direction.as_str(),
             guessed,
             bytes: self.bytes,
-            sha256: (self.gaps.is_empty() && connected).then(|| hex::encode(hasher.finalize())),
+            sha256: (self.gaps.is_empty()
+                && connected
+                && unreadable.is_none()
+                && !self.tls.is_some_and(|t| t.records_lost))
+            .then(|| hex::encode(hasher.finalize())),
             complete: reasons.is_empty(),
             incomplete_reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
             expected_bytes: self.expected_bytes,
@@ -349,6 +415,8 @@ impl Transfer {
             data_frames: self.first_frame.map(|f| [f, self.last_frame]),
             reply: self.final_reply.map(|(c, _)| c.0),
             extracted: extracted.name,
+            refused: false,
+            tls: self.tls,
         }
     }
 

@@ -23,3 +23,8 @@ fn pcap_read_corpus_reads_without_panic() {
 fn pcapng_read_corpus_reads_without_panic() {
     replay("pcapng_read", harness::pcapng_read);
 }
+
+#[test]
+fn tls_stream_corpus_runs_without_panic() {
+    replay("tls_stream", harness::tls_stream);
+}

@@ -80,3 +80,19 @@ fn lab_captures() {
         golden(&format!("lab{lab}"), &format!("lab{lab}.pcapng"), &[]);
     }
 }
+
+/// FTPS (`make-ftps.sh`): without the key log the upgrade, the handshakes, sizes and leaks;
+/// with it every command, password and file, marked as decrypted.
+#[test]
+fn ftps_pyftpdlib() {
+    golden(
+        "ftps-pyftpdlib",
+        "ftps-pyftpdlib.pcapng",
+        &["--port", "2144"],
+    );
+    golden(
+        "ftps-pyftpdlib-keylog",
+        "ftps-pyftpdlib.pcapng",
+        &["--port", "2144", "--keylog", "ftps-pyftpdlib.keys"],
+    );
+}

@@ -412,6 +412,7 @@ fn a_stop_reads_everything_queued_before_it_and_nothing_sent_after() {
             timestamp: std::time::Duration::ZERO,
             link_type: inspector::source::LinkType::ETHERNET,
             bytes,
+            wire_len: bytes.len() as u32,
         };
         if let Ok(Decoded::Tcp(segment)) = decode(&frame)
             && segment.dst.port() == port

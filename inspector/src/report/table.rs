@@ -12,9 +12,12 @@ use std::io::{self, Write};
 pub struct Style {
     /// Colours and bold headers (only on a terminal, never with `--no-color`/`NO_COLOR`).
     pub color: bool,
+    /// One findings row per kind, with a count and the first frame (the live view, where a
+    /// `tls-not-used` per session would bury the rest).
+    pub group_findings: bool,
 }
 
-fn table(style: Style, headers: &[&str]) -> Table {
+pub(super) fn table(style: Style, headers: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED);
     if style.color {
@@ -40,7 +43,7 @@ fn table(style: Style, headers: &[&str]) -> Table {
     t
 }
 
-fn colored(style: Style, text: impl ToString, color: Color) -> Cell {
+pub(super) fn colored(style: Style, text: impl ToString, color: Color) -> Cell {
     let c = Cell::new(text.to_string());
     if style.color { c.fg(color) } else { c }
 }
@@ -66,6 +69,22 @@ pub fn write(out: &mut impl Write, analysis: &Analysis, style: Style) -> io::Res
     writeln!(out)?;
     let events = &analysis.events;
     section(out, "Sessions", &sessions(events, style))?;
+    if let Some(t) = super::tls::handshakes(events, style) {
+        section(out, "TLS", &t)?;
+    }
+    if let Some(t) = wireshark_hints(events, style) {
+        writeln!(
+            out,
+            "Wireshark shows FTP by itself only on port 21; for these servers use Decode As:"
+        )?;
+        writeln!(out, "{t}")?;
+        writeln!(
+            out,
+            "Data connections are labelled FTP-DATA only where Wireshark decoded the PORT or \
+             PASV exchange that announced them, so only with this Decode As."
+        )?;
+        writeln!(out)?;
+    }
     section(out, "Credentials", &credentials(events, style))?;
     let conversation = conversation(events, analysis.first_time, style);
     section(out, "Conversation", &conversation)?;
@@ -73,7 +92,15 @@ pub fn write(out: &mut impl Write, analysis: &Analysis, style: Style) -> io::Res
     if let Some(t) = resumed_downloads(events, style) {
         section(out, "Resumed downloads (REST)", &t)?;
     }
-    section(out, "Findings", &findings(events, style))?;
+    if style.group_findings {
+        section(
+            out,
+            "Findings (grouped by kind)",
+            &grouped_findings(events, style),
+        )?;
+    } else {
+        section(out, "Findings", &findings(events, style))?;
+    }
     if let Some(t) = warnings(events, style) {
         section(out, "Warnings", &t)?;
     }
@@ -186,7 +213,14 @@ fn credentials(events: &[Event], style: Style) -> Table {
                 Cell::new(c.session),
                 Cell::new(c.frame),
                 Cell::new(&c.user),
-                colored(style, c.password.as_deref().unwrap_or("(none)"), Color::Red),
+                colored(
+                    style,
+                    match (c.password.as_deref(), c.decrypted_with_keylog) {
+                        (Some(p), true) => format!("{p} (decrypted with key log)"),
+                        (p, _) => p.unwrap_or("(none)").to_owned(),
+                    },
+                    Color::Red,
+                ),
                 accepted,
                 Cell::new(&c.filter),
             ]);
@@ -214,7 +248,11 @@ fn conversation(events: &[Event], first_time: f64, style: Style) -> Table {
                 c.frame,
                 c.time,
                 c.session,
-                "C→S",
+                if c.decrypted_with_keylog {
+                    "C→S (key log)"
+                } else {
+                    "C→S"
+                },
                 match &c.arg {
                     Some(a) => format!("{} {a}", c.command),
                     None => c.command.clone(),
@@ -225,7 +263,11 @@ fn conversation(events: &[Event], first_time: f64, style: Style) -> Table {
                 r.frame,
                 r.time,
                 r.session,
-                "S→C",
+                if r.decrypted_with_keylog {
+                    "S→C (key log)"
+                } else {
+                    "S→C"
+                },
                 format!("{} {}", r.code, r.text),
                 r.meaning.unwrap_or_default().to_owned(),
             ),
@@ -270,7 +312,13 @@ fn transfers(events: &[Event], style: Style) -> Table {
     );
     for e in events {
         if let Event::Transfer(x) = e {
-            let complete = if x.complete {
+            let complete = if x.refused {
+                colored(
+                    style,
+                    format!("refused ({})", x.reply.unwrap_or_default()),
+                    Color::Yellow,
+                )
+            } else if x.complete {
                 colored(style, "yes", Color::Green)
             } else {
                 colored(
@@ -279,6 +327,7 @@ fn transfers(events: &[Event], style: Style) -> Table {
                     Color::Yellow,
                 )
             };
+            let notes = super::tls::transfer_notes(x);
             let direction = if x.guessed {
                 format!("{} (guessed)", x.direction)
             } else {
@@ -294,9 +343,27 @@ fn transfers(events: &[Event], style: Style) -> Table {
                 Cell::new(x.command.as_deref().unwrap_or("-")),
                 Cell::new(x.name.as_deref().unwrap_or("-")),
                 Cell::new(direction),
-                Cell::new(x.mode.unwrap_or("-")),
-                Cell::new(x.bytes),
-                Cell::new(x.sha256.as_deref().unwrap_or("- (bytes missing)")),
+                Cell::new(format!(
+                    "{}{}",
+                    x.mode.unwrap_or("-"),
+                    notes.as_ref().map(|n| n.1.as_str()).unwrap_or_default()
+                )),
+                Cell::new(match notes.as_ref().and_then(|n| n.0.clone()) {
+                    Some(encrypted) => encrypted,
+                    None => x.bytes.to_string(),
+                }),
+                Cell::new(
+                    x.sha256.as_deref().unwrap_or(if x.refused {
+                        "- (no file)"
+                    } else if x
+                        .tls
+                        .is_some_and(|t| t.encrypted && !t.decrypted_with_keylog)
+                    {
+                        "- (encrypted)"
+                    } else {
+                        "- (bytes missing)"
+                    }),
+                ),
                 complete,
             ]);
         }
@@ -382,6 +449,83 @@ fn findings(events: &[Event], style: Style) -> Table {
     t
 }
 
+/// Findings, one row per kind: how many, the first frame, the first message.
+fn grouped_findings(events: &[Event], style: Style) -> Table {
+    let mut t = table(
+        style,
+        &[
+            "severity",
+            "finding",
+            "count",
+            "first frame",
+            "what (first)",
+            "fix (reference)",
+        ],
+    );
+    let mut groups: Vec<(&crate::event::FindingEvent, usize)> = Vec::new();
+    for e in events {
+        if let Event::Finding(f) = e {
+            match groups.iter_mut().find(|(g, _)| g.id == f.id) {
+                Some((_, n)) => *n += 1,
+                None => groups.push((f, 1)),
+            }
+        }
+    }
+    for (f, n) in groups {
+        t.add_row(vec![
+            colored(style, f.severity, severity_color(f.severity)),
+            Cell::new(f.id),
+            Cell::new(n),
+            Cell::new(f.frame),
+            Cell::new(&f.message),
+            Cell::new(format!("{} ({})", f.fix, f.reference)),
+        ]);
+    }
+    t
+}
+
+/// How to see the sessions in Wireshark: one Decode As hint per server port that is not 21,
+/// and what that means for data connections; `None` when every server is on port 21.
+fn wireshark_hints(events: &[Event], style: Style) -> Option<Table> {
+    let mut ports: Vec<(u16, Vec<usize>)> = Vec::new();
+    for e in events {
+        if let Event::Session(s) = e
+            && s.decode_as.is_some()
+            && let Some(port) = s
+                .server
+                .rsplit_once(':')
+                .and_then(|(_, p)| p.parse::<u16>().ok())
+        {
+            match ports.iter_mut().find(|(p, _)| *p == port) {
+                Some((_, sessions)) => sessions.push(s.session),
+                None => ports.push((port, vec![s.session])),
+            }
+        }
+    }
+    if ports.is_empty() {
+        return None;
+    }
+    let mut t = table(
+        style,
+        &[
+            "FTP server port (not 21)",
+            "sessions",
+            "tshark",
+            "Wireshark (Decode As)",
+        ],
+    );
+    for (port, sessions) in ports {
+        let list: Vec<String> = sessions.iter().map(usize::to_string).collect();
+        t.add_row(vec![
+            Cell::new(port),
+            Cell::new(list.join(", ")),
+            Cell::new(format!("-d tcp.port=={port},ftp")),
+            Cell::new(format!("Analyze ▸ Decode As… ▸ TCP port {port} ▸ FTP")),
+        ]);
+    }
+    Some(t)
+}
+
 /// What could not be read; `None` when everything could.
 fn warnings(events: &[Event], style: Style) -> Option<Table> {
     let warnings: Vec<_> = events
@@ -402,4 +546,49 @@ fn warnings(events: &[Event], style: Style) -> Option<Table> {
         ]);
     }
     Some(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::FindingEvent;
+
+    fn finding(id: &'static str, frame: u64) -> Event {
+        Event::Finding(Box::new(FindingEvent {
+            id,
+            severity: "medium",
+            message: format!("{id} at {frame}"),
+            frame,
+            session: Some(1),
+            frames: vec![frame],
+            filter: crate::report::frame_filter(&[frame]),
+            why: "",
+            fix: "fix",
+            reference: "RFC 4217 §4",
+        }))
+    }
+
+    #[test]
+    fn grouped_findings_give_one_row_per_kind_with_count_and_first_frame() {
+        let mut events: Vec<Event> = (1..=20).map(|i| finding("tls-not-used", i * 10)).collect();
+        events.push(finding("brute-force", 43));
+        let style = Style {
+            color: false,
+            group_findings: true,
+        };
+        let text = grouped_findings(&events, style).to_string();
+        let rows: Vec<&str> = text.lines().filter(|l| l.contains("┆")).collect();
+        // Header, then one row per kind.
+        assert_eq!(rows.len(), 3, "{text}");
+        assert!(
+            rows[1].contains("tls-not-used")
+                && rows[1].contains(" 20 ")
+                && rows[1].contains(" 10 "),
+            "{text}"
+        );
+        assert!(
+            rows[2].contains("brute-force") && rows[2].contains(" 1 "),
+            "{text}"
+        );
+    }
 }

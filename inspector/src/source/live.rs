@@ -393,6 +393,7 @@ impl PacketSource for LiveSource {
                         timestamp: Duration::ZERO,
                         link_type: self.link_type,
                         bytes,
+                        wire_len: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
                     };
                     if !self.filter.keep(&probe) {
                         continue;
@@ -433,6 +434,7 @@ impl PacketSource for LiveSource {
                 .unwrap_or_default(),
             link_type: self.link_type,
             bytes: &self.frame,
+            wire_len: u32::try_from(self.frame.len()).unwrap_or(u32::MAX),
         };
         if let Some(writer) = &mut self.writer
             && let Err(e) = writer.write(&frame)

@@ -73,6 +73,8 @@ pub struct RawFrame<'a> {
     pub link_type: LinkType,
     /// The captured bytes (possibly fewer than were on the wire: snap length).
     pub bytes: &'a [u8],
+    /// The frame's length on the wire (Wireshark's `frame.len`); `bytes` may be shorter.
+    pub wire_len: u32,
 }
 
 /// Something that yields frames: a capture file or a live capture.

@@ -179,6 +179,7 @@ impl<R: Read> PacketSource for PcapSource<R> {
             timestamp: Duration::new(u64::from(secs), nanos),
             link_type: self.link_type,
             bytes: &self.buf,
+            wire_len: orig_len.max(incl_len),
         }))
     }
 

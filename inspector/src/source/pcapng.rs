@@ -303,53 +303,59 @@ impl<R: Read> PacketSource for PcapNgSource<R> {
                     });
                 }
             };
-            // (interface, raw timestamp, where the data starts, captured length)
-            let (interface_id, raw_ts, data_at, caplen): (u32, u64, usize, usize) = match kind {
-                SECTION_HEADER => {
-                    self.interfaces.clear();
-                    continue;
-                }
-                INTERFACE_DESCRIPTION => {
-                    let interface = self.interface();
-                    self.interfaces.push(interface);
-                    continue;
-                }
-                ENHANCED_PACKET | PACKET => {
-                    let fields = if kind == ENHANCED_PACKET {
+            // (interface, raw timestamp, where the data starts, captured length, wire length)
+            let (interface_id, raw_ts, data_at, caplen, wire_len): (u32, u64, usize, usize, u32) =
+                match kind {
+                    SECTION_HEADER => {
+                        self.interfaces.clear();
+                        continue;
+                    }
+                    INTERFACE_DESCRIPTION => {
+                        let interface = self.interface();
+                        self.interfaces.push(interface);
+                        continue;
+                    }
+                    ENHANCED_PACKET | PACKET => {
+                        let fields = if kind == ENHANCED_PACKET {
+                            (
+                                self.u32_at(0),
+                                self.u32_at(4),
+                                self.u32_at(8),
+                                self.u32_at(12),
+                            )
+                        } else {
+                            let id = self.u16_at(0).map(u32::from);
+                            (id, self.u32_at(4), self.u32_at(8), self.u32_at(12))
+                        };
+                        self.next_number += 1;
+                        let (Some(id), Some(high), Some(low), Some(caplen)) = fields else {
+                            return Err(
+                                self.bad_record(number, "packet block too short".to_owned())
+                            );
+                        };
+                        let wire = self.u32_at(16).unwrap_or(caplen).max(caplen);
                         (
-                            self.u32_at(0),
-                            self.u32_at(4),
-                            self.u32_at(8),
-                            self.u32_at(12),
+                            id,
+                            u64::from(high) << 32 | u64::from(low),
+                            20,
+                            caplen as usize,
+                            wire,
                         )
-                    } else {
-                        let id = self.u16_at(0).map(u32::from);
-                        (id, self.u32_at(4), self.u32_at(8), self.u32_at(12))
-                    };
-                    self.next_number += 1;
-                    let (Some(id), Some(high), Some(low), Some(caplen)) = fields else {
-                        return Err(self.bad_record(number, "packet block too short".to_owned()));
-                    };
-                    (
-                        id,
-                        u64::from(high) << 32 | u64::from(low),
-                        20,
-                        caplen as usize,
-                    )
-                }
-                SIMPLE_PACKET => {
-                    self.next_number += 1;
-                    // No captured length: the original length, cut to what the block holds.
-                    let orig = self.u32_at(0).unwrap_or(0) as usize;
-                    (0, 0, 4, orig.min(self.body.len().saturating_sub(4)))
-                }
-                SYSTEMD_JOURNAL_EXPORT => {
-                    // Wireshark counts these as frames too; keep the numbering in step.
-                    self.next_number += 1;
-                    continue;
-                }
-                _ => continue,
-            };
+                    }
+                    SIMPLE_PACKET => {
+                        self.next_number += 1;
+                        // No captured length: the original length, cut to what the block holds.
+                        let orig = self.u32_at(0).unwrap_or(0);
+                        let caplen = (orig as usize).min(self.body.len().saturating_sub(4));
+                        (0, 0, 4, caplen, orig)
+                    }
+                    SYSTEMD_JOURNAL_EXPORT => {
+                        // Wireshark counts these as frames too; keep the numbering in step.
+                        self.next_number += 1;
+                        continue;
+                    }
+                    _ => continue,
+                };
             let Some(interface) = usize::try_from(interface_id)
                 .ok()
                 .and_then(|i| self.interfaces.get(i))
@@ -374,6 +380,7 @@ impl<R: Read> PacketSource for PcapNgSource<R> {
                 timestamp: interface.timestamp(raw_ts),
                 link_type: interface.link_type,
                 bytes,
+                wire_len,
             }));
         }
     }

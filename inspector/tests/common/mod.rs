@@ -326,10 +326,54 @@ pub fn transfer_hashes(events: &[Value]) -> BTreeSet<String> {
         .collect()
 }
 
+/// Every display filter in `events` (credentials, findings), run through `tshark -Y`, selects
+/// exactly the frames its event names (`frames`). Returns how many filters were checked.
+pub fn filters_select_their_frames(pcap: &Path, events: &[Value]) -> usize {
+    let mut filters: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for e in events {
+        if let Some(filter) = e["filter"].as_str() {
+            let mut frames: Vec<u64> = e["frames"]
+                .as_array()
+                .unwrap_or_else(|| panic!("an event with a filter names its frames: {e}"))
+                .iter()
+                .filter_map(Value::as_u64)
+                .collect();
+            frames.sort_unstable();
+            frames.dedup();
+            filters.insert(filter.to_owned(), frames);
+        }
+    }
+    for (filter, frames) in &filters {
+        let out = Command::new("tshark")
+            .arg("-r")
+            .arg(pcap)
+            .args(["-Y", filter, "-T", "fields", "-e", "frame.number"])
+            .output()
+            .expect("tshark is needed to check the inspector: apt-get install tshark");
+        assert_ok(&out, &format!("tshark -Y {filter:?}"));
+        let selected: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+        assert_eq!(
+            &selected, frames,
+            "tshark -Y {filter:?} selects other frames than the event names"
+        );
+    }
+    filters.len()
+}
+
 /// Checks the inspector against tshark on the same capture: every USER/PASS (frame and
-/// argument) and every reply code (frame) tshark shows is in our JSON, and every file tshark
-/// exports has a transfer with the same sha256. Returns how many files tshark exported.
+/// argument) and every reply code (frame) tshark shows is in our JSON, every file tshark
+/// exports has a transfer with the same sha256, every filter the inspector prints selects its
+/// frames, and `inspector frame` gives tshark's header fields for every frame. Returns how
+/// many files tshark exported.
 pub fn agree_with_tshark(pcap: &Path, port: u16, events: &[Value]) -> usize {
+    assert!(
+        filters_select_their_frames(pcap, events) > 0,
+        "the inspector printed no filter at all"
+    );
+    frames_agree_with_tshark(pcap);
     let decode = format!("tcp.port=={port},ftp");
     let out = Command::new("tshark")
         .args(["-r"])
@@ -466,4 +510,291 @@ pub fn agree_with_tshark(pcap: &Path, port: u16, events: &[Value]) -> usize {
         exported += 1;
     }
     exported
+}
+
+/// Runs tshark with `args` on `file` and returns one row of tab-separated fields per frame.
+fn tshark_fields(file: &Path, extra: &[String], fields: &[&str]) -> Vec<Vec<String>> {
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-r").arg(file).args(extra);
+    cmd.args(["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a"]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd.output().expect("run tshark");
+    assert!(
+        out.status.success(),
+        "tshark on {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split('\t').map(str::to_owned).collect())
+        .collect()
+}
+
+/// A number as tshark prints it: decimal or `0x…`; empty is `None`.
+fn num(s: &str) -> Option<u64> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    match s.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+pub fn our_frames(file: &Path) -> Vec<Value> {
+    let out = Command::new(INSPECTOR)
+        .args(["frame", "--all", "--json"])
+        .arg(file)
+        .output()
+        .expect("run inspector frame");
+    assert!(
+        out.status.success(),
+        "inspector frame --all on {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+/// `-d tcp.port==P,ftp` for every FTP server port that is not 21, as our frames name them.
+fn decode_as(frames: &[Value]) -> Vec<String> {
+    let mut ports: Vec<u64> = frames
+        .iter()
+        .filter(|f| f["payload"]["type"] == "ftp")
+        .filter_map(|f| f["payload"]["server_port"].as_u64())
+        .filter(|&p| p != 21)
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+        .iter()
+        .flat_map(|p| ["-d".to_owned(), format!("tcp.port=={p},ftp")])
+        .collect()
+}
+
+pub const FIELDS: &[&str] = &[
+    "frame.number",
+    "frame.len",
+    "frame.cap_len",
+    "frame.time_epoch",
+    "eth.src",
+    "eth.dst",
+    "eth.type",
+    "sll.etype",
+    "sll.pkttype",
+    "sll.hatype",
+    "ip.src",
+    "ip.dst",
+    "ip.ttl",
+    "ip.id",
+    "ip.flags",
+    "ip.hdr_len",
+    "ip.len",
+    "ip.proto",
+    "ip.checksum",
+    "ipv6.src",
+    "ipv6.dst",
+    "ipv6.hlim",
+    "ipv6.plen",
+    "ipv6.nxt",
+    "ipv6.flow",
+    "tcp.srcport",
+    "tcp.dstport",
+    "tcp.stream",
+    "tcp.seq",
+    "tcp.seq_raw",
+    "tcp.ack",
+    "tcp.ack_raw",
+    "tcp.flags",
+    "tcp.window_size_value",
+    "tcp.len",
+    "tcp.hdr_len",
+    "tcp.checksum",
+    "tcp.urgent_pointer",
+    "tcp.option_kind",
+    "tcp.options.mss_val",
+    "tcp.options.wscale.shift",
+    "tcp.options.timestamp.tsval",
+    "tcp.options.timestamp.tsecr",
+    "udp.srcport",
+    "udp.dstport",
+    "udp.length",
+    "icmp.type",
+    "icmp.code",
+    "icmpv6.type",
+    "icmpv6.code",
+    "ftp.request.command",
+    "ftp.request.arg",
+    "ftp.response.code",
+];
+
+/// What we say for one tshark field of one frame, formatted as tshark formats it.
+fn ours(f: &Value, field: &str) -> String {
+    let s = |v: &Value| match v {
+        Value::Null => String::new(),
+        Value::String(x) => x.clone(),
+        other => other.to_string(),
+    };
+    let link = &f["link"];
+    let ip = &f["ipv4"];
+    let ip6 = &f["ipv6"];
+    let tcp = &f["tcp"];
+    let udp = &f["udp"];
+    let options = tcp["options"].as_array().cloned().unwrap_or_default();
+    let option = |kind: &str, key: &str| -> String {
+        options
+            .iter()
+            .filter(|o| o["kind"] == kind)
+            .map(|o| s(&o[key]))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let ftp_lines: Vec<Value> = if f["payload"]["type"] == "ftp" {
+        f["payload"]["lines"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    // tshark's FTP dissector reads the segment's first line as the command or reply.
+    let first_line = ftp_lines.first().cloned().unwrap_or(Value::Null);
+    match field {
+        "frame.number" => s(&f["frame"]),
+        "frame.len" => s(&f["len"]),
+        "frame.cap_len" => s(&f["cap_len"]),
+        "frame.time_epoch" => s(&f["time_epoch"]),
+        "eth.src" if link["type"] == "ethernet" => s(&link["src"]),
+        "eth.dst" if link["type"] == "ethernet" => s(&link["dst"]),
+        "eth.type" if link["type"] == "ethernet" => s(&link["ether_type"]),
+        "sll.etype" => s(&link["protocol"]),
+        "sll.pkttype" => s(&link["packet_type"]),
+        "sll.hatype" => s(&link["arphrd"]),
+        "ip.src" => s(&ip["src"]),
+        "ip.dst" => s(&ip["dst"]),
+        "ip.ttl" => s(&ip["ttl"]),
+        "ip.id" => s(&ip["id"]),
+        "ip.flags" => s(&ip["flags"]),
+        "ip.hdr_len" => s(&ip["header_len"]),
+        "ip.len" => s(&ip["total_len"]),
+        "ip.proto" => s(&ip["protocol"]),
+        "ip.checksum" => s(&ip["checksum"]),
+        "ipv6.src" => s(&ip6["src"]),
+        "ipv6.dst" => s(&ip6["dst"]),
+        "ipv6.hlim" => s(&ip6["hop_limit"]),
+        "ipv6.plen" => s(&ip6["payload_len"]),
+        "ipv6.nxt" => s(&ip6["next_header"]),
+        "ipv6.flow" => s(&ip6["flow_label"]),
+        "tcp.srcport" => s(&tcp["src_port"]),
+        "tcp.dstport" => s(&tcp["dst_port"]),
+        "tcp.stream" => s(&tcp["stream"]),
+        "tcp.seq" => s(&tcp["seq"]),
+        "tcp.seq_raw" => s(&tcp["seq_raw"]),
+        "tcp.ack" => s(&tcp["ack"]),
+        "tcp.ack_raw" => s(&tcp["ack_raw"]),
+        "tcp.flags" => s(&tcp["flags"]),
+        "tcp.window_size_value" => s(&tcp["window"]),
+        "tcp.len" => s(&tcp["len"]),
+        "tcp.hdr_len" => s(&tcp["header_len"]),
+        "tcp.checksum" => s(&tcp["checksum"]),
+        "tcp.urgent_pointer" => s(&tcp["urgent_pointer"]),
+        "tcp.option_kind" => options
+            .iter()
+            .map(|o| {
+                match o["kind"].as_str().unwrap_or_default() {
+                    "nop" => "1",
+                    "mss" => "2",
+                    "window_scale" => "3",
+                    "sack_perm" => "4",
+                    "sack" => "5",
+                    "timestamps" => "8",
+                    _ => "?",
+                }
+                .to_owned()
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+        "tcp.options.mss_val" => option("mss", "value"),
+        "tcp.options.wscale.shift" => option("window_scale", "shift"),
+        "tcp.options.timestamp.tsval" => option("timestamps", "tsval"),
+        "tcp.options.timestamp.tsecr" => option("timestamps", "tsecr"),
+        "udp.srcport" => s(&udp["src_port"]),
+        "udp.dstport" => s(&udp["dst_port"]),
+        "udp.length" => s(&udp["length"]),
+        "icmp.type" if f["icmp"]["version"] == 4 => s(&f["icmp"]["type"]),
+        "icmp.code" if f["icmp"]["version"] == 4 => s(&f["icmp"]["code"]),
+        "icmpv6.type" if f["icmp"]["version"] == 6 => s(&f["icmp"]["type"]),
+        "icmpv6.code" if f["icmp"]["version"] == 6 => s(&f["icmp"]["code"]),
+        "ftp.request.command" => s(&first_line["command"]),
+        "ftp.request.arg" => s(&first_line["arg"]),
+        "ftp.response.code" => s(&first_line["code"]),
+        _ => String::new(),
+    }
+}
+
+/// Equal as tshark means it: numbers whatever their base, text as text.
+fn same(theirs: &str, ours: &str) -> bool {
+    if theirs == ours {
+        return true;
+    }
+    let split = |x: &str| -> Vec<Option<u64>> { x.split(',').map(num).collect() };
+    let (t, o) = (split(theirs), split(ours));
+    t.iter().all(Option::is_some) && t == o
+}
+
+/// `inspector frame --all --json` on `file` agrees with `tshark -T fields` on every field of
+/// [`FIELDS`] of every frame (FTP fields with Decode As for the servers not on port 21).
+/// Returns how many fields were compared.
+pub fn frames_agree_with_tshark(file: &Path) -> usize {
+    let frames = our_frames(file);
+    let rows = tshark_fields(file, &decode_as(&frames), FIELDS);
+    assert_eq!(
+        frames.len(),
+        rows.len(),
+        "{}: frame count differs from tshark's",
+        file.display()
+    );
+    let mut compared = 0;
+    let mut mismatches = Vec::new();
+    for (f, row) in frames.iter().zip(&rows) {
+        // An ICMP error quotes the IP and UDP/TCP headers of the packet it is about; tshark
+        // gives those as second occurrences. The view shows the outer packet.
+        let icmp = f["ipv4"]["protocol"] == 1 || f["ipv6"]["next_header"] == 58;
+        for (field, theirs) in FIELDS.iter().zip(row) {
+            let theirs = match (icmp, field.split('.').next()) {
+                (true, Some("ip" | "ipv6")) => theirs.split(',').next().unwrap_or_default(),
+                (true, Some("udp" | "tcp" | "ftp")) => continue,
+                (true, Some("icmp" | "icmpv6")) => theirs.split(',').next().unwrap_or_default(),
+                _ => theirs.as_str(),
+            };
+            let mine = ours(f, field);
+            if !same(theirs, &mine) {
+                mismatches.push(format!(
+                    "frame {}: {field}: tshark {theirs:?}, inspector {mine:?}",
+                    f["frame"]
+                ));
+            }
+            compared += 1;
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{}: {} field(s) differ from tshark:\n{}",
+        file.display(),
+        mismatches.len(),
+        mismatches
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    compared
 }

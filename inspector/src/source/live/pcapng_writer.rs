@@ -167,6 +167,7 @@ mod tests {
                 timestamp: *timestamp,
                 link_type: *link_type,
                 bytes,
+                wire_len: bytes.len() as u32,
             })
             .unwrap();
         }

@@ -139,6 +139,7 @@ mod tests {
             timestamp: Duration::ZERO,
             link_type: LinkType::ETHERNET,
             bytes,
+            wire_len: bytes.len() as u32,
         })
     }
 
