@@ -71,6 +71,13 @@ impl Trace {
         }
     }
 
+    /// A TLS event on the control connection (debug mode only): where encryption begins.
+    pub fn tls(&self, message: &str) {
+        if self.debug {
+            eprintln!("--- {message} ---");
+        }
+    }
+
     /// Something the user should know even without debug (a NAT address, a fallback).
     pub fn note(&self, message: &str) {
         eprintln!("note: {message}");
