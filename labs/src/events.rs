@@ -93,12 +93,21 @@ fn parse_line(line: &str) -> Option<Value> {
 /// Runs `inspector read FILE --json` and returns its events. Exit code 1 (something skipped,
 /// e.g. a truncated last record of a capture still being written) still gives events.
 pub fn read_capture(inspector: &Path, capture: &Path) -> Result<Events, LabError> {
+    read_capture_with(inspector, capture, None)
+}
+
+/// As [`read_capture`], decrypting FTPS with `keylog` (`inspector read --keylog FILE`) when given.
+pub fn read_capture_with(
+    inspector: &Path,
+    capture: &Path,
+    keylog: Option<&Path>,
+) -> Result<Events, LabError> {
     if !capture.is_file() {
         return Err(LabError::NoCapture {
             path: capture.to_path_buf(),
         });
     }
-    let first = read_once(inspector, capture, &[])?;
+    let first = read_once(inspector, capture, &[], keylog)?;
     // A connection refused at once (a 421 greeting during a lockout) has no 220 and no USER, so
     // the inspector only finds it on a named port: name the ports of the sessions it found.
     let mut ports: Vec<u16> = first
@@ -111,12 +120,20 @@ pub fn read_capture(inspector: &Path, capture: &Path) -> Result<Events, LabError
     if ports.is_empty() {
         return Ok(first);
     }
-    read_once(inspector, capture, &ports)
+    read_once(inspector, capture, &ports, keylog)
 }
 
-fn read_once(inspector: &Path, capture: &Path, ports: &[u16]) -> Result<Events, LabError> {
+fn read_once(
+    inspector: &Path,
+    capture: &Path,
+    ports: &[u16],
+    keylog: Option<&Path>,
+) -> Result<Events, LabError> {
     let mut cmd = Command::new(inspector);
     cmd.arg("read").arg(capture).arg("--json");
+    if let Some(k) = keylog {
+        cmd.arg("--keylog").arg(k);
+    }
     for p in ports {
         cmd.arg("--port").arg(p.to_string());
     }
@@ -175,6 +192,7 @@ pub fn describe(v: &Value) -> Option<String> {
         ),
         "finding" => format!("FINDING {} ({}): {}", s("id"), s("severity"), s("message")),
         "warning" => format!("warning: {}", s("message")),
+        "tls" => format!("frame {frame}: the control connection switches to TLS"),
         _ => return None,
     })
 }

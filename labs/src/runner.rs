@@ -18,7 +18,7 @@ use std::time::Duration;
 /// Options of `ftplab-lab lab`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LabArgs {
-    /// The lab: 0-4 (or lab0-lab4).
+    /// The lab: 0-5 (or lab0-lab5).
     #[arg(value_parser = crate::parse_lab)]
     pub lab: u8,
     /// Read the lab's shipped capture (captures/labN.pcapng) instead of sniffing live: for
@@ -105,7 +105,17 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
         "cannot create {}",
         extract_dir.display()
     )))?;
-    let stage = Stage::start(&tools, lab, &secrets, "127.0.0.1", Some(&keep))?;
+    // FTPS (lab 5): live, the server writes its key log next to the student's capture.
+    let keylog = crate::lab::keylog_for(&capture);
+    let server_keylog = (lab.tls && offline_capture.is_none()).then_some(keylog.as_path());
+    let stage = Stage::start(
+        &tools,
+        lab,
+        &secrets,
+        "127.0.0.1",
+        Some(&keep),
+        server_keylog,
+    )?;
     let wordlist = keep.join("words.txt");
     std::fs::write(&wordlist, secrets.words.join("\n") + "\n")
         .map_err(LabError::io(format!("cannot write {}", wordlist.display())))?;
@@ -136,7 +146,24 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
         }
     };
 
-    let vars = variables(&tools, &stage, &secrets, &capture, &keep, &wordlist, n);
+    let mut vars = variables(&tools, &stage, &secrets, &capture, &keep, &wordlist, n);
+    // The server's port in the capture: this run's server live, the recorded one offline.
+    let capture_port = match &offline_capture {
+        Some(c) => events::read_capture(&tools.inspector, c)
+            .ok()
+            .and_then(|ev| {
+                ev.kind("session")
+                    .find_map(|s| events::text(s, "server")?.rsplit(':').next()?.parse().ok())
+            })
+            .map(|p: u16| p.to_string())
+            .unwrap_or_default(),
+        None => stage
+            .servers
+            .first()
+            .map(|s| s.port.to_string())
+            .unwrap_or_default(),
+    };
+    vars.push(("capture_port", capture_port));
     println!("\n{}\n", lab_text.title);
     print_header(
         &stage,
@@ -179,6 +206,7 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
                 events,
                 extracted: stage::hash_files(&extract_dir),
                 packets: Packets::read(c)?,
+                decrypted: lab.decrypted_events(&tools.inspector, c)?,
             }
         }
         (None, Some(l)) => {
@@ -199,10 +227,16 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
                     crate::work::shown(&capture)
                 );
             }
+            let decrypted = if packets.0.is_empty() {
+                events::Events::default()
+            } else {
+                lab.decrypted_events(&tools.inspector, &capture)?
+            };
             Seen {
                 events,
                 extracted: stage::hash_files(&extract_dir),
                 packets,
+                decrypted,
             }
         }
         (None, None) => Seen::default(),
@@ -354,6 +388,13 @@ fn variables(
             third.map(|t| t.port_argument()).unwrap_or_default(),
         ),
         ("answers", crate::work::shown(&crate::work::answers_file(n))),
+        ("keylog", path(&crate::lab::keylog_for(capture))),
+        (
+            "fingerprint",
+            first
+                .and_then(|s| s.fingerprint.clone())
+                .unwrap_or_default(),
+        ),
         ("lab", n.to_string()),
         (
             "seed_option",
