@@ -182,6 +182,28 @@ pub fn describe(v: &Value) -> Option<String> {
             text(v, "name").unwrap_or("(listing)"),
             number(v, "reply").unwrap_or(0)
         ),
+        // A data connection of a TLS session whose command was encrypted: no name to show.
+        "transfer" if text(v, "name").is_none() && v.get("tls").is_some() => {
+            let tls = v.get("tls");
+            let flag = |k| tls.and_then(|t| t.get(k)).and_then(Value::as_bool);
+            if flag("encrypted") == Some(true) {
+                format!(
+                    "frame {frame}: DATA CONNECTION of a TLS session, encrypted: {} bytes of TLS \
+                     application data to the client, {} to the server",
+                    tls.and_then(|t| number(t, "encrypted_bytes_to_client"))
+                        .unwrap_or(0),
+                    tls.and_then(|t| number(t, "encrypted_bytes_to_server"))
+                        .unwrap_or(0)
+                )
+            } else {
+                format!(
+                    "frame {frame}: DATA CONNECTION of a TLS session, in clear text (PROT C): {} \
+                     bytes, sha256 {}",
+                    number(v, "bytes").unwrap_or(0),
+                    text(v, "sha256").map_or("unknown", |h| h.get(..16).unwrap_or(h))
+                )
+            }
+        }
         "transfer" => format!(
             "frame {frame}: TRANSFER {} {} ({} bytes, {} mode, sha256 {})",
             s("direction"),
@@ -251,6 +273,22 @@ mod tests {
         let line = describe(&v).expect("a line");
         assert!(line.contains("refused"), "{line}");
         assert!(!line.contains("sha256"), "{line}");
+    }
+
+    #[test]
+    fn a_data_connection_of_a_tls_session_says_whether_it_was_encrypted() {
+        let line = |tls: &str| {
+            let v: Value = serde_json::from_str(&format!(
+                r#"{{"kind":"transfer","frame":61,"name":null,"bytes":12,"sha256":"abcd","tls":{tls}}}"#
+            ))
+            .expect("json");
+            describe(&v).expect("a line")
+        };
+        let encrypted = line(r#"{"encrypted":true,"encrypted_bytes_to_client":29}"#);
+        assert!(encrypted.contains("encrypted: 29 bytes"), "{encrypted}");
+        assert!(!encrypted.contains("listing"), "{encrypted}");
+        let clear = line(r#"{"encrypted":false}"#);
+        assert!(clear.contains("in clear text"), "{clear}");
     }
 
     const SAMPLE: &str = r#"{"kind":"session","frame":1,"session":1,"client":"127.0.0.1:5","server":"127.0.0.1:21"}

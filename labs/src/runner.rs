@@ -5,7 +5,7 @@ use crate::error::LabError;
 use crate::events;
 use crate::lab::{self, Action, Seen};
 use crate::live::{self, LiveInspector};
-use crate::packets::Packets;
+use crate::packets::{self, Packets};
 use crate::procs;
 use crate::seed::Secrets;
 use crate::stage::{self, Stage};
@@ -108,14 +108,18 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
     // FTPS (lab 5): live, the server writes its key log next to the student's capture.
     let keylog = crate::lab::keylog_for(&capture);
     let server_keylog = (lab.tls && offline_capture.is_none()).then_some(keylog.as_path());
-    let stage = Stage::start(
-        &tools,
-        lab,
-        &secrets,
-        "127.0.0.1",
-        Some(&keep),
-        server_keylog,
-    )?;
+    // FTPS hides the data ports from `inspector live`: it keeps all loopback traffic, and the
+    // lab's server gets an address of its own whose frames alone are kept.
+    let host = if lab.tls && offline_capture.is_none() {
+        crate::lab::TLS_LAB_HOST
+    } else {
+        "127.0.0.1"
+    };
+    let stage = Stage::start(&tools, lab, &secrets, host, Some(&keep), server_keylog)?;
+    let only_host = (lab.tls && offline_capture.is_none())
+        .then(|| host.parse::<std::net::IpAddr>().ok())
+        .flatten();
+    let all_lo = stage.work().join("all-loopback.pcapng");
     let wordlist = keep.join("words.txt");
     std::fs::write(&wordlist, secrets.words.join("\n") + "\n")
         .map_err(LabError::io(format!("cannot write {}", wordlist.display())))?;
@@ -133,7 +137,12 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
         None => {
             let ports: Vec<u16> = stage.servers.iter().map(|s| s.port).collect();
             let extract = lab.extract.then_some(extract_dir.as_path());
-            match LiveInspector::start(&tools, &ports, &capture, extract, true) {
+            let write = if only_host.is_some() {
+                all_lo.as_path()
+            } else {
+                capture.as_path()
+            };
+            match LiveInspector::start(&tools, &ports, write, extract, true, only_host) {
                 Ok(l) => Some(l),
                 Err(e) => {
                     let _ = std::fs::remove_file(&capture);
@@ -210,7 +219,16 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
             }
         }
         (None, Some(l)) => {
-            let events = l.stop();
+            let mut events = l.stop();
+            if let Some(ip) = only_host {
+                // Only the lab's address goes into the student's capture, and the events are
+                // those of that capture (its frame numbers).
+                packets::keep_host(&all_lo, &capture, ip)?;
+                let _ = std::fs::remove_file(&all_lo);
+                if capture.is_file() {
+                    events = events::read_capture(&tools.inspector, &capture)?;
+                }
+            }
             let packets = Packets::read(&capture).unwrap_or_default();
             let size = std::fs::metadata(&capture).map_or(0, |m| m.len());
             // Only a file with no segment and hardly more than its headers is dropped.

@@ -258,7 +258,12 @@ impl Stage {
         let args: Vec<String> = run
             .args
             .iter()
-            .map(|a| a.replace("{{fingerprint}}", server.fingerprint.as_deref().unwrap_or("")))
+            .map(|a| {
+                a.replace(
+                    "{{fingerprint}}",
+                    server.fingerprint.as_deref().unwrap_or(""),
+                )
+            })
             .collect();
         let mut cmd = Command::new(&tools.client);
         cmd.current_dir(&self.downloads)

@@ -90,10 +90,10 @@ static QUESTIONS: &[Question] = &[
     Question {
         key: "clear_file_frame",
         question: "Step 3 (PROT C): in which frame does the content of notes.txt cross in clear?",
-        level: Level::Packet,
+        level: Level::Table,
         hints: &[
             "Step 3's data connection: a new TCP connection to the server after its RETR, with no \
-             TLS handshake on it.",
+             TLS handshake on it. The inspector lists it as a data connection of a TLS session.",
             "`tshark -r CAPTURE -Y 'tcp.len > 0 && !tls && !ftp'` after `-d tcp.port==PORT,ftp`, or \
              Follow ▸ TCP Stream on the data connections: one of them shows the notes in clear.",
         ],
@@ -159,7 +159,9 @@ fn script(s: &Secrets, step: usize) -> Vec<Action> {
 
 /// Sessions that switched to TLS (a `tls` event: AUTH accepted).
 fn tls_sessions(ev: &Events) -> Vec<i64> {
-    ev.kind("tls").filter_map(|t| number(t, "session")).collect()
+    ev.kind("tls")
+        .filter_map(|t| number(t, "session"))
+        .collect()
 }
 
 /// A transfer of a TLS session whose data connection was (`encrypted`) or was not TLS.
@@ -339,13 +341,10 @@ fn password_in_tls_sessions(ev: &Events) -> bool {
 fn expectations(seen: &Seen, s: &Secrets) -> Vec<Expectation> {
     let ev = &seen.events;
     let notes_sha = Secrets::sha256(&s.notes);
-    let clear_notes = tls_transfer(ev, false)
-        .is_some_and(|t| text(t, "sha256") == Some(notes_sha.as_str()));
+    let clear_notes =
+        tls_transfer(ev, false).is_some_and(|t| text(t, "sha256") == Some(notes_sha.as_str()));
     vec![
-        expect(
-            "your capture has a login in clear text",
-            clear_login(ev, s),
-        ),
+        expect("your capture has a login in clear text", clear_login(ev, s)),
         expect(
             "your capture has a session that switched to TLS, its file on a TLS data connection",
             tls_transfer(ev, true).is_some(),
@@ -364,7 +363,9 @@ fn expectations(seen: &Seen, s: &Secrets) -> Vec<Expectation> {
         ),
         expect(
             "with the key log, the TLS sessions' passwords are readable",
-            step2_session(ev).and_then(|n| decrypted_pass_frame(seen, n)).is_some(),
+            step2_session(ev)
+                .and_then(|n| decrypted_pass_frame(seen, n))
+                .is_some(),
         ),
     ]
 }
@@ -389,20 +390,22 @@ fn answers(seen: &Seen, s: &Secrets) -> Vec<Answer> {
     vec![
         q(QUESTIONS, "hello_frame").answer(number_or_unknown(to_i64(hello.map(|p| p.frame)))),
         q(QUESTIONS, "reply_before_hello").answer(number_or_unknown(
-            s2.zip(hello).and_then(|(n, h)| reply_before(ev, n, h.frame)),
+            s2.zip(hello)
+                .and_then(|(n, h)| reply_before(ev, n, h.frame)),
         )),
         q(QUESTIONS, "tls_version").answer(
-            match hs.and_then(|h| text(h, "version")).and_then(version_spellings) {
+            match hs
+                .and_then(|h| text(h, "version"))
+                .and_then(version_spellings)
+            {
                 Some(v) => Expected::OneOf(v),
                 None => Expected::Unknown(NOT_THIS_CAPTURE),
             },
         ),
-        q(QUESTIONS, "cipher_suite").answer(
-            match hs.and_then(|h| text(h, "cipher_suite")) {
-                Some(name) => Expected::AnyText(suite_spellings(name, suite_number)),
-                None => Expected::Unknown(NOT_THIS_CAPTURE),
-            },
-        ),
+        q(QUESTIONS, "cipher_suite").answer(match hs.and_then(|h| text(h, "cipher_suite")) {
+            Some(name) => Expected::AnyText(suite_spellings(name, suite_number)),
+            None => Expected::Unknown(NOT_THIS_CAPTURE),
+        }),
         q(QUESTIONS, "password_without_keylog").answer(if s2.is_some() {
             Expected::OneOf(vec![if password_in_tls_sessions(ev) {
                 "yes"
@@ -418,8 +421,7 @@ fn answers(seen: &Seen, s: &Secrets) -> Vec<Answer> {
             number_or_unknown(s2.and_then(|n| decrypted_pass_frame(seen, n)))
         }),
         q(QUESTIONS, "clear_file_frame").answer(number_or_unknown(
-            clear
-                .and_then(|t| t.get("data_frames")?.get(0)?.as_i64()),
+            clear.and_then(|t| t.get("data_frames")?.get(0)?.as_i64()),
         )),
         q(QUESTIONS, "tls_data_port")
             .answer(number_or_unknown(tls_syn.map(|p| i64::from(p.dst.port())))),

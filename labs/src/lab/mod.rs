@@ -15,6 +15,10 @@ use crate::packets::Packets;
 use crate::seed::Secrets;
 use serde_json::Value;
 
+/// The loopback address of a live FTPS lab's server: its frames alone go into the student's
+/// capture (see [`Lab::tls`]).
+pub const TLS_LAB_HOST: &str = "127.0.0.5";
+
 /// Number of labs.
 pub const COUNT: usize = 6;
 
