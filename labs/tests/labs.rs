@@ -922,3 +922,20 @@ fn lab5_with_a_seed_records_its_own_key_log_and_check_follows_it() {
     std::fs::write(&file, &answers).expect("write answers");
     assert!(check(work.path(), "lab5", &file, &[]).status.success());
 }
+
+#[test]
+fn lab5_hints_come_in_levels_and_never_hold_the_answer() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let answers = key(work.path(), "lab5", &[]);
+    let questions = key_lines(&answers);
+    assert_eq!(questions.len(), 9, "{answers}");
+    for q in &questions {
+        for level in ["1", "2"] {
+            let out = run(runner_in(work.path()).args(["hint", "lab5", &q.key, "--level", level]));
+            assert!(out.status.success(), "{}", describe(&out));
+            let text = stdout(&out);
+            assert!(text.contains(&format!("hint {level} of 2")), "{text}");
+            assert_no_answer_in(&text, &answers, &["table", "packet"], "lab5 hint");
+        }
+    }
+}

@@ -33,8 +33,8 @@ static QUESTIONS: &[Question] = &[
             "Step 2's control connection: the frames right after the client asked for TLS.",
             "`tshark -r CAPTURE -d tcp.port==PORT,ftp -Y 'tls.handshake.type == 1'` lists every \
              ClientHello (data connections have theirs too: take the one on the control port), or \
-             `inspector frame CAPTURE N` on the frames after AUTH: a TLS record starts with byte 16 \
-             (handshake), and its fifth byte after the header is 01 (ClientHello).",
+             `inspector frame CAPTURE N` on the frames after AUTH: a TLS record starts with the byte \
+             16 (hex: handshake), and the byte after its 5-byte header is 01 (ClientHello).",
         ],
     },
     Question {
@@ -84,7 +84,8 @@ static QUESTIONS: &[Question] = &[
         hints: &[
             "Read the capture again with the key log (step 5).",
             "`inspector read CAPTURE --keylog KEYLOG`: the credential row of the second session \
-             names its frames; in tshark `-o tls.keylog_file:KEYLOG -Y 'ftp.request.command == \"PASS\"'`.",
+             names its frames; in tshark `-d tcp.port==PORT,ftp -o tls.keylog_file:KEYLOG -Y \
+             'ftp.request.command == \"PASS\"'`.",
         ],
     },
     Question {
@@ -94,8 +95,9 @@ static QUESTIONS: &[Question] = &[
         hints: &[
             "Step 3's data connection: a new TCP connection to the server after its RETR, with no \
              TLS handshake on it. The inspector lists it as a data connection of a TLS session.",
-            "`tshark -r CAPTURE -Y 'tcp.len > 0 && !tls && !ftp'` after `-d tcp.port==PORT,ftp`, or \
-             Follow ▸ TCP Stream on the data connections: one of them shows the notes in clear.",
+            "`tshark -r CAPTURE -d tcp.port==PORT,ftp -Y 'tcp.len > 0 && !tls && !ftp && !ftp-data \
+             && tcp.port != PORT'` (PORT: the control port; step 1's data connection is ftp-data), \
+             or Follow ▸ TCP Stream on the data connections: one of them shows the notes in clear.",
         ],
     },
     Question {
