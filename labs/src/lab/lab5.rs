@@ -53,9 +53,10 @@ static QUESTIONS: &[Question] = &[
         level: Level::Table,
         hints: &[
             "The ServerHello is the server's first TLS record on step 2's control connection.",
-            "The inspector's TLS table (or `tls_handshake` in its JSON). In Wireshark every \
-             record's Version field says TLS 1.2 (0x0303), kept for old middleboxes: a TLS 1.3 \
-             server names its choice in the ServerHello's supported_versions extension.",
+            "The inspector's TLS table (or `tls_handshake` in its JSON). In Wireshark the \
+             records' Version field says TLS 1.2 (0x0303) whatever was chosen, kept for old \
+             middleboxes: a TLS 1.3 server names its choice in the ServerHello's \
+             supported_versions extension.",
         ],
     },
     Question {
