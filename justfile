@@ -29,6 +29,10 @@ lab3 *args: _build
 lab4 *args: _build
     @{{runner}} lab 4 "$@"
 
+# Lab 5: the fix: FTPS (AUTH TLS, PROT P/C), what it still leaks, and a key log that undoes it
+lab5 *args: _build
+    @{{runner}} lab 5 "$@"
+
 # Check your answers in my-work/LAB/answers.toml (made from labs/answers/LAB.toml), e.g. `just check lab1`
 check lab *args: _build
     @{{runner}} check "$@"
@@ -41,7 +45,7 @@ hint lab *args: _build
 doctor: _build
     @{{runner}} doctor
 
-# Remake captures/lab0.pcapng … lab4.pcapng (root, tcpdump, editcap; --seed N --out DIR for teachers)
+# Remake captures/lab0.pcapng … lab5.pcapng (+ lab5.keys) (root, tcpdump, editcap; --seed N --out DIR for teachers)
 captures *args: _build
     @{{runner}} captures "$@"
 

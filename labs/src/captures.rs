@@ -1,5 +1,5 @@
-//! `ftplab-lab captures`: records each lab's scripted session into `captures/labN.pcapng`, so
-//! every lab works offline. Each lab's servers listen on a loopback address of their own
+//! `ftplab-lab captures`: records each lab's scripted session into `captures/labN.pcapng` (and,
+//! for lab 5, the server's TLS key log `captures/lab5.keys`), so every lab works offline. Each lab's servers listen on a loopback address of their own
 //! (127.0.0.3N) and tcpdump records only that address; the result is checked with the lab's
 //! own expectations before it is kept.
 
@@ -56,7 +56,12 @@ pub fn run(args: &CapturesArgs) -> Result<bool, LabError> {
 fn record(tools: &Tools, n: u8, secrets: &Secrets, file: &Path) -> Result<bool, LabError> {
     let lab = lab::get(n);
     let host = format!("127.0.0.{}", 30 + n);
-    let stage = Stage::start(tools, lab, secrets, &host, None)?;
+    // FTPS labs: the server writes the key log next to the capture (a fresh one per recording).
+    let keylog = lab.tls.then(|| crate::lab::keylog_for(file));
+    if let Some(k) = &keylog {
+        let _ = std::fs::remove_file(k);
+    }
+    let stage = Stage::start(tools, lab, secrets, &host, None, keylog.as_deref())?;
     let work = WorkDir::new("capture")?;
     let raw = work.path().join("raw.pcap");
     let mut tcpdump = Command::new("tcpdump");
@@ -113,6 +118,7 @@ fn record(tools: &Tools, n: u8, secrets: &Secrets, file: &Path) -> Result<bool, 
         events,
         extracted: Vec::new(),
         packets: crate::packets::Packets::read(file)?,
+        decrypted: lab.decrypted_events(&tools.inspector, file)?,
     };
     for e in (lab.expect)(&seen, secrets) {
         // Extraction is checked by the lab itself, not here.
@@ -124,6 +130,9 @@ fn record(tools: &Tools, n: u8, secrets: &Secrets, file: &Path) -> Result<bool, 
     }
     let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     println!("  wrote {} ({size} bytes)", file.display());
+    if let Some(k) = &keylog {
+        println!("  wrote {} (the server's TLS key log)", k.display());
+    }
     Ok(ok)
 }
 

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// Options of `ftplab-lab check`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CheckArgs {
-    /// The lab: 0-4 (or lab0-lab4).
+    /// The lab: 0-5 (or lab0-lab5).
     #[arg(value_parser = crate::parse_lab)]
     pub lab: u8,
     /// Answers file (default my-work/labN/answers.toml, made from the template on first use).
@@ -30,7 +30,7 @@ pub struct CheckArgs {
 /// Options of `ftplab-lab key`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct KeyArgs {
-    /// The lab: 0-4 (or lab0-lab4).
+    /// The lab: 0-5 (or lab0-lab5).
     #[arg(value_parser = crate::parse_lab)]
     pub lab: u8,
     /// Capture (default: the shipped one).
@@ -53,12 +53,14 @@ fn resolve(path: &Path) -> PathBuf {
 /// The answers for a capture and seed.
 pub fn compute(lab: u8, capture: &Path, seed: Option<u64>) -> Result<Vec<Answer>, LabError> {
     let tools = Tools::locate()?;
+    let lab = lab::get(lab);
     let seen = Seen {
         events: events::read_capture(&tools.inspector, capture)?,
         extracted: Vec::new(),
         packets: Packets::read(capture)?,
+        decrypted: lab.decrypted_events(&tools.inspector, capture)?,
     };
-    Ok(lab::get(lab).answers_for(&seen, &Secrets::new(seed)))
+    Ok(lab.answers_for(&seen, &Secrets::new(seed)))
 }
 
 /// Verdict on one answer.
@@ -108,6 +110,7 @@ pub fn judge(expected: &Expected, given: Option<&toml::Value>) -> Verdict {
             .parse::<i64>()
             .is_ok_and(|g| g.abs_diff(*value) <= within.unsigned_abs()),
         Expected::OneOf(words) => words.iter().any(|w| normalize(w) == given),
+        Expected::AnyText(spellings) => spellings.iter().any(|w| normalize(w) == given),
     };
     if right {
         Verdict::Right
@@ -210,6 +213,11 @@ pub fn key(args: &KeyArgs) -> Result<bool, LabError> {
                     ns.first().copied().unwrap_or(0)
                 )
             }
+            Expected::AnyText(t) => println!(
+                "{} = {:?}  # {level}",
+                a.key,
+                t.first().map_or("", String::as_str)
+            ),
             Expected::OneOf(w) => println!(
                 "{} = {:?}  # {level}, choice",
                 a.key,

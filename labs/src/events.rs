@@ -93,12 +93,21 @@ fn parse_line(line: &str) -> Option<Value> {
 /// Runs `inspector read FILE --json` and returns its events. Exit code 1 (something skipped,
 /// e.g. a truncated last record of a capture still being written) still gives events.
 pub fn read_capture(inspector: &Path, capture: &Path) -> Result<Events, LabError> {
+    read_capture_with(inspector, capture, None)
+}
+
+/// As [`read_capture`], decrypting FTPS with `keylog` (`inspector read --keylog FILE`) when given.
+pub fn read_capture_with(
+    inspector: &Path,
+    capture: &Path,
+    keylog: Option<&Path>,
+) -> Result<Events, LabError> {
     if !capture.is_file() {
         return Err(LabError::NoCapture {
             path: capture.to_path_buf(),
         });
     }
-    let first = read_once(inspector, capture, &[])?;
+    let first = read_once(inspector, capture, &[], keylog)?;
     // A connection refused at once (a 421 greeting during a lockout) has no 220 and no USER, so
     // the inspector only finds it on a named port: name the ports of the sessions it found.
     let mut ports: Vec<u16> = first
@@ -111,12 +120,20 @@ pub fn read_capture(inspector: &Path, capture: &Path) -> Result<Events, LabError
     if ports.is_empty() {
         return Ok(first);
     }
-    read_once(inspector, capture, &ports)
+    read_once(inspector, capture, &ports, keylog)
 }
 
-fn read_once(inspector: &Path, capture: &Path, ports: &[u16]) -> Result<Events, LabError> {
+fn read_once(
+    inspector: &Path,
+    capture: &Path,
+    ports: &[u16],
+    keylog: Option<&Path>,
+) -> Result<Events, LabError> {
     let mut cmd = Command::new(inspector);
     cmd.arg("read").arg(capture).arg("--json");
+    if let Some(k) = keylog {
+        cmd.arg("--keylog").arg(k);
+    }
     for p in ports {
         cmd.arg("--port").arg(p.to_string());
     }
@@ -165,6 +182,28 @@ pub fn describe(v: &Value) -> Option<String> {
             text(v, "name").unwrap_or("(listing)"),
             number(v, "reply").unwrap_or(0)
         ),
+        // A data connection of a TLS session whose command was encrypted: no name to show.
+        "transfer" if text(v, "name").is_none() && v.get("tls").is_some() => {
+            let tls = v.get("tls");
+            let flag = |k| tls.and_then(|t| t.get(k)).and_then(Value::as_bool);
+            if flag("encrypted") == Some(true) {
+                format!(
+                    "frame {frame}: DATA CONNECTION of a TLS session, encrypted: {} bytes of TLS \
+                     application data to the client, {} to the server",
+                    tls.and_then(|t| number(t, "encrypted_bytes_to_client"))
+                        .unwrap_or(0),
+                    tls.and_then(|t| number(t, "encrypted_bytes_to_server"))
+                        .unwrap_or(0)
+                )
+            } else {
+                format!(
+                    "frame {frame}: DATA CONNECTION of a TLS session, in clear text (PROT C): {} \
+                     bytes, sha256 {}",
+                    number(v, "bytes").unwrap_or(0),
+                    text(v, "sha256").map_or("unknown", |h| h.get(..16).unwrap_or(h))
+                )
+            }
+        }
         "transfer" => format!(
             "frame {frame}: TRANSFER {} {} ({} bytes, {} mode, sha256 {})",
             s("direction"),
@@ -175,6 +214,7 @@ pub fn describe(v: &Value) -> Option<String> {
         ),
         "finding" => format!("FINDING {} ({}): {}", s("id"), s("severity"), s("message")),
         "warning" => format!("warning: {}", s("message")),
+        "tls" => format!("frame {frame}: the control connection switches to TLS"),
         _ => return None,
     })
 }
@@ -233,6 +273,22 @@ mod tests {
         let line = describe(&v).expect("a line");
         assert!(line.contains("refused"), "{line}");
         assert!(!line.contains("sha256"), "{line}");
+    }
+
+    #[test]
+    fn a_data_connection_of_a_tls_session_says_whether_it_was_encrypted() {
+        let line = |tls: &str| {
+            let v: Value = serde_json::from_str(&format!(
+                r#"{{"kind":"transfer","frame":61,"name":null,"bytes":12,"sha256":"abcd","tls":{tls}}}"#
+            ))
+            .expect("json");
+            describe(&v).expect("a line")
+        };
+        let encrypted = line(r#"{"encrypted":true,"encrypted_bytes_to_client":29}"#);
+        assert!(encrypted.contains("encrypted: 29 bytes"), "{encrypted}");
+        assert!(!encrypted.contains("listing"), "{encrypted}");
+        let clear = line(r#"{"encrypted":false}"#);
+        assert!(clear.contains("in clear text"), "{clear}");
     }
 
     const SAMPLE: &str = r#"{"kind":"session","frame":1,"session":1,"client":"127.0.0.1:5","server":"127.0.0.1:21"}

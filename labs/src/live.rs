@@ -67,16 +67,22 @@ pub struct LiveInspector {
 
 impl LiveInspector {
     /// Starts `inspector live --iface lo --port P… --json --write FILE [--extract DIR]`; waits
-    /// until it captures. With `echo`, each event is printed as it arrives.
+    /// until it captures. With `echo`, each event is printed as it arrives. With `only_host`
+    /// it keeps all traffic (`--all-traffic`: FTPS hides the data ports) and shows only the
+    /// sessions with a server on that address.
     pub fn start(
         tools: &Tools,
         ports: &[u16],
         write: &Path,
         extract: Option<&Path>,
         echo: bool,
+        only_host: Option<std::net::IpAddr>,
     ) -> Result<Self, Unavailable> {
         let mut cmd = Command::new(&tools.inspector);
         cmd.args(["live", "--iface", "lo", "--json", "--no-color"]);
+        if only_host.is_some() {
+            cmd.arg("--all-traffic");
+        }
         for p in ports {
             cmd.arg("--port").arg(p.to_string());
         }
@@ -117,11 +123,27 @@ impl LiveInspector {
         let sink = events.clone();
         let reader = thread::spawn(move || {
             use std::io::BufRead;
+            // With `only_host`: the sessions whose server is on that address.
+            let mut mine: Vec<i64> = Vec::new();
             for line in std::io::BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 let Ok(v) = serde_json::from_str::<Value>(&line) else {
                     continue;
                 };
+                if let Some(host) = only_host {
+                    if events::text(&v, "kind") == Some("session")
+                        && let Some(n) = events::number(&v, "session")
+                        && events::text(&v, "server")
+                            .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+                            .is_some_and(|a| a.ip() == host)
+                    {
+                        mine.push(n);
+                    }
+                    let session = v.get("session").and_then(Value::as_i64);
+                    if session.is_some_and(|n| !mine.contains(&n)) {
+                        continue;
+                    }
+                }
                 // Findings come in a burst when the capture stops: shown grouped by `stop`.
                 let finding = events::text(&v, "kind") == Some("finding");
                 if echo

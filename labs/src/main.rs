@@ -1,4 +1,4 @@
-//! `ftplab-lab`: the lab runner behind `just lab0` … `just lab4`, `just check`, `just doctor`.
+//! `ftplab-lab`: the lab runner behind `just lab0` … `just lab5`, `just check`, `just doctor`.
 
 use clap::Parser;
 use std::process::ExitCode;

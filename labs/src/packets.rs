@@ -149,6 +149,42 @@ impl Packets {
     }
 }
 
+/// Copies the TCP segments from or to `host` of capture `from` into a new pcapng `to`; returns
+/// how many frames were kept. For labs that must capture all loopback traffic (the data
+/// connections of FTPS sessions are announced in encrypted replies, so `inspector live` cannot
+/// learn their ports) and keep only their own address.
+pub fn keep_host(from: &Path, to: &Path, host: std::net::IpAddr) -> Result<u64, LabError> {
+    let inspector_error = |stderr: String| LabError::Inspector {
+        capture: from.to_path_buf(),
+        stderr,
+    };
+    let mut source =
+        inspector::source::open_file(from).map_err(|e| inspector_error(e.to_string()))?;
+    let mut writer = inspector::source::CaptureWriter::create(to, "lo")
+        .map_err(|e| inspector_error(e.to_string()))?;
+    // Bounded by the file: every call consumes a record or ends.
+    loop {
+        let raw = match source.next_frame() {
+            Ok(Some(raw)) => raw,
+            Ok(None) => break,
+            Err(inspector::source::SourceError::BadRecord { .. }) => continue,
+            Err(_) => break,
+        };
+        let mine = matches!(frame::decode(&raw), Ok(Decoded::Tcp(s))
+            if s.src.ip() == host || s.dst.ip() == host);
+        if mine {
+            writer
+                .write(&raw)
+                .map_err(|e| inspector_error(e.to_string()))?;
+        }
+    }
+    let kept = writer.frames();
+    writer
+        .finish()
+        .map_err(|e| inspector_error(e.to_string()))?;
+    Ok(kept)
+}
+
 /// How a connection ended: the flag of the last segment that closed it, from whom.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {

@@ -5,7 +5,7 @@ use crate::error::LabError;
 use crate::events;
 use crate::lab::{self, Action, Seen};
 use crate::live::{self, LiveInspector};
-use crate::packets::Packets;
+use crate::packets::{self, Packets};
 use crate::procs;
 use crate::seed::Secrets;
 use crate::stage::{self, Stage};
@@ -18,7 +18,7 @@ use std::time::Duration;
 /// Options of `ftplab-lab lab`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LabArgs {
-    /// The lab: 0-4 (or lab0-lab4).
+    /// The lab: 0-5 (or lab0-lab5).
     #[arg(value_parser = crate::parse_lab)]
     pub lab: u8,
     /// Read the lab's shipped capture (captures/labN.pcapng) instead of sniffing live: for
@@ -105,7 +105,21 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
         "cannot create {}",
         extract_dir.display()
     )))?;
-    let stage = Stage::start(&tools, lab, &secrets, "127.0.0.1", Some(&keep))?;
+    // FTPS (lab 5): live, the server writes its key log next to the student's capture.
+    let keylog = crate::lab::keylog_for(&capture);
+    let server_keylog = (lab.tls && offline_capture.is_none()).then_some(keylog.as_path());
+    // FTPS hides the data ports from `inspector live`: it keeps all loopback traffic, and the
+    // lab's server gets an address of its own whose frames alone are kept.
+    let host = if lab.tls && offline_capture.is_none() {
+        crate::lab::TLS_LAB_HOST
+    } else {
+        "127.0.0.1"
+    };
+    let stage = Stage::start(&tools, lab, &secrets, host, Some(&keep), server_keylog)?;
+    let only_host = (lab.tls && offline_capture.is_none())
+        .then(|| host.parse::<std::net::IpAddr>().ok())
+        .flatten();
+    let all_lo = stage.work().join("all-loopback.pcapng");
     let wordlist = keep.join("words.txt");
     std::fs::write(&wordlist, secrets.words.join("\n") + "\n")
         .map_err(LabError::io(format!("cannot write {}", wordlist.display())))?;
@@ -123,7 +137,12 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
         None => {
             let ports: Vec<u16> = stage.servers.iter().map(|s| s.port).collect();
             let extract = lab.extract.then_some(extract_dir.as_path());
-            match LiveInspector::start(&tools, &ports, &capture, extract, true) {
+            let write = if only_host.is_some() {
+                all_lo.as_path()
+            } else {
+                capture.as_path()
+            };
+            match LiveInspector::start(&tools, &ports, write, extract, true, only_host) {
                 Ok(l) => Some(l),
                 Err(e) => {
                     let _ = std::fs::remove_file(&capture);
@@ -136,7 +155,24 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
         }
     };
 
-    let vars = variables(&tools, &stage, &secrets, &capture, &keep, &wordlist, n);
+    let mut vars = variables(&tools, &stage, &secrets, &capture, &keep, &wordlist, n);
+    // The server's port in the capture: this run's server live, the recorded one offline.
+    let capture_port = match &offline_capture {
+        Some(c) => events::read_capture(&tools.inspector, c)
+            .ok()
+            .and_then(|ev| {
+                ev.kind("session")
+                    .find_map(|s| events::text(s, "server")?.rsplit(':').next()?.parse().ok())
+            })
+            .map(|p: u16| p.to_string())
+            .unwrap_or_default(),
+        None => stage
+            .servers
+            .first()
+            .map(|s| s.port.to_string())
+            .unwrap_or_default(),
+    };
+    vars.push(("capture_port", capture_port));
     println!("\n{}\n", lab_text.title);
     print_header(
         &stage,
@@ -179,10 +215,20 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
                 events,
                 extracted: stage::hash_files(&extract_dir),
                 packets: Packets::read(c)?,
+                decrypted: lab.decrypted_events(&tools.inspector, c)?,
             }
         }
         (None, Some(l)) => {
-            let events = l.stop();
+            let mut events = l.stop();
+            if let Some(ip) = only_host {
+                // Only the lab's address goes into the student's capture, and the events are
+                // those of that capture (its frame numbers).
+                packets::keep_host(&all_lo, &capture, ip)?;
+                let _ = std::fs::remove_file(&all_lo);
+                if capture.is_file() {
+                    events = events::read_capture(&tools.inspector, &capture)?;
+                }
+            }
             let packets = Packets::read(&capture).unwrap_or_default();
             let size = std::fs::metadata(&capture).map_or(0, |m| m.len());
             // Only a file with no segment and hardly more than its headers is dropped.
@@ -199,10 +245,16 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
                     crate::work::shown(&capture)
                 );
             }
+            let decrypted = if packets.0.is_empty() {
+                events::Events::default()
+            } else {
+                lab.decrypted_events(&tools.inspector, &capture)?
+            };
             Seen {
                 events,
                 extracted: stage::hash_files(&extract_dir),
                 packets,
+                decrypted,
             }
         }
         (None, None) => Seen::default(),
@@ -354,6 +406,13 @@ fn variables(
             third.map(|t| t.port_argument()).unwrap_or_default(),
         ),
         ("answers", crate::work::shown(&crate::work::answers_file(n))),
+        ("keylog", path(&crate::lab::keylog_for(capture))),
+        (
+            "fingerprint",
+            first
+                .and_then(|s| s.fingerprint.clone())
+                .unwrap_or_default(),
+        ),
         ("lab", n.to_string()),
         (
             "seed_option",

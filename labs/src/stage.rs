@@ -25,6 +25,11 @@ pub struct Server {
     pub root: PathBuf,
     /// Its log (stderr).
     pub log: PathBuf,
+    /// The SHA-256 fingerprint of its demo certificate (`SHA256:AB:…`, as `init` prints it),
+    /// for labs with FTPS.
+    pub fingerprint: Option<String>,
+    /// Where it writes its TLS key log (`--tls-keylog`), for labs with FTPS.
+    pub keylog: Option<PathBuf>,
     _guard: Guard,
 }
 
@@ -120,12 +125,15 @@ impl Drop for ThirdParty {
 impl Stage {
     /// Starts `lab`'s servers on `host` port 0 with the lab user and files of `secrets`. With
     /// `keep`, downloads go there (the student's work folder) instead of the temporary folder.
+    /// For a lab with FTPS the servers load the demo certificate `init` made, and the first
+    /// writes its TLS key log to `keylog`.
     pub fn start(
         tools: &Tools,
         lab: &Lab,
         secrets: &Secrets,
         host: &str,
         keep: Option<&Path>,
+        keylog: Option<&Path>,
     ) -> Result<Self, LabError> {
         let work = WorkDir::new(&format!("lab{}", lab.number))?;
         let downloads = keep
@@ -139,7 +147,7 @@ impl Stage {
         let mut servers = Vec::new();
         for (i, spec) in (lab.servers)(secrets).into_iter().enumerate() {
             let dir = work.path().join(format!("server{}", i + 1));
-            let root = prepare(tools, &dir, secrets)?;
+            let (root, fingerprint) = prepare(tools, &dir, secrets)?;
             // With `keep` the log stays after the lab: the last steps point to it.
             let log = keep
                 .unwrap_or(work.path())
@@ -151,6 +159,18 @@ impl Stage {
                 .arg("--listen")
                 .arg(format!("{host}:0"))
                 .args(&spec.args);
+            let keylog = keylog.filter(|_| lab.tls && i == 0).map(Path::to_path_buf);
+            if lab.tls {
+                // The demo certificate `init --demo` made next to the files (README, FTPS).
+                let tls = dir.join("files").join("tls");
+                cmd.arg("--tls-cert")
+                    .arg(tls.join("cert.pem"))
+                    .arg("--tls-key")
+                    .arg(tls.join("key.pem"));
+                if let Some(k) = &keylog {
+                    cmd.arg("--tls-keylog").arg(k);
+                }
+            }
             if !spec.args.iter().any(|a| a == "--login-failure-delay-ms") {
                 // Labs show failed logins; the default 1 s pause only makes them wait.
                 cmd.args(["--login-failure-delay-ms", "0"]);
@@ -180,6 +200,8 @@ impl Stage {
                 port,
                 root,
                 log,
+                fingerprint: fingerprint.filter(|_| lab.tls),
+                keylog,
                 _guard: guard,
             });
         }
@@ -232,10 +254,21 @@ impl Stage {
             .ok_or(LabError::Missing("the lab names a server it did not start"))?;
         let user = run.user.unwrap_or(&secrets.user);
         let commands = self.commands(run);
+        // `{{fingerprint}}` in the options is the server's certificate fingerprint (lab 5).
+        let args: Vec<String> = run
+            .args
+            .iter()
+            .map(|a| {
+                a.replace(
+                    "{{fingerprint}}",
+                    server.fingerprint.as_deref().unwrap_or(""),
+                )
+            })
+            .collect();
         let mut cmd = Command::new(&tools.client);
         cmd.current_dir(&self.downloads)
             .args(["-u", user, "--password-stdin", "--json", "--no-progress"])
-            .args(&run.args)
+            .args(&args)
             .args(["-c", &commands])
             .arg(&self.host)
             .arg(server.port.to_string());
@@ -247,7 +280,7 @@ impl Stage {
             };
             println!(
                 "  $ echo {shown} | ftp-client -u {user} --password-stdin {}-c '{commands}' {} {} >/dev/null",
-                run.args.iter().map(|a| format!("{a} ")).collect::<String>(),
+                args.iter().map(|a| format!("{a} ")).collect::<String>(),
                 self.host,
                 server.port
             );
@@ -286,9 +319,13 @@ fn db_url(dir: &Path) -> String {
     format!("sqlite://{}", dir.join("users.db").display())
 }
 
-/// Creates the demo users, the lab user of a seed, and the lab's files; returns the lab user's
-/// root.
-fn prepare(tools: &Tools, dir: &Path, secrets: &Secrets) -> Result<PathBuf, LabError> {
+/// Creates the demo users (and the demo certificate), the lab user of a seed, and the lab's
+/// files; returns the lab user's root and the certificate's fingerprint as `init` printed it.
+fn prepare(
+    tools: &Tools,
+    dir: &Path,
+    secrets: &Secrets,
+) -> Result<(PathBuf, Option<String>), LabError> {
     let base = dir.join("files");
     fs::create_dir_all(dir).map_err(LabError::io(format!("cannot create {}", dir.display())))?;
     let mut init = Command::new(&tools.server);
@@ -296,7 +333,11 @@ fn prepare(tools: &Tools, dir: &Path, secrets: &Secrets) -> Result<PathBuf, LabE
         .arg(db_url(dir))
         .args(["init", "--demo"])
         .arg(&base);
-    setup_step(&mut init, b"", "ftp-server init --demo")?;
+    let said = setup_step(&mut init, b"", "ftp-server init --demo")?;
+    let fingerprint = said
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("fingerprint:"))
+        .map(|f| f.trim().to_string());
     let root = if secrets.seed.is_some() {
         let root = base.join("lab");
         fs::create_dir_all(&root)
@@ -321,10 +362,11 @@ fn prepare(tools: &Tools, dir: &Path, secrets: &Secrets) -> Result<PathBuf, LabE
         fs::write(&file, contents)
             .map_err(LabError::io(format!("cannot write {}", file.display())))?;
     }
-    Ok(root)
+    Ok((root, fingerprint))
 }
 
-fn setup_step(cmd: &mut Command, input: &[u8], what: &str) -> Result<(), LabError> {
+/// Runs a setup command; returns what it printed on stdout.
+fn setup_step(cmd: &mut Command, input: &[u8], what: &str) -> Result<String, LabError> {
     let out = procs::run_bounded(what, cmd, input, START_LIMIT)?;
     if !out.success() {
         return Err(LabError::Failed {
@@ -332,7 +374,7 @@ fn setup_step(cmd: &mut Command, input: &[u8], what: &str) -> Result<(), LabErro
             stderr: out.stderr.trim().to_owned(),
         });
     }
-    Ok(())
+    Ok(out.stdout)
 }
 
 /// sha256 of every file in `dir`, as (name, sha256), sorted by name.

@@ -192,6 +192,11 @@ fn lab4_offline_auto_gives_no_answer_away_and_check_reads_the_work_folder() {
     offline_auto("4");
 }
 
+#[test]
+fn lab5_offline_auto_gives_no_answer_away_and_check_reads_the_work_folder() {
+    offline_auto("5");
+}
+
 /// `lab N --auto` live in `work`; None where live capture is not possible (skipped unless
 /// FTPLAB_SKIP_LIVE is unset, then it fails).
 fn live_run(work: &Path, n: &str) -> Option<Output> {
@@ -284,6 +289,11 @@ fn lab3_live_auto() {
 #[test]
 fn lab4_live_auto() {
     live_auto("4");
+}
+
+#[test]
+fn lab5_live_auto() {
+    live_auto("5");
 }
 
 #[test]
@@ -435,7 +445,7 @@ fn check(work: &Path, n: &str, answers: &Path, extra: &[&str]) -> Output {
 #[test]
 fn check_passes_with_the_right_answers_of_every_lab() {
     let work = tempfile::tempdir().expect("temp dir");
-    for n in ["lab0", "lab1", "lab2", "lab3", "lab4"] {
+    for n in ["lab0", "lab1", "lab2", "lab3", "lab4", "lab5"] {
         let file = work.path().join(format!("{n}.toml"));
         std::fs::write(&file, key(work.path(), n, &[])).expect("write answers");
         let out = check(work.path(), n, &file, &[]);
@@ -462,7 +472,7 @@ fn replace_answer(answers: &str, key: &str, value: &str) -> String {
 fn the_shipped_answer_templates_parse_and_are_not_yet_answered() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let work = tempfile::tempdir().expect("temp dir");
-    for n in ["lab0", "lab1", "lab2", "lab3", "lab4"] {
+    for n in ["lab0", "lab1", "lab2", "lab3", "lab4", "lab5"] {
         let out = check(
             work.path(),
             n,
@@ -784,4 +794,148 @@ fn in_a_terminal_q_quits_without_enter_and_a_typed_command_gets_advice() {
         text.contains("Stopped at step 1: `just lab1 --step 1 --offline`"),
         "{text}"
     );
+}
+
+/// The shipped lab 5 capture and its key log.
+fn lab5_shipped() -> (PathBuf, PathBuf) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../captures");
+    (dir.join("lab5.pcapng"), dir.join("lab5.keys"))
+}
+
+/// The value of `key` in a filled answers file.
+fn answer_of(answers: &str, key: &str) -> String {
+    key_lines(answers)
+        .into_iter()
+        .find(|a| a.key == key)
+        .map(|a| a.value)
+        .unwrap_or_else(|| panic!("no {key} in\n{answers}"))
+}
+
+/// tshark's frames matching `filter` on the shipped lab 5 capture, `extra` options added.
+fn lab5_tshark(port: &str, extra: &[&str], filter: &str) -> Vec<String> {
+    let (capture, _) = lab5_shipped();
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(&capture)
+        .args(["-d", &format!("tcp.port=={port},ftp")])
+        .args(extra)
+        .args(["-Y", filter, "-T", "fields", "-e", "frame.number"])
+        .stderr(Stdio::null())
+        .output()
+        .expect("tshark (apt-get install tshark) reads the shipped capture");
+    assert!(out.status.success(), "tshark -Y {filter}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn lab5_answers_agree_with_tshark_with_and_without_the_key_log() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let answers = key(work.path(), "lab5", &[]);
+    let (capture, keys) = lab5_shipped();
+    // The control port, from the inspector's session rows.
+    let out = run(Command::new(testkit::workspace_bin("inspector"))
+        .arg("read")
+        .arg(&capture)
+        .arg("--json"));
+    let port = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.contains(r#""kind":"session""#))
+        .and_then(|l| l.split(r#""server":""#).nth(1))
+        .and_then(|s| s.split('"').next())
+        .and_then(|a| a.rsplit(':').next())
+        .map(str::to_string)
+        .expect("a session in the shipped capture");
+    let hellos = lab5_tshark(
+        &port,
+        &[],
+        &format!("tls.handshake.type == 1 && tcp.port == {port}"),
+    );
+    // The first ClientHello on the control port is hello_frame.
+    assert_eq!(
+        hellos.first().map(String::as_str),
+        Some(answer_of(&answers, "hello_frame").as_str()),
+        "{answers}"
+    );
+    // Without the key log tshark sees one PASS (the clear login of step 1); with it, step 2's
+    // PASS appears, in the frame the key says.
+    let pass = "ftp.request.command == \"PASS\"";
+    let clear = lab5_tshark(&port, &[], pass);
+    assert_eq!(clear.len(), 1, "{clear:?}");
+    let keylog = format!("tls.keylog_file:{}", keys.display());
+    let decrypted = lab5_tshark(&port, &["-o", &keylog], pass);
+    assert_eq!(decrypted.len(), 3, "{decrypted:?}");
+    assert_eq!(decrypted.get(1), Some(&answer_of(&answers, "pass_frame")));
+    // The encrypted data connection: tshark decrypts it only with ftp-data turned off, and
+    // then reads notes.txt in it.
+    let data_port = answer_of(&answers, "tls_data_port");
+    let files = lab5_tshark(
+        &port,
+        &["-o", &keylog, "--disable-protocol", "ftp-data"],
+        &format!("tcp.port == {data_port} && data.data contains \"Meeting notes\""),
+    );
+    assert_eq!(files.len(), 1, "{files:?}");
+}
+
+#[test]
+fn lab5_without_its_key_log_the_decrypted_answers_cannot_be_checked() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let (capture, _) = lab5_shipped();
+    let alone = work.path().join("lab5.pcapng");
+    std::fs::copy(&capture, &alone).expect("copy the capture without its key log");
+    let alone = alone.to_str().expect("UTF-8");
+    let out = run(runner_in(work.path()).args(["key", "lab5", "--capture", alone]));
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let text = stdout(&out);
+    assert!(text.contains("# pass_frame: no key log"), "{text}");
+    // What the eavesdropper sees needs no key log.
+    assert!(text.contains("hello_frame = "), "{text}");
+    assert!(text.contains("tls_overhead = "), "{text}");
+}
+
+#[test]
+fn lab5_with_a_seed_records_its_own_key_log_and_check_follows_it() {
+    if !can_record() {
+        testkit::guard::missing(
+            testkit::guard::SKIP_PRIVILEGED,
+            "recording seeded captures needs root, tcpdump and editcap",
+        );
+        return;
+    }
+    let work = tempfile::tempdir().expect("temp dir");
+    let out_dir = work.path().join("9");
+    let out = run(runner_in(work.path())
+        .args(["captures", "--lab", "5", "--seed", "9", "--out"])
+        .arg(&out_dir));
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(out_dir.join("lab5.keys").is_file(), "{}", describe(&out));
+    let capture = out_dir.join("lab5.pcapng");
+    let capture = capture.to_str().expect("UTF-8");
+    let answers = key(work.path(), "lab5", &["--capture", capture, "--seed", "9"]);
+    assert!(
+        !answers.lines().any(|l| l.starts_with('#')),
+        "every answer known\n{answers}"
+    );
+    let file = work.path().join("answers.toml");
+    std::fs::write(&file, &answers).expect("write answers");
+    assert!(check(work.path(), "lab5", &file, &[]).status.success());
+}
+
+#[test]
+fn lab5_hints_come_in_levels_and_never_hold_the_answer() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let answers = key(work.path(), "lab5", &[]);
+    let questions = key_lines(&answers);
+    assert_eq!(questions.len(), 9, "{answers}");
+    for q in &questions {
+        for level in ["1", "2"] {
+            let out = run(runner_in(work.path()).args(["hint", "lab5", &q.key, "--level", level]));
+            assert!(out.status.success(), "{}", describe(&out));
+            let text = stdout(&out);
+            assert!(text.contains(&format!("hint {level} of 2")), "{text}");
+            assert_no_answer_in(&text, &answers, &["table", "packet"], "lab5 hint");
+        }
+    }
 }

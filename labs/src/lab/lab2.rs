@@ -21,6 +21,7 @@ pub(super) static LAB: Lab = Lab {
     answers,
     secret_password: false,
     third_party: false,
+    tls: false,
 };
 
 /// The lower-case PORT the student sends: the client's own address (127.0.0.1), port 50441.

@@ -22,6 +22,7 @@ pub(super) static LAB: Lab = Lab {
     answers,
     secret_password: false,
     third_party: false,
+    tls: false,
 };
 
 static QUESTIONS: &[Question] = &[

@@ -21,6 +21,7 @@ pub(super) static LAB: Lab = Lab {
     answers,
     secret_password: true,
     third_party: true,
+    tls: false,
 };
 
 /// The account the bounce steps log in with: a demo user of `ftp-server init --demo`, so the lab

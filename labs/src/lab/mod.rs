@@ -1,4 +1,4 @@
-//! The five labs as data: which servers they start, what the scripted student does at each step,
+//! The six labs as data: which servers they start, what the scripted student does at each step,
 //! what the student must see, and the answers to their questions.
 
 mod lab0;
@@ -6,6 +6,7 @@ mod lab1;
 mod lab2;
 mod lab3;
 mod lab4;
+mod lab5;
 
 pub use lab4::{BOUNCE_PASSWORD, BOUNCE_USER, THIRD_PARTY_IP};
 
@@ -14,8 +15,12 @@ use crate::packets::Packets;
 use crate::seed::Secrets;
 use serde_json::Value;
 
+/// The loopback address of a live FTPS lab's server: its frames alone go into the student's
+/// capture (see [`Lab::tls`]).
+pub const TLS_LAB_HOST: &str = "127.0.0.5";
+
 /// Number of labs.
-pub const COUNT: usize = 5;
+pub const COUNT: usize = 6;
 
 /// One `ftp-server serve` a lab starts (on a free loopback port).
 #[derive(Debug, Clone)]
@@ -63,6 +68,9 @@ pub struct Seen {
     pub extracted: Vec<(String, String)>,
     /// The capture's TCP segments.
     pub packets: Packets,
+    /// The inspector's events read with the key log next to the capture (labs with
+    /// [`Lab::tls`]; empty otherwise): what whoever holds the key log sees.
+    pub decrypted: Events,
 }
 
 /// One expectation and whether it was met.
@@ -101,6 +109,9 @@ pub enum Expected {
     },
     /// Any of these words, compared trimmed and case-insensitively.
     OneOf(Vec<&'static str>),
+    /// Any of these spellings of one value (`TLS 1.3`, `TLSv1.3`), compared trimmed and
+    /// case-insensitively: not a choice offered by the question.
+    AnyText(Vec<String>),
     /// The capture does not show what the question is about (wrong capture or seed): the reason.
     Unknown(&'static str),
 }
@@ -187,6 +198,15 @@ pub struct Lab {
     pub secret_password: bool,
     /// Whether the lab needs a third party listening on 127.0.0.3 (lab 4's bounce).
     pub third_party: bool,
+    /// Whether its servers run FTPS with a demo certificate and write a key log next to the
+    /// capture (`labN.pcapng` → `labN.keys`, see [`keylog_for`]) (lab 5).
+    pub tls: bool,
+}
+
+/// The key log that belongs to a capture: the same name with `.keys` (`captures/lab5.pcapng` →
+/// `captures/lab5.keys`, `my-work/lab5/lab5-2.pcapng` → `my-work/lab5/lab5-2.keys`).
+pub fn keylog_for(capture: &std::path::Path) -> std::path::PathBuf {
+    capture.with_extension("keys")
 }
 
 impl Lab {
@@ -202,6 +222,20 @@ impl Lab {
             }
         }
         answers
+    }
+
+    /// What whoever holds the capture's key log sees: the inspector's events decrypted with
+    /// [`keylog_for`]`(capture)`; empty for labs without TLS or when there is no key log.
+    pub fn decrypted_events(
+        &self,
+        inspector: &std::path::Path,
+        capture: &std::path::Path,
+    ) -> Result<Events, crate::LabError> {
+        let keylog = keylog_for(capture);
+        if !self.tls || !keylog.is_file() {
+            return Ok(Events::default());
+        }
+        crate::events::read_capture_with(inspector, capture, Some(&keylog))
     }
 
     /// The question with this key or 1-based number.
@@ -240,14 +274,15 @@ fn q(questions: &'static [Question], key: &str) -> Question {
         })
 }
 
-/// Lab `n` (0-4).
+/// Lab `n` (0-5).
 pub fn get(n: u8) -> &'static Lab {
     match n {
         0 => &lab0::LAB,
         1 => &lab1::LAB,
         2 => &lab2::LAB,
         3 => &lab3::LAB,
-        _ => &lab4::LAB,
+        4 => &lab4::LAB,
+        _ => &lab5::LAB,
     }
 }
 
