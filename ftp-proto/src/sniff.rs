@@ -70,6 +70,19 @@ pub fn announced_data_port(line: &[u8]) -> Option<u16> {
     }
 }
 
+/// Whether one control connection line is the server's `234` to AUTH (RFC 2228): the bytes
+/// after it are TLS, so the data ports announced from then on cannot be read.
+///
+/// ```
+/// use ftp_proto::sniff::accepts_security_exchange;
+/// assert!(accepts_security_exchange(b"234 AUTH TLS successful"));
+/// assert!(!accepts_security_exchange(b"2345 bytes"));
+/// ```
+pub fn accepts_security_exchange(line: &[u8]) -> bool {
+    let code = ReplyCode::SECURITY_EXCHANGE_DONE.to_string();
+    line.starts_with(code.as_bytes()) && matches!(line.get(3), None | Some(b' ' | b'-'))
+}
+
 /// The text of a single-line reply with `code` (`227 text`), or `None`.
 fn reply_text(line: &str, code: ReplyCode) -> Option<&str> {
     let rest = line.strip_prefix(code.to_string().as_str())?;

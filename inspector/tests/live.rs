@@ -461,3 +461,73 @@ fn a_stop_reads_everything_queued_before_it_and_nothing_sent_after() {
         "the drain ends when the queue is empty, not at its time limit"
     );
 }
+
+#[test]
+fn live_capture_of_an_ftps_session_keeps_its_encrypted_data_connections() {
+    // The 227/229 replies that announce the data ports are encrypted: the live filter must tie
+    // new connections between the two hosts of the TLS session to it, or the capture (and what
+    // it shows of sizes and directions) would hold the control connection only.
+    let ip: IpAddr = own_loopback();
+    let listen = std::net::SocketAddr::new(ip, 0).to_string();
+    let server = testkit::ftp_server::FtpServerProcess::start(
+        &testkit::workspace_bin("ftp-server"),
+        testkit::ftp_server::ServeOptions {
+            listen: Some(&listen),
+            tls: true,
+            ..Default::default()
+        },
+    );
+    let work = tempfile::tempdir().unwrap();
+    let up = work.path().join("up.bin");
+    random_file(&up, 150_000);
+    random_file(&server.root(1).join("down.bin"), 250_000);
+    let base = format!("ftp://{}", server.addr);
+    let pcap = work.path().join("ftps.pcapng");
+    let Some((analysis, _stats, pcap)) = capture(server.port, &pcap, || {
+        // The demo certificate names 127.0.0.1, not this test's own loopback address.
+        let tls = ["--ssl-reqd", "--insecure", "-u", "user1:pass1"];
+        let url = format!("{base}/");
+        let out = curl(&[&tls[..], &["-T", up.to_str().unwrap(), &url]].concat());
+        assert_ok(&out, "curl --ssl-reqd -T");
+        let url = format!("{base}/down.bin");
+        let out = curl(&[&tls[..], &["-o", "/dev/null", &url]].concat());
+        assert_ok(&out, "curl --ssl-reqd RETR");
+    }) else {
+        return;
+    };
+    let events = json_events(&analysis);
+    let encrypted: Vec<&Value> = of_kind(&events, "transfer")
+        .into_iter()
+        .filter(|t| t["tls"]["encrypted"] == true)
+        .collect();
+    let to_server: u64 = encrypted
+        .iter()
+        .filter_map(|t| t["tls"]["encrypted_bytes_to_server"].as_u64())
+        .max()
+        .unwrap_or(0);
+    let to_client: u64 = encrypted
+        .iter()
+        .filter_map(|t| t["tls"]["encrypted_bytes_to_client"].as_u64())
+        .max()
+        .unwrap_or(0);
+    // TLS adds bytes, never removes them: the encrypted upload is at least the file's size.
+    assert!(to_server >= 150_000, "upload not seen: {encrypted:?}");
+    assert!(to_client >= 250_000, "download not seen: {encrypted:?}");
+    // And the written capture holds them too: reading it back finds the same.
+    let reread = inspector::analyze_file(
+        &pcap,
+        &Options {
+            ports: vec![server.port],
+            ..Options::default()
+        },
+    )
+    .expect("read the written pcapng");
+    let again = json_events(&reread);
+    assert_eq!(
+        of_kind(&again, "transfer")
+            .iter()
+            .filter(|t| t["tls"]["encrypted"] == true)
+            .count(),
+        encrypted.len()
+    );
+}

@@ -1,8 +1,11 @@
 //! The early filter of a live capture: FTP control ports, plus the data ports learned from
-//! PORT, EPRT, 227 and 229 on the control connections (recognised by `ftp_proto::sniff`).
+//! PORT, EPRT, 227 and 229 on the control connections (recognised by `ftp_proto::sniff`), plus,
+//! while a control connection is in TLS (after its `234`), every connection between its two
+//! hosts: the announcements are encrypted, so host and timing are all that ties them.
 
 use crate::frame::{self, Decoded};
 use crate::source::RawFrame;
+use std::net::SocketAddr;
 
 /// The early filter: what each TCP port is to us, plus the control ports whose payload is
 /// watched for PORT, EPRT, 227 and 229 to learn data ports.
@@ -15,7 +18,13 @@ pub struct PortFilter {
     /// Per port: 0 not kept, [`CONTROL`] a control port, 1 + FINs seen for a data port.
     kind: Box<[u8; 65536]>,
     all: bool,
+    /// Control connections (server, client) that went into TLS and are not over yet.
+    encrypted: Vec<(SocketAddr, SocketAddr)>,
 }
+
+/// At most this many TLS control connections are followed at once (a flood of `234`s must
+/// not make every segment scan a long list); later ones keep only their own control port.
+const MAX_ENCRYPTED_SESSIONS: usize = 256;
 
 /// [`PortFilter`] mark of a control port (never forgotten).
 const CONTROL: u8 = 0x80;
@@ -40,6 +49,7 @@ impl PortFilter {
             control: Vec::new(),
             kind: Box::new([0; 65536]),
             all,
+            encrypted: Vec::new(),
         };
         for port in std::iter::once(crate::FTP_PORT).chain(control_ports.iter().copied()) {
             if !filter.control.contains(&port) {
@@ -79,6 +89,28 @@ impl PortFilter {
             && (self.control.contains(&src) || self.control.contains(&dst))
         {
             self.learn(segment.payload);
+            if self.control.contains(&src)
+                && self.encrypted.len() < MAX_ENCRYPTED_SESSIONS
+                && !self.encrypted.contains(&(segment.src, segment.dst))
+                && segment
+                    .payload
+                    .split(|b| *b == b'\n')
+                    .any(ftp_proto::sniff::accepts_security_exchange)
+            {
+                self.encrypted.push((segment.src, segment.dst));
+            }
+        }
+        if (segment.fin || segment.rst) && !self.encrypted.is_empty() {
+            self.encrypted.retain(|&(server, client)| {
+                !(segment.src == server && segment.dst == client
+                    || segment.src == client && segment.dst == server)
+            });
+        }
+        if segment.syn && self.between_encrypted_hosts(segment.src, segment.dst) {
+            // A new connection between the hosts of a TLS session: most likely its data
+            // connection. Follow it until it is over, like an announced one.
+            self.add_port(src);
+            self.add_port(dst);
         }
         let keep = self.all || self.contains(src) || self.contains(dst);
         if segment.fin || segment.rst {
@@ -94,6 +126,14 @@ impl PortFilter {
             }
         }
         keep
+    }
+
+    /// Whether `a` and `b` are the two hosts of a control connection that is in TLS.
+    fn between_encrypted_hosts(&self, a: SocketAddr, b: SocketAddr) -> bool {
+        self.encrypted.iter().any(|(server, client)| {
+            let (s, c) = (server.ip(), client.ip());
+            (a.ip() == s && b.ip() == c) || (a.ip() == c && b.ip() == s)
+        })
     }
 
     /// Looks for PORT/EPRT commands and 227/229 replies in control connection bytes. A line
@@ -192,6 +232,88 @@ mod tests {
             &tcp_frame(1, 2, b"227 (127,0,0,1,195,90)\r\n")
         ));
         assert!(!f.contains(50010));
+    }
+
+    fn segment(src: ([u8; 4], u16), dst: ([u8; 4], u16), payload: &[u8], syn: bool) -> Vec<u8> {
+        let builder = etherparse::PacketBuilder::ethernet2([0; 6], [0; 6])
+            .ipv4(src.0, dst.0, 64)
+            .tcp(src.1, dst.1, 1, 65535);
+        let builder = if syn { builder.syn() } else { builder };
+        let mut out = Vec::new();
+        builder.write(&mut out, payload).unwrap();
+        out
+    }
+
+    #[test]
+    fn connections_between_the_hosts_of_a_tls_session_are_kept_until_it_ends() {
+        let (server, client, other) = ([127, 0, 0, 5], [127, 0, 0, 1], [127, 0, 0, 9]);
+        let mut f = PortFilter::new(&[2121], false);
+        // Before the 234: a new connection between the two hosts is not announced, not kept.
+        assert!(!keep(
+            &mut f,
+            &segment((client, 40100), (server, 50100), b"", true)
+        ));
+        assert!(keep(
+            &mut f,
+            &segment(
+                (server, 2121),
+                (client, 40000),
+                b"234 AUTH TLS ok\r\n",
+                false
+            )
+        ));
+        // In TLS: the data connection's SYN and what follows on it are kept, both ways.
+        assert!(keep(
+            &mut f,
+            &segment((client, 40101), (server, 50101), b"", true)
+        ));
+        assert!(keep(
+            &mut f,
+            &segment((server, 50101), (client, 40101), b"\x17\x03\x03", false)
+        ));
+        // Active mode: the server connects to the client.
+        assert!(keep(
+            &mut f,
+            &segment((server, 50200), (client, 40200), b"", true)
+        ));
+        // Another host pair is not the session's.
+        assert!(!keep(
+            &mut f,
+            &segment((other, 40300), (server, 50300), b"", true)
+        ));
+        // The control connection ends: new connections are no longer tied to it, the data
+        // connection already followed is kept until its own end.
+        assert!(keep(
+            &mut f,
+            &segment((client, 40000), (server, 2121), b"", false)
+        ));
+        let fin = {
+            let builder = etherparse::PacketBuilder::ethernet2([0; 6], [0; 6])
+                .ipv4(client, server, 64)
+                .tcp(40000, 2121, 1, 65535)
+                .fin();
+            let mut out = Vec::new();
+            builder.write(&mut out, &[]).unwrap();
+            out
+        };
+        assert!(keep(&mut f, &fin));
+        assert!(!keep(
+            &mut f,
+            &segment((client, 40400), (server, 50400), b"", true)
+        ));
+        assert!(keep(
+            &mut f,
+            &segment((client, 40101), (server, 50101), b"x", false)
+        ));
+        // A 234 seen on a port that is not a control port teaches nothing.
+        assert!(!keep(
+            &mut f,
+            &segment((server, 9), (client, 40500), b"234 x\r\n", false)
+        ));
+        assert!(!keep(
+            &mut f,
+            &segment((client, 40501), (server, 50501), b"", true)
+        ));
     }
 
     #[test]
