@@ -36,8 +36,10 @@ pub mod packet_view;
 pub mod read;
 pub mod reassembly;
 pub mod report;
+pub mod slots;
 pub mod source;
 pub mod stitch;
+pub mod stream;
 pub mod tls;
 pub mod transfer;
 
@@ -100,31 +102,62 @@ pub fn analyze(source: &mut dyn PacketSource, options: &Options) -> Analysis {
     analyze_with(source, options, None, &mut |_| {})
 }
 
-/// Like [`analyze`], hands the content of every data connection to `extract` when given
-/// (`--extract`: [`extract::FolderExtractor`]), and each session, command, reply, credential
-/// and transfer event to `on_event` as soon as it is known (a live capture prints them as they
-/// happen). Findings, stitched downloads and warnings need the whole capture: they come only in
-/// the result.
-pub fn analyze_with(
+/// What the frame loop hands its findings to: the reader that keeps every event
+/// ([`analyze_with`]) or the one that streams them ([`analyze_streaming`]).
+trait FrameSink {
+    /// A warning of the reader itself (a frame or record that could not be used).
+    fn warn(&mut self, warning: WarningEvent);
+    /// After each TCP frame, and once more when every flow is closed.
+    fn after_frame(&mut self, tracker: &mut Tracker);
+    /// The timestamp of the first frame.
+    fn first_time(&mut self, _time: f64) {}
+}
+
+/// Keeps every event; hands the tracker's to `on_event` as they come.
+struct Keep<'a> {
+    warnings: Vec<WarningEvent>,
+    announced: usize,
+    on_event: &'a mut dyn FnMut(&Event),
+}
+
+impl FrameSink for Keep<'_> {
+    fn warn(&mut self, warning: WarningEvent) {
+        self.warnings.push(warning);
+    }
+    fn after_frame(&mut self, tracker: &mut Tracker) {
+        for event in tracker.events.get(self.announced..).unwrap_or_default() {
+            (self.on_event)(event);
+        }
+        self.announced = tracker.events.len();
+    }
+}
+
+impl FrameSink for stream::Streamer<'_> {
+    fn warn(&mut self, warning: WarningEvent) {
+        stream::Streamer::warn(self, warning);
+    }
+    fn after_frame(&mut self, tracker: &mut Tracker) {
+        stream::Streamer::after_frame(self, tracker);
+    }
+    fn first_time(&mut self, time: f64) {
+        self.first_time = time;
+    }
+}
+
+/// Reads every frame of `source` into `tracker` and closes every flow at the end; counts go
+/// to `analysis`.
+fn read_frames(
     source: &mut dyn PacketSource,
     options: &Options,
-    extract: Option<Box<dyn ExtractSink>>,
-    on_event: &mut dyn FnMut(&Event),
-) -> Analysis {
+    tracker: &mut Tracker,
+    analysis: &mut Analysis,
+    sink: &mut dyn FrameSink,
+) {
     let mut ports = vec![FTP_PORT];
     ports.extend(&options.ports);
     let mut flows = flow::FlowTable::new(ports, options.stream_cap);
-    let mut tracker = Tracker::new(extract);
-    tracker.tls.keylog = options.keylog.clone();
-    let mut analysis = Analysis {
-        name: source.name().to_owned(),
-        ..Analysis::default()
-    };
-    let mut warnings = Vec::new();
     let mut fragments: (u64, u64) = (0, 0);
     let mut last = Ctx::default();
-    // Tracker events already handed to `on_event`.
-    let mut announced = 0;
     loop {
         let frame = match source.next_frame() {
             Ok(Some(frame)) => frame,
@@ -137,7 +170,7 @@ pub fn analyze_with(
                     }
                     _ => 0,
                 };
-                warnings.push(WarningEvent {
+                sink.warn(WarningEvent {
                     frame,
                     message: e.to_string(),
                 });
@@ -151,15 +184,13 @@ pub fn analyze_with(
         };
         if analysis.frames == 1 {
             analysis.first_time = ctx.time;
+            sink.first_time(ctx.time);
         }
         last = ctx;
         match frame::decode(&frame) {
             Ok(Decoded::Tcp(segment)) => {
-                flows.push(&segment, ctx, &mut tracker);
-                for event in tracker.events.get(announced..).unwrap_or_default() {
-                    on_event(event);
-                }
-                announced = tracker.events.len();
+                flows.push(&segment, ctx, tracker);
+                sink.after_frame(tracker);
             }
             Ok(Decoded::Fragment { .. }) => {
                 if fragments.0 == 0 {
@@ -170,7 +201,7 @@ pub fn analyze_with(
             Ok(Decoded::Other) => {}
             Err(e) => {
                 analysis.skipped += 1;
-                warnings.push(WarningEvent {
+                sink.warn(WarningEvent {
                     frame: frame.number,
                     message: format!("{}: {e}", analysis.name),
                 });
@@ -179,7 +210,7 @@ pub fn analyze_with(
     }
     if fragments.0 > 0 {
         analysis.skipped += fragments.0;
-        warnings.push(WarningEvent {
+        sink.warn(WarningEvent {
             frame: fragments.1,
             message: format!(
                 "{}: {} IP fragment(s) not reassembled, first at frame {}",
@@ -187,11 +218,37 @@ pub fn analyze_with(
             ),
         });
     }
-    flows.finish(last, &mut tracker);
+    flows.finish(last, tracker);
+}
+
+/// Like [`analyze`], hands the content of every data connection to `extract` when given
+/// (`--extract`: [`extract::FolderExtractor`]), and each session, command, reply, credential
+/// and transfer event to `on_event` as soon as it is known (a live capture prints them as they
+/// happen). Findings, stitched downloads and warnings need the whole capture: they come only in
+/// the result. Keeps every event (memory grows with the capture: [`analyze_streaming`] does not).
+pub fn analyze_with(
+    source: &mut dyn PacketSource,
+    options: &Options,
+    extract: Option<Box<dyn ExtractSink>>,
+    on_event: &mut dyn FnMut(&Event),
+) -> Analysis {
+    let mut tracker = Tracker::new(extract);
+    tracker.tls.keylog = options.keylog.clone();
+    let mut analysis = Analysis {
+        name: source.name().to_owned(),
+        ..Analysis::default()
+    };
+    let mut keep = Keep {
+        warnings: Vec::new(),
+        announced: 0,
+        on_event,
+    };
+    read_frames(source, options, &mut tracker, &mut analysis, &mut keep);
+    // Control connections that ended need no more than their events here.
+    tracker.ended.clear();
     tracker.finish();
-    for event in tracker.events.get(announced..).unwrap_or_default() {
-        on_event(event);
-    }
+    keep.after_frame(&mut tracker);
+    let warnings = keep.warnings;
     let found = findings::find(&tracker);
     let servers: Vec<String> = tracker
         .sessions
@@ -212,6 +269,26 @@ pub fn analyze_with(
     analysis
 }
 
+/// Reads `source` and writes what it finds through `report` as soon as it is final: each
+/// session when it is over, the rest and a bounded [`stream::Summary`] at the end. Memory stays
+/// flat however many sessions the capture holds (only open sessions are kept).
+pub fn analyze_streaming(
+    source: &mut dyn PacketSource,
+    options: &Options,
+    extract: Option<Box<dyn ExtractSink>>,
+    report: &mut dyn stream::Report,
+) -> std::io::Result<stream::Summary> {
+    let mut tracker = Tracker::new(extract);
+    tracker.tls.keylog = options.keylog.clone();
+    let mut analysis = Analysis {
+        name: source.name().to_owned(),
+        ..Analysis::default()
+    };
+    let mut streamer = stream::Streamer::new(&analysis.name, report);
+    read_frames(source, options, &mut tracker, &mut analysis, &mut streamer);
+    streamer.finish(&mut tracker, analysis.frames, analysis.skipped)
+}
+
 /// Orders events by frame; events of one frame keep the order they were found in. Sorts small
 /// (frame, index) keys rather than moving the events around, which was a visible cost on
 /// captures with many sessions.
@@ -226,6 +303,17 @@ fn sort_by_frame(events: Vec<Event>) -> Vec<Event> {
     keys.iter()
         .filter_map(|&(_, i)| slots.get_mut(i).and_then(Option::take))
         .collect()
+}
+
+/// Opens one capture file and streams what it finds through `report` ([`analyze_streaming`]).
+pub fn analyze_file_streaming(
+    path: &std::path::Path,
+    options: &Options,
+    extract: Option<Box<dyn ExtractSink>>,
+    report: &mut dyn stream::Report,
+) -> Result<std::io::Result<stream::Summary>, SourceError> {
+    let mut source = source::open_file(path)?;
+    Ok(analyze_streaming(source.as_mut(), options, extract, report))
 }
 
 /// Opens and analyses one capture file.
