@@ -16,12 +16,15 @@ use std::sync::OnceLock;
 const SESSIONS: u32 = 100_000;
 const LIMIT_KIB: u64 = 64 * 1024;
 
-/// The capture of [`SESSIONS`] sessions, written on first use and shared by the tests.
+/// The capture of [`SESSIONS`] sessions, written on first use and shared by the tests (kept
+/// at `$INSPECTOR_KEEP_CAPTURE` when that is set, to measure other readers on it by hand).
 fn capture() -> &'static Path {
     static FILE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     let (_, path) = FILE.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("many-sessions.pcap");
+        let path = std::env::var_os("INSPECTOR_KEEP_CAPTURE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| dir.path().join("many-sessions.pcap"));
         let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
         synth::many_sessions(SESSIONS, &mut out).unwrap();
         out.flush().unwrap();
@@ -34,9 +37,11 @@ fn capture() -> &'static Path {
 /// in KiB).
 fn run_measured(args: &[&str]) -> (i32, u64, u64) {
     let script = "import resource, subprocess, sys\n\
-        p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)\n\
-        lines = p.stdout.count(b'\\n')\n\
-        print(p.returncode, lines, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n";
+        p = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)\n\
+        lines = 0\n\
+        for chunk in iter(lambda: p.stdout.read(1 << 16), b''):\n    lines += chunk.count(b'\\n')\n\
+        code = p.wait()\n\
+        print(code, lines, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n";
     let out = Command::new("python3")
         .arg("-c")
         .arg(script)

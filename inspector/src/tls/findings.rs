@@ -2,14 +2,22 @@
 //! did or could not do, as findings.
 
 use super::connection::{Decryption, TlsConnection, suite_name, version_name};
-use crate::event::{Event, FindingEvent};
+use crate::event::{CommandEvent, Event, FindingEvent};
 use crate::ftp_session::{Session, Tracker};
+use std::collections::HashMap;
 
 /// The TLS findings for everything the tracker saw.
 pub fn find(tracker: &Tracker) -> Vec<FindingEvent> {
     let mut out = Vec::new();
+    // USER and CCC commands by session, found once (not once per session: a capture of many
+    // sessions made that quadratic).
+    let mut commands: HashMap<usize, Vec<&CommandEvent>> = HashMap::new();
+    for c in leak_commands(&tracker.events) {
+        commands.entry(c.session).or_default().push(c);
+    }
     for s in &tracker.sessions {
-        leaks(tracker, &tracker.events, s, &mut out);
+        let none = Vec::new();
+        leaks(tracker, commands.get(&s.id).unwrap_or(&none), s, &mut out);
         if let Some(control) = tracker.tls.control.get(&(s.id - 1)) {
             connection(&control.conn, "control connection", s, &mut out);
         }
@@ -23,7 +31,8 @@ pub fn find(tracker: &Tracker) -> Vec<FindingEvent> {
 /// The TLS findings of session `s`, which is over, from its events.
 pub fn find_for_session(tracker: &Tracker, s: &Session, events: &[Event]) -> Vec<FindingEvent> {
     let mut out = Vec::new();
-    leaks(tracker, events, s, &mut out);
+    let commands: Vec<&CommandEvent> = leak_commands(events).collect();
+    leaks(tracker, &commands, s, &mut out);
     if let Some(control) = tracker.tls.control.get(&(s.id - 1)) {
         connection(&control.conn, "control connection", s, &mut out);
     }
@@ -41,13 +50,17 @@ pub fn find_global(tracker: &Tracker) -> Vec<FindingEvent> {
     out
 }
 
-fn leaks(tracker: &Tracker, events: &[Event], s: &Session, out: &mut Vec<FindingEvent>) {
-    let commands = || {
-        events.iter().filter_map(move |e| match e {
-            Event::Command(c) if c.session == s.id => Some(c),
-            _ => None,
-        })
-    };
+/// The commands [`leaks`] looks at: USER and CCC.
+fn leak_commands(events: &[Event]) -> impl Iterator<Item = &CommandEvent> {
+    events.iter().filter_map(|e| match e {
+        Event::Command(c) if c.command == "USER" || c.command == "CCC" => Some(c),
+        _ => None,
+    })
+}
+
+/// What a TLS session still shows; `commands` are its USER and CCC commands.
+fn leaks(tracker: &Tracker, commands: &[&CommandEvent], s: &Session, out: &mut Vec<FindingEvent>) {
+    let commands = || commands.iter().copied().filter(|c| c.session == s.id);
     if let Some(tls_frame) = s.encrypted
         && let Some(user) = commands().find(|c| c.command == "USER" && c.frame < tls_frame)
     {
