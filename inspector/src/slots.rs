@@ -84,6 +84,18 @@ impl<T> Slots<T> {
     }
 }
 
+/// Like a `Vec`'s: panics when `i` was never given out or was retired (for tests; the
+/// analysis uses [`Slots::get`]).
+impl<T> std::ops::Index<usize> for Slots<T> {
+    type Output = T;
+    fn index(&self, i: usize) -> &T {
+        match self.get(i) {
+            Some(item) => item,
+            None => panic!("slot {i} is retired or was never given out"),
+        }
+    }
+}
+
 impl<'a, T> IntoIterator for &'a Slots<T> {
     type Item = &'a T;
     type IntoIter = Box<dyn DoubleEndedIterator<Item = &'a T> + 'a>;
