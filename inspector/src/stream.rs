@@ -406,3 +406,108 @@ impl<'r> Streamer<'r> {
         Ok(self.summary)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ftp_session::{ConnectionRole, Ctx};
+    use crate::reassembly::Chunk;
+
+    /// Keeps what it is given.
+    #[derive(Default)]
+    struct Collect {
+        blocks: Vec<(BlockKind, Vec<Event>)>,
+        summaries: u32,
+    }
+
+    impl Report for Collect {
+        fn block(&mut self, info: &BlockInfo<'_>, events: &[Event]) -> io::Result<()> {
+            self.blocks.push((info.kind, events.to_vec()));
+            Ok(())
+        }
+        fn summary(&mut self, _summary: &Summary) -> io::Result<()> {
+            self.summaries += 1;
+            Ok(())
+        }
+    }
+
+    fn ctx(frame: &mut u64) -> Ctx {
+        *frame += 1;
+        Ctx {
+            frame: *frame,
+            time: 0.0,
+        }
+    }
+
+    fn login(t: &mut Tracker, port: u16, frame: &mut u64) -> usize {
+        let client = format!("10.0.0.2:{port}").parse().unwrap();
+        let s = t.open_session(client, "10.0.0.1:21".parse().unwrap(), "port", ctx(frame));
+        t.server_bytes(s, Chunk::Data(b"220 hi\r\n"), ctx(frame));
+        t.client_bytes(s, Chunk::Data(b"USER bob\r\n"), ctx(frame));
+        t.server_bytes(s, Chunk::Data(b"331 pw\r\n"), ctx(frame));
+        t.client_bytes(s, Chunk::Data(b"PASS secret\r\n"), ctx(frame));
+        t.server_bytes(s, Chunk::Data(b"230 ok\r\n"), ctx(frame));
+        s
+    }
+
+    fn end(t: &mut Tracker, s: usize) {
+        let role = ConnectionRole::Control {
+            session: s,
+            client_dir: 0,
+        };
+        t.closed(role, false, [true, true]);
+    }
+
+    #[test]
+    fn a_session_is_written_when_it_ends_and_then_dropped() {
+        let mut t = Tracker::new(None);
+        let mut report = Collect::default();
+        let mut streamer = Streamer::new("x.pcap", &mut report);
+        let mut frame = 0;
+        let first = login(&mut t, 40000, &mut frame);
+        let second = login(&mut t, 40001, &mut frame);
+        streamer.after_frame(&mut t);
+        end(&mut t, second);
+        streamer.after_frame(&mut t);
+        // The second session is over: written and dropped; the first is still held.
+        assert!(t.sessions.get(second).is_none());
+        assert!(t.sessions.get(first).is_some());
+        end(&mut t, first);
+        let summary = streamer.finish(&mut t, frame, 0).unwrap();
+        assert_eq!(t.sessions.live(), 0);
+        assert_eq!(summary.sessions, 2);
+        assert_eq!(summary.logins, [2, 0, 0]);
+        let kinds: Vec<BlockKind> = report.blocks.iter().map(|b| b.0).collect();
+        assert_eq!(kinds, [BlockKind::Session(2), BlockKind::Session(1)]);
+        let (_, events) = &report.blocks[0];
+        let frames: Vec<u64> = events.iter().map(Event::frame).collect();
+        assert!(frames.is_sorted(), "{frames:?}");
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::Finding(f) if f.id == "cleartext-credentials")),
+            "{events:?}"
+        );
+        assert_eq!(report.summaries, 1);
+    }
+
+    #[test]
+    fn a_session_that_never_ends_is_written_in_parts() {
+        let mut t = Tracker::new(None);
+        let mut report = Collect::default();
+        let mut streamer = Streamer::new("x.pcap", &mut report);
+        let mut frame = 0;
+        let s = login(&mut t, 40000, &mut frame);
+        for _ in 0..SESSION_EVENTS_HELD {
+            t.client_bytes(s, Chunk::Data(b"NOOP\r\n"), ctx(&mut frame));
+            streamer.after_frame(&mut t);
+        }
+        let summary = streamer.finish(&mut t, frame, 0).unwrap();
+        assert_eq!(summary.commands, 2 + SESSION_EVENTS_HELD as u64);
+        assert_eq!(report.blocks[0].0, BlockKind::SessionPart(1));
+        assert_eq!(report.blocks[0].1.len(), SESSION_EVENTS_HELD);
+        let written: usize = report.blocks.iter().map(|b| b.1.len()).sum();
+        // Session, 2 commands + NOOPs, 3 replies, 1 credential, and its findings.
+        assert!(written > SESSION_EVENTS_HELD + 7, "{written}");
+    }
+}
