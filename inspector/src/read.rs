@@ -32,8 +32,8 @@ pub struct ReadArgs {
     #[arg(long, value_name = "FILE")]
     pub keylog: Option<PathBuf>,
     /// Keep every event and write them sorted by frame, grouped by table (the order before
-    /// streaming). Memory then grows with the capture (about 14 KiB per session with tables,
-    /// 4 KiB with --json); without it each session is written when it is over.
+    /// streaming). Memory then grows with the capture (about 20 KiB per session with tables,
+    /// 5 KiB with --json); without it each session is written when it is over.
     #[arg(long)]
     pub sort: bool,
 }
