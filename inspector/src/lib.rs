@@ -9,6 +9,7 @@
 //! - [`reassembly`]: one TCP byte stream per direction, with explicit gaps.
 //! - [`ftp_session`]: commands, replies, logins, TLS, data connections (decoded with `ftp-proto`).
 //! - [`tls`]: FTPS: TLS records, handshake facts, decryption with a key log (`--keylog`).
+//! - [`content_hash`]: a transfer's sha256, on a thread of its own for large files.
 //! - [`transfer`]: data connection content streamed into sha256 and an extract sink; a
 //!   transfer's life as one state.
 //! - [`extract`]: `--extract`, the sink the caller passes in that writes files to a folder.
@@ -16,6 +17,8 @@
 //! - [`findings`]: security findings (RFC 2577, RFC 4217).
 //! - [`event`]: the events, which are the `--json` contract.
 //! - [`report`]: tables for people and JSON lines for programs.
+//! - [`stream`]: the event flow of `read`: each session written when it is over, a bounded summary.
+//! - [`slots`]: numbered sessions and transfers that are dropped once reported.
 //! - [`read`]: `inspector read` (capture files → report).
 //! - [`packet_view`]: `inspector frame` (one frame, layer by layer, as Wireshark shows it).
 //! - [`live`]: `inspector live` and `inspector interfaces` (capture from an interface).
@@ -24,6 +27,7 @@
 //! Data flow: `PacketSource` → [`frame::decode`] → [`flow::FlowTable`] → [`reassembly::Reassembler`]
 //! → [`ftp_session::Tracker`] → [`findings::find`] → events → [`report`].
 
+pub mod content_hash;
 pub mod event;
 pub mod exit_code;
 pub mod extract;
