@@ -1,7 +1,7 @@
 //! Numbered things (sessions, transfers) that are dropped once they are done while the numbers
 //! of the others keep their meaning: what lets memory stay flat on a capture of many sessions.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 /// A vector whose entries can be retired: an index, once given out, names the same entry
 /// forever; a retired entry costs one pointer until every entry before it is retired too, then
@@ -11,7 +11,10 @@ pub struct Slots<T> {
     /// Entries from index `base` on.
     items: VecDeque<Option<Box<T>>>,
     base: usize,
-    live: usize,
+    /// Indices not retired: [`Slots::iter`] visits only these, so a long-lived entry that keeps
+    /// the retired ones after it from being freed does not make every walk as long as the
+    /// capture.
+    live: BTreeSet<usize>,
 }
 
 impl<T> Default for Slots<T> {
@@ -19,7 +22,7 @@ impl<T> Default for Slots<T> {
         Slots {
             items: VecDeque::new(),
             base: 0,
-            live: 0,
+            live: BTreeSet::new(),
         }
     }
 }
@@ -27,8 +30,8 @@ impl<T> Default for Slots<T> {
 impl<T> Slots<T> {
     /// Adds an entry; its index is the old [`Slots::len`].
     pub fn push(&mut self, item: T) {
+        self.live.insert(self.len());
         self.items.push_back(Some(Box::new(item)));
-        self.live += 1;
     }
 
     /// How many indices were given out, retired ones included.
@@ -43,7 +46,7 @@ impl<T> Slots<T> {
 
     /// Entries not retired.
     pub fn live(&self) -> usize {
-        self.live
+        self.live.len()
     }
 
     /// The entry at `i`, unless it was retired.
@@ -62,7 +65,7 @@ impl<T> Slots<T> {
     pub fn retire(&mut self, i: usize) -> Option<T> {
         let at = i.checked_sub(self.base)?;
         let item = self.items.get_mut(at).and_then(Option::take)?;
-        self.live -= 1;
+        self.live.remove(&i);
         while self.items.front().is_some_and(Option::is_none) {
             self.items.pop_front();
             self.base += 1;
@@ -75,7 +78,7 @@ impl<T> Slots<T> {
 
     /// The entries not retired, in index order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> {
-        self.items.iter().filter_map(|x| x.as_deref())
+        self.live.iter().filter_map(|&i| self.get(i))
     }
 
     /// The entries not retired, in index order.
