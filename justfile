@@ -29,9 +29,13 @@ lab3 *args: _build
 lab4 *args: _build
     @{{runner}} lab 4 "$@"
 
-# Check your answers in labs/answers/LAB.toml, e.g. `just check lab1`
+# Check your answers in my-work/LAB/answers.toml (made from labs/answers/LAB.toml), e.g. `just check lab1`
 check lab *args: _build
     @{{runner}} check "$@"
+
+# A hint for question Q of a lab, e.g. `just hint lab1 3` (again for the next hint; never the answer)
+hint lab *args: _build
+    @{{runner}} hint "$@"
 
 # What this machine allows: toolchain, loopback, capture privilege, shipped captures
 doctor: _build
@@ -57,7 +61,9 @@ fuzz name *args:
 bench *args:
     bench/serve.sh "$@"
 
-# Build the lab runner and the programs it starts (says what to do without a toolchain)
+# Build the lab runner and the programs it starts (says what to do without a toolchain); cargo
+# shows its own progress (one `Finished` line once everything is built)
 _build:
     @command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install Rust from https://rustup.rs (then open a new terminal)" >&2; exit 127; }
-    @cargo build -q -p labs -p ftp-server -p ftp-client -p inspector
+    @[ -x {{runner}} ] || echo "Building the lab programs (ftplab-lab, ftp-server, ftp-client, inspector): the first build takes a few minutes…" >&2
+    @cargo build -p labs -p ftp-server -p ftp-client -p inspector

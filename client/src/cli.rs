@@ -61,6 +61,50 @@ pub struct Cli {
     /// Never show progress bars
     #[arg(long)]
     pub no_progress: bool,
+    /// Explicit FTPS (RFC 4217): AUTH TLS after the greeting, then PBSZ 0 and PROT P after
+    /// login, so the password, the commands and the files are encrypted
+    #[arg(long)]
+    pub tls: bool,
+    /// Data connection protection with --tls: p (private, TLS) or c (clear: files readable on
+    /// the wire, for the lab)
+    #[arg(long, value_enum, default_value_t = Prot::P, requires = "tls")]
+    pub prot: Prot,
+    /// Trust exactly the server certificate with this SHA-256 fingerprint (SHA256:AB:CD:…, as
+    /// `ftp-server init` prints it) instead of the system's certificate authorities
+    #[arg(long, value_name = "SHA256:…", requires = "tls")]
+    pub tls_fingerprint: Option<String>,
+    /// INSECURE: accept any server certificate; anyone on the path can then read and change
+    /// everything (TLS without authentication)
+    #[arg(long, requires = "tls", conflicts_with = "tls_fingerprint")]
+    pub tls_insecure: bool,
+}
+
+/// `--prot`: the PROT level asked for after login (RFC 4217 §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Prot {
+    /// Private: data connections in TLS.
+    P,
+    /// Clear: data connections in clear text.
+    C,
+}
+
+impl Cli {
+    /// The TLS options these arguments ask for.
+    pub fn tls_options(&self) -> Result<crate::tls::TlsOptions, ClientError> {
+        let fingerprint = self
+            .tls_fingerprint
+            .as_deref()
+            .map(ftp_proto::security::parse_sha256_fingerprint)
+            .transpose()
+            .map_err(|e| ClientError::Usage(e.to_string()))?;
+        Ok(crate::tls::TlsOptions {
+            enabled: self.tls,
+            clear_data: self.prot == Prot::C,
+            fingerprint,
+            insecure: self.tls_insecure,
+            ask: false,
+        })
+    }
 }
 
 /// `10M` → 10485760.

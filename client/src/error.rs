@@ -15,6 +15,22 @@ pub enum ClientError {
         /// Why the connection failed.
         source: io::Error,
     },
+    /// TLS could not be set up or broke (`--tls`).
+    #[error("{0}")]
+    Tls(String),
+    /// The server's certificate is not trusted, and the user was not asked or said no.
+    #[error(
+        "the server's TLS certificate is not trusted: {reason}. Its fingerprint is {fingerprint}. \
+         If that is the server's (ask its operator; `ftp-server init` prints it), pass \
+         --tls-fingerprint {fingerprint}; --tls-insecure skips the check, and then anyone on the \
+         path can read and change everything"
+    )]
+    UntrustedCertificate {
+        /// `SHA256:AB:CD:…` of the certificate the server showed.
+        fingerprint: String,
+        /// Why it is not trusted.
+        reason: String,
+    },
     /// A command that needs a server was given while there is none.
     #[error("not connected: use `open HOST [PORT]` first")]
     NotConnected,
@@ -112,7 +128,10 @@ impl ClientError {
     /// session at all (connection or login), 2 for bad input, 1 for a command that failed.
     pub fn exit_code(&self) -> u8 {
         match self {
-            ClientError::Connect { .. } | ClientError::NotConnected => 3,
+            ClientError::Connect { .. }
+            | ClientError::NotConnected
+            | ClientError::Tls(_)
+            | ClientError::UntrustedCertificate { .. } => 3,
             ClientError::Usage(_) => 2,
             _ => 1,
         }

@@ -8,6 +8,7 @@
 //!   up data connections and moves files and listings.
 //! - [`control`]: the control connection: `ftp_proto::Command` out, `ftp_proto::Reply` in.
 //! - [`data`]: data connections, passive (EPSV→PASV) and active (EPRT→PORT).
+//! - [`tls`]: explicit FTPS (RFC 4217): certificate trust, handshakes, TLS streams.
 //! - [`transfer`]: streaming copies with ASCII conversion and rate limit; [`progress`]: bars.
 //! - [`trace`]: what is printed of the protocol (`--debug`).
 //! - [`shell`]: the interactive shell; [`script`]: `-c`, `--script`, `--json`.
@@ -28,6 +29,7 @@ pub mod progress;
 pub mod script;
 pub mod session;
 pub mod shell;
+pub mod tls;
 pub mod trace;
 pub mod transfer;
 
@@ -64,6 +66,7 @@ pub fn run(cli: Cli) -> Result<u8, ClientError> {
         limit_rate: cli.limit_rate,
         extended: !cli.no_extended,
         progress: !cli.no_progress && !cli.json && std::io::stderr().is_terminal(),
+        tls: cli.tls_options()?,
     };
     let mut session = Session::new(trace, settings);
     let target = cli
@@ -101,6 +104,8 @@ pub fn run(cli: Cli) -> Result<u8, ClientError> {
     };
 
     let Some(lines) = lines else {
+        // Only a person at a terminal can judge a certificate's fingerprint.
+        session.settings.tls.ask = std::io::stdin().is_terminal();
         return Ok(shell::run(
             &mut session,
             passwords.as_mut(),

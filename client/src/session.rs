@@ -8,12 +8,14 @@ pub use transfers::{base_name, part_path};
 use crate::control::ControlConnection;
 use crate::data::{DataAddresses, DataMode};
 use crate::error::ClientError;
+use crate::tls::{ClientTls, TlsOptions, TrustPrompt};
 use crate::trace::Trace;
 use ftp_proto::size_reply::parse_size_reply;
 use ftp_proto::{Command, QuotedPath, Reply, ReplyCode, TimeVal, TransferType};
 use serde::Serialize;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Settings the user can change during a session.
@@ -31,6 +33,8 @@ pub struct Settings {
     pub progress: bool,
     /// Use EPSV/EPRT (RFC 2428) first; false sends only PASV/PORT, as RFC 959 clients do.
     pub extended: bool,
+    /// Explicit FTPS (RFC 4217).
+    pub tls: TlsOptions,
 }
 
 impl Default for Settings {
@@ -42,6 +46,7 @@ impl Default for Settings {
             limit_rate: None,
             progress: false,
             extended: true,
+            tls: TlsOptions::default(),
         }
     }
 }
@@ -133,6 +138,13 @@ pub struct Session {
     server: Option<String>,
     user: Option<String>,
     local_dir: PathBuf,
+    /// The TLS configuration, made at the first `--tls` connection and kept: its session cache
+    /// lets data connections resume the control connection's TLS session.
+    tls: Option<ClientTls>,
+    /// The name or address TLS checks the certificate against (the host as given).
+    tls_host: String,
+    /// PROT P is in force: data connections are TLS connections.
+    data_tls: bool,
 }
 
 impl Session {
@@ -150,6 +162,9 @@ impl Session {
             server: None,
             user: None,
             local_dir: PathBuf::from("."),
+            tls: None,
+            tls_host: String::new(),
+            data_tls: false,
         }
     }
 
@@ -220,12 +235,17 @@ impl Session {
         self.type_sent = None;
         self.try_epsv = self.settings.extended;
         self.try_eprt = self.settings.extended;
+        self.data_tls = false;
+        self.tls_host = host.to_owned();
         loop {
             let reply = self.read_reply()?;
             if reply.code.is_positive_preliminary() {
                 continue;
             }
             if reply.code.is_positive_completion() {
+                if self.settings.tls.enabled {
+                    self.start_tls().inspect_err(|_| self.control = None)?;
+                }
                 return Ok(Outcome::reply(&reply));
             }
             self.control = None;
@@ -234,6 +254,64 @@ impl Session {
                 reply,
             });
         }
+    }
+
+    /// AUTH TLS (RFC 4217 §4): after its 234 the control connection becomes a TLS connection.
+    fn start_tls(&mut self) -> Result<(), ClientError> {
+        if self.tls.is_none() {
+            let ask: Arc<TrustPrompt> = Arc::new(crate::tls::ask_on_terminal);
+            let tls = ClientTls::new(&self.settings.tls, Some(ask))?;
+            if let Some(path) = &tls.keylog {
+                self.trace.note(&format!(
+                    "SSLKEYLOGFILE is set: the TLS secrets of this session go to {path}; whoever \
+                     reads that file can decrypt a capture of it"
+                ));
+            }
+            self.tls = Some(tls);
+        }
+        let auth = Command::Auth {
+            mechanism: "TLS".into(),
+        };
+        let reply = self.exchange(&auth)?;
+        if reply.code != ReplyCode::SECURITY_EXCHANGE_DONE {
+            return Err(ClientError::Tls(format!(
+                "the server refused AUTH TLS ({}): it offers no FTPS here. Without --tls the \
+                 password and files cross in clear text",
+                crate::error::reply_text(&reply)
+            )));
+        }
+        let host = self.tls_host.clone();
+        let Some(tls) = self.tls.clone() else {
+            return Err(ClientError::Tls("TLS is not set up".into()));
+        };
+        let summary = self.control()?.start_tls(&tls, &host)?;
+        self.trace.tls(&format!(
+            "TLS handshake done ({summary}): from here on the control connection is encrypted"
+        ));
+        Ok(())
+    }
+
+    /// PBSZ 0 and PROT P (or C with `--prot c`) after login inside TLS (RFC 4217 §9).
+    fn protect_data(&mut self) -> Result<(), ClientError> {
+        if !self.control.as_ref().is_some_and(|c| c.is_tls()) {
+            return Ok(());
+        }
+        self.simple(Command::Pbsz { size: "0".into() })?;
+        let level = if self.settings.tls.clear_data {
+            "C"
+        } else {
+            "P"
+        };
+        self.simple(Command::Prot {
+            level: level.into(),
+        })?;
+        self.data_tls = !self.settings.tls.clear_data;
+        if self.settings.tls.clear_data {
+            self.trace.note(
+                "PROT C: files and listings cross the data connections in clear text (--prot c)",
+            );
+        }
+        Ok(())
     }
 
     /// USER, then PASS when the server asks for it (331). `password` is called only then.
@@ -262,6 +340,7 @@ impl Session {
         };
         self.user = Some(name.to_owned());
         self.type_sent = None;
+        self.protect_data()?;
         Ok(Outcome::reply(&reply))
     }
 
@@ -329,9 +408,10 @@ impl Session {
         Ok(outcome)
     }
 
-    /// Sends any line as typed (`quote`): parsed by `Command::parse` when it can be, sent as is
-    /// otherwise; 1xx replies are followed by the final one.
+    /// Sends any line exactly as typed (`quote`: a lower-case `port` stays lower-case on the
+    /// wire); `Command::parse` only tells what it means. 1xx replies are followed by the final one.
     pub fn quote(&mut self, line: &str) -> Result<Outcome, ClientError> {
+        let line = line.trim_end_matches(['\r', '\n']);
         let command = Command::parse(line).unwrap_or_else(|_| {
             let (verb, argument) = match line.split_once(' ') {
                 Some((v, a)) => (v.to_owned(), Some(a.to_owned())),
@@ -339,7 +419,11 @@ impl Session {
             };
             Command::Unknown { verb, argument }
         });
-        let mut reply = self.exchange(&command)?;
+        let trace = self.trace.clone();
+        let sent = self.control()?.send_verbatim(line, &command, &trace);
+        let mut reply = self
+            .forget_on_close(sent)
+            .and_then(|()| self.read_reply())?;
         while reply.code.is_positive_preliminary() {
             reply = self.read_reply()?;
         }
@@ -404,6 +488,15 @@ impl Session {
                 DataMode::Active => "PORT",
             }
         ));
+        lines.push(match (&self.control, self.data_tls) {
+            (Some(c), true) if c.is_tls() => {
+                "TLS: control connection and data connections encrypted (PROT P)".to_owned()
+            }
+            (Some(c), false) if c.is_tls() => {
+                "TLS: control connection encrypted; data connections in clear".to_owned()
+            }
+            _ => "TLS: none, everything crosses in clear text".to_owned(),
+        });
         lines.push(match &self.last_data {
             Some(addresses) => format!("last data connection: {addresses}"),
             None => "last data connection: none yet".to_owned(),

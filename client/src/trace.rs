@@ -27,6 +27,13 @@ impl Trace {
         }
     }
 
+    /// A raw line sent as typed (`quote`).
+    pub fn line(&self, line: &str) {
+        if self.debug {
+            eprintln!("--> {line}");
+        }
+    }
+
     /// The command as it may be shown to the user (PASS masked unless `show_password`).
     pub fn shown(&self, command: &Command) -> String {
         if self.show_password {
@@ -61,6 +68,13 @@ impl Trace {
     pub fn data(&self, message: &str) {
         if self.debug {
             eprintln!("data: {message}");
+        }
+    }
+
+    /// A TLS event on the control connection (debug mode only): where encryption begins.
+    pub fn tls(&self, message: &str) {
+        if self.debug {
+            eprintln!("--- {message} ---");
         }
     }
 

@@ -1,5 +1,6 @@
 //! `ftp-client -c …` against our server, pyftpdlib and vsftpd: round trips checked by sha256,
-//! passive and active, resume after an interrupted download, mget/mput and file management.
+//! passive and active, resume after an interrupted download, mget/mput and file management;
+//! then all of it again over FTPS (`--tls`, PROT P, the servers requiring TLS), in `over_tls`.
 
 mod common;
 
@@ -10,36 +11,50 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// Runs each scenario against each of the three servers, as tests named `scenario::server`.
+/// Runs each scenario against each of the three servers, as tests named `scenario::server`,
+/// with the servers started by `$start` (`Peer::start` or `Peer::start_tls`).
 macro_rules! against_each_server {
-    ($($scenario:ident),* $(,)?) => {$(
+    ($start:path; $($scenario:ident),* $(,)?) => {$(
         mod $scenario {
             use super::*;
             #[test]
             fn our_server() {
-                super::$scenario(Kind::Ours);
+                super::$scenario($start(Kind::Ours));
             }
             #[test]
             fn pyftpdlib() {
-                super::$scenario(Kind::Pyftpdlib);
+                super::$scenario($start(Kind::Pyftpdlib));
             }
             #[test]
             fn vsftpd() {
-                super::$scenario(Kind::Vsftpd);
+                super::$scenario($start(Kind::Vsftpd));
             }
         }
     )*};
 }
 
 against_each_server!(
+    Peer::start;
     empty_and_one_mib_files_round_trip_in_both_modes,
     hundred_mib_file_round_trips_by_sha256,
     interrupted_get_leaves_only_a_part_file_and_reget_completes_it,
     mput_mget_rename_delete_mkdir_rmdir_work,
 );
 
-fn empty_and_one_mib_files_round_trip_in_both_modes(kind: Kind) {
-    let peer = Peer::start(kind);
+/// The same scenarios over FTPS: each server requires TLS on the control and data
+/// connections (vsftpd also `require_ssl_reuse`), the client pins the certificate.
+mod over_tls {
+    use super::*;
+    against_each_server!(
+        Peer::start_tls;
+        empty_and_one_mib_files_round_trip_in_both_modes,
+        hundred_mib_file_round_trips_by_sha256,
+        interrupted_get_leaves_only_a_part_file_and_reget_completes_it,
+        mput_mget_rename_delete_mkdir_rmdir_work,
+    );
+}
+
+fn empty_and_one_mib_files_round_trip_in_both_modes(peer: Peer) {
     let up = peer.local_dir("up");
     let down = peer.local_dir("down");
     let empty = random_file(&up.join("empty.bin"), 0);
@@ -73,11 +88,29 @@ fn empty_and_one_mib_files_round_trip_in_both_modes(kind: Kind) {
             trace.contains("--> PASS ****"),
             "password must be masked:\n{trace}"
         );
+        if !peer.tls_args.is_empty() {
+            // Every data connection resumes the control connection's TLS session (vsftpd's
+            // require_ssl_reuse refuses those that do not).
+            for shown in [
+                "from here on the control connection is encrypted",
+                "--> PROT P",
+                "data connection encrypted: TLS",
+                "resumed session",
+            ] {
+                assert!(
+                    trace.contains(shown),
+                    "{shown:?} not in the trace:\n{trace}"
+                );
+            }
+            assert!(
+                trace.find("encrypted ---") < trace.find("--> USER"),
+                "TLS must start before USER:\n{trace}"
+            );
+        }
     }
 }
 
-fn hundred_mib_file_round_trips_by_sha256(kind: Kind) {
-    let peer = Peer::start(kind);
+fn hundred_mib_file_round_trips_by_sha256(peer: Peer) {
     let up = peer.local_dir("up");
     let down = peer.local_dir("down");
     let hash = random_file(&up.join("big.bin"), 100 * MIB);
@@ -88,8 +121,7 @@ fn hundred_mib_file_round_trips_by_sha256(kind: Kind) {
     assert!(!down.join("big.bin.part").exists());
 }
 
-fn interrupted_get_leaves_only_a_part_file_and_reget_completes_it(kind: Kind) {
-    let peer = Peer::start(kind);
+fn interrupted_get_leaves_only_a_part_file_and_reget_completes_it(peer: Peer) {
     let down = peer.local_dir("down");
     let size = 24 * MIB;
     let hash = random_file(&peer.dir.join("big.bin"), size);
@@ -104,6 +136,7 @@ fn interrupted_get_leaves_only_a_part_file_and_reget_completes_it(kind: Kind) {
             "4M",
         ])
         .args(["-c", &format!("cd {}; get big.bin", peer.remote_dir)])
+        .args(&peer.tls_args)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -140,8 +173,7 @@ fn interrupted_get_leaves_only_a_part_file_and_reget_completes_it(kind: Kind) {
     assert!(!part.exists(), "the part file is renamed when complete");
 }
 
-fn mput_mget_rename_delete_mkdir_rmdir_work(kind: Kind) {
-    let peer = Peer::start(kind);
+fn mput_mget_rename_delete_mkdir_rmdir_work(peer: Peer) {
     let up = peer.local_dir("up");
     let down = peer.local_dir("down");
     let a1 = random_file(&up.join("a1.txt"), 1000);
@@ -171,6 +203,6 @@ fn mput_mget_rename_delete_mkdir_rmdir_work(kind: Kind) {
     let left: Vec<_> = fs::read_dir(&peer.dir)
         .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
         .unwrap_or_default();
-    let expected_left = if kind == Kind::Ours { 1 } else { 0 }; // welcome.txt of --demo
+    let expected_left = if peer.kind == Kind::Ours { 1 } else { 0 }; // welcome.txt of --demo
     assert_eq!(left.len(), expected_left, "left on the server: {left:?}");
 }

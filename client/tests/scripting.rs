@@ -187,3 +187,29 @@ fn get_to_dash_writes_only_the_file_to_stdout() {
         stderr(&out)
     );
 }
+
+#[test]
+fn quote_sends_the_line_verbatim_and_the_server_accepts_a_lower_case_verb() {
+    let peer = Peer::ours(&[]);
+    let dir = peer.local_dir("q");
+    let out = run_with_stdin(
+        Command::new(CLIENT_BIN).current_dir(&dir).args([
+            "127.0.0.1",
+            &peer.port.to_string(),
+            "-u",
+            "user1",
+            "--password-stdin",
+            "--debug",
+            "-c",
+            "quote port 127,0,0,1,200,10; quote noop",
+        ]),
+        b"pass1\n",
+    );
+    assert!(out.status.success(), "{}", common::describe(&out));
+    let trace = stderr(&out);
+    // RFC 959 §5.3: verbs in any case; the client sends them as typed, the server accepts them.
+    assert!(trace.contains("--> port 127,0,0,1,200,10\n"), "{trace}");
+    assert!(trace.contains("--> noop\n"), "{trace}");
+    assert!(!trace.contains("--> PORT"), "{trace}");
+    assert!(trace.contains("<-- 200"), "{trace}");
+}

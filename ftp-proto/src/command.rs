@@ -157,6 +157,7 @@ pub enum Command {
     Prot {
         level: String,
     },
+    Ccc,
     Unknown {
         verb: String,
         argument: Option<String>,
@@ -327,6 +328,7 @@ impl Command {
             "PROT" => Command::Prot {
                 level: required("PROT")?,
             },
+            "CCC" => return none(Command::Ccc),
             _ => Command::Unknown {
                 verb: upper,
                 argument: optional(),
@@ -379,6 +381,7 @@ impl Command {
             Command::Auth { .. } => "AUTH",
             Command::Pbsz { .. } => "PBSZ",
             Command::Prot { .. } => "PROT",
+            Command::Ccc => "CCC",
             Command::Unknown { verb, .. } => verb,
         }
     }
@@ -428,7 +431,8 @@ impl Command {
             | Command::Stou
             | Command::Cdup
             | Command::Pwd
-            | Command::Abor => None,
+            | Command::Abor
+            | Command::Ccc => None,
         }
     }
 }

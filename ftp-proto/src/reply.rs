@@ -182,6 +182,113 @@ impl ReplyDecoder {
     }
 }
 
+/// What [`ReplyLines::push_line`] made of one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineOutcome {
+    /// The line completed a reply. `lines_dropped` counts middle lines left out because the
+    /// reply grew past the limit.
+    Reply {
+        /// The reply (its text holds at most the limit's worth of lines).
+        reply: Reply,
+        /// Middle lines left out.
+        lines_dropped: u64,
+    },
+    /// A line of an unfinished multi-line reply, kept.
+    Partial,
+    /// The first middle line left out of a reply that grew past the limit (later ones are
+    /// counted without saying so again).
+    LimitReached {
+        /// The limit in force.
+        limit: usize,
+    },
+    /// A middle line left out after [`LineOutcome::LimitReached`].
+    Dropped,
+    /// The line is not a reply line (and no multi-line reply is open).
+    NotAReply {
+        /// The line, lossily decoded.
+        text: String,
+    },
+}
+
+/// A reply decoder fed one line at a time, for streams that may be hostile (the inspector):
+/// every line is looked at once, however long the reply, and a multi-line reply keeps at most
+/// `limit` bytes of text; the lines past that are dropped (and counted) up to its last line, so
+/// the replies after it are still read in step with their commands. The grammar is the one of
+/// [`ReplyDecoder`]: a first line `code-`, any lines, a last line `code `.
+#[derive(Debug, Clone)]
+pub struct ReplyLines {
+    limit: usize,
+    open: Option<OpenReply>,
+}
+
+#[derive(Debug, Clone)]
+struct OpenReply {
+    code: ReplyCode,
+    lines: Vec<String>,
+    bytes: usize,
+    dropped: u64,
+}
+
+impl ReplyLines {
+    /// A decoder that keeps at most `limit` bytes of a reply's text.
+    pub fn with_limit(limit: usize) -> ReplyLines {
+        ReplyLines { limit, open: None }
+    }
+
+    /// True while a multi-line reply is open (its last line not seen yet).
+    pub fn is_open(&self) -> bool {
+        self.open.is_some()
+    }
+
+    /// Takes one line, without its line end. A line the caller had to cut (longer than it
+    /// reads) is passed as the part it kept.
+    pub fn push_line(&mut self, line: &[u8]) -> LineOutcome {
+        let Some(open) = &mut self.open else {
+            let Some((code, sep)) = line_code(line) else {
+                return LineOutcome::NotAReply { text: lossy(line) };
+            };
+            let text = lossy(line.get(4..).unwrap_or_default());
+            if sep == b' ' {
+                return LineOutcome::Reply {
+                    reply: Reply::new(code, text),
+                    lines_dropped: 0,
+                };
+            }
+            self.open = Some(OpenReply {
+                code,
+                bytes: text.len(),
+                lines: vec![text],
+                dropped: 0,
+            });
+            return LineOutcome::Partial;
+        };
+        if let Some((c, b' ')) = line_code(line)
+            && c == open.code
+        {
+            let (code, dropped) = (open.code, open.dropped);
+            let mut lines = std::mem::take(&mut open.lines);
+            self.open = None;
+            lines.push(lossy(line.get(4..).unwrap_or_default()));
+            return LineOutcome::Reply {
+                reply: Reply::multiline(code, lines),
+                lines_dropped: dropped,
+            };
+        }
+        let text = line.strip_prefix(b" ").unwrap_or(line);
+        if open.bytes + text.len() > self.limit {
+            open.dropped += 1;
+            return if open.dropped == 1 {
+                LineOutcome::LimitReached { limit: self.limit }
+            } else {
+                LineOutcome::Dropped
+            };
+        }
+        open.bytes += text.len();
+        open.lines.push(lossy(text));
+        LineOutcome::Partial
+    }
+}
+
 /// How many bytes to drop to skip the first line of `buf` (after a [`ReplyError::BadLine`]).
 pub fn skip_line(buf: &[u8]) -> Option<usize> {
     buf.iter().position(|&b| b == b'\n').map(|lf| lf + 1)
@@ -285,6 +392,58 @@ mod tests {
         ));
     }
 
+    fn feed(lines: &mut ReplyLines, wire: &[u8]) -> Vec<LineOutcome> {
+        wire.split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| lines.push_line(l.strip_suffix(b"\r").unwrap_or(l)))
+            .collect()
+    }
+
+    #[test]
+    fn line_at_a_time_decoding_agrees_with_the_buffer_decoder() {
+        let wire = b"211-Features:\r\n 211 not the end\r\n UTF8\r\n211 End\r\n226 Done.\r\n";
+        let (first, used) = decode(wire).unwrap().unwrap();
+        let (second, _) = decode(&wire[used..]).unwrap().unwrap();
+        let mut lines = ReplyLines::with_limit(1 << 16);
+        let got: Vec<Reply> = feed(&mut lines, wire)
+            .into_iter()
+            .filter_map(|o| match o {
+                LineOutcome::Reply { reply, .. } => Some(reply),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(got, vec![first, second]);
+        assert!(!lines.is_open());
+    }
+
+    #[test]
+    fn an_endless_multi_line_reply_is_cut_once_and_the_next_reply_still_read() {
+        let mut lines = ReplyLines::with_limit(64);
+        let mut wire = b"214-help\r\n".to_vec();
+        for _ in 0..1000 {
+            wire.extend(b"214-more help text\r\n");
+        }
+        wire.extend(b"214 end\r\n200 next\r\n");
+        let got = feed(&mut lines, &wire);
+        let limits = got
+            .iter()
+            .filter(|o| matches!(o, LineOutcome::LimitReached { limit: 64 }))
+            .count();
+        assert_eq!(limits, 1);
+        let replies: Vec<(u16, u64, usize)> = got
+            .iter()
+            .filter_map(|o| match o {
+                LineOutcome::Reply {
+                    reply,
+                    lines_dropped,
+                } => Some((reply.code.0, *lines_dropped, reply.lines.len())),
+                _ => None,
+            })
+            .collect();
+        // 64 bytes hold the first line and three middle lines of 17 bytes.
+        assert_eq!(replies, vec![(214, 997, 5), (200, 0, 1)]);
+    }
+
     proptest! {
         #[test]
         fn decode_of_encode_is_identity(
@@ -295,7 +454,11 @@ mod tests {
             let wire = reply.encode();
             let (back, used) = decode(wire.as_bytes()).unwrap().unwrap();
             prop_assert_eq!(used, wire.len());
-            prop_assert_eq!(back, reply);
+            prop_assert_eq!(&back, &reply);
+            // The line-at-a-time decoder reads the same reply.
+            let mut line_decoder = ReplyLines::with_limit(1 << 16);
+            let last = feed(&mut line_decoder, wire.as_bytes()).pop();
+            prop_assert_eq!(last, Some(LineOutcome::Reply { reply, lines_dropped: 0 }));
         }
 
         #[test]

@@ -137,20 +137,29 @@ impl ReplyCode {
 impl ReplyCode {
     /// Security data is acceptable, more is needed (RFC 2228, e.g. AUTH GSSAPI).
     pub const SECURITY_DATA_NEEDED: ReplyCode = ReplyCode(334);
+    /// Need some unavailable resource to process security (RFC 2228; e.g. no certificate).
+    pub const SECURITY_RESOURCE_UNAVAILABLE: ReplyCode = ReplyCode(431);
+    /// The data connection cannot be opened with this PROT setting (RFC 4217 §10.2: the server
+    /// wants `PROT P`).
+    pub const PROTECTION_REQUIRED: ReplyCode = ReplyCode(521);
+    /// Command protected by integrity required, or denied for policy reasons (RFC 2228).
+    pub const COMMAND_PROTECTION_DENIED: ReplyCode = ReplyCode(533);
     /// Request denied for policy reasons (RFC 2228).
     pub const DENIED_FOR_POLICY: ReplyCode = ReplyCode(534);
     /// Failed security check (RFC 2228).
     pub const FAILED_SECURITY_CHECK: ReplyCode = ReplyCode(535);
+    /// Requested PROT level not supported by mechanism (RFC 2228).
+    pub const PROT_LEVEL_NOT_SUPPORTED: ReplyCode = ReplyCode(536);
 }
 
 impl ReplyCode {
     /// Whether this code may be the final reply to RETR, STOR, STOU, APPE, LIST, NLST or MLSD
-    /// (RFC 959 §5.4, RFC 2228 §5, RFC 3659 §7): 226 or 250 when all went well, or one of the
+    /// (RFC 959 §5.4, RFC 2228 §5, RFC 3659 §7, RFC 4217 §10.2): 226 or 250 when all went well, or one of the
     /// failures the RFCs list for those commands.
     pub fn can_end_a_transfer(self) -> bool {
         matches!(
             self.0,
-            226 | 250 | 421 | 425 | 426 | 450 | 451 | 452 | 500..=504 | 530 | 532 | 534 | 535 | 550..=553
+            226 | 250 | 421 | 425 | 426 | 450 | 451 | 452 | 500..=504 | 521 | 530 | 532 | 534 | 535 | 550..=553
         )
     }
 

@@ -23,3 +23,8 @@ fn reply_decode_corpus_decodes_and_round_trips_without_panic() {
 fn host_port_corpus_parses_and_round_trips_without_panic() {
     replay("host_port", harness::host_port);
 }
+
+#[test]
+fn security_args_corpus_parses_and_round_trips_without_panic() {
+    replay("security_args", harness::security_args);
+}

@@ -67,3 +67,28 @@ pub fn host_port(data: &[u8]) {
         assert_eq!(parse_epsv_reply(&format_epsv_reply(port)), Ok(port));
     }
 }
+
+/// The FTPS argument parsers (AUTH, PROT, PBSZ) and the `SHA256:…` fingerprint form on each line
+/// of `data`; whatever parses survives writing it back and parsing again.
+pub fn security_args(data: &[u8]) {
+    use ftp_proto::security::{
+        AuthMechanism, ProtectionLevel, format_sha256_fingerprint, parse_pbsz,
+        parse_sha256_fingerprint,
+    };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    for line in text.split('\n') {
+        let _ = AuthMechanism::parse(line);
+        if let Some(level) = ProtectionLevel::parse(line) {
+            assert_eq!(ProtectionLevel::parse(level.letter()), Some(level));
+        }
+        if let Some(size) = parse_pbsz(line) {
+            assert_eq!(parse_pbsz(&size.to_string()), Some(size));
+        }
+        if let Ok(digest) = parse_sha256_fingerprint(line) {
+            let shown = format_sha256_fingerprint(&digest);
+            assert_eq!(parse_sha256_fingerprint(&shown), Ok(digest), "{line:?}");
+        }
+    }
+}

@@ -186,6 +186,10 @@ pub struct TransferEvent {
     /// The server refused the command (a 4xx/5xx reply, no byte sent): there is no file, so
     /// `bytes` is 0 and `sha256` null.
     pub refused: bool,
+    /// Frames of data segments whose bytes differ from an earlier copy of the same bytes (the
+    /// first copy is in the file and in `sha256`; the receiver may have kept another). Not
+    /// empty makes `complete` false.
+    pub conflicting_frames: Vec<u64>,
     /// The data connection of a TLS session: whether it was encrypted, how it was tied to
     /// its session, encrypted sizes; present only for TLS sessions.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -210,12 +214,14 @@ pub struct StitchedEvent {
     pub present: Vec<[u64; 2]>,
     /// Byte ranges `[offset, length]` still missing (up to `size` when known).
     pub missing: Vec<[u64; 2]>,
-    /// No byte is missing.
+    /// No byte is missing and no part's segments contradicted each other.
     pub complete: bool,
-    /// sha256 of the stitched file (only with `--extract` and when complete).
+    /// sha256 of the stitched file (only with `--extract` and when no byte is missing).
     pub sha256: Option<String>,
     /// Where `--extract` wrote it.
     pub extracted: Option<String>,
+    /// The parts' `conflicting_frames` together: segments that contradicted an earlier copy.
+    pub conflicting_frames: Vec<u64>,
 }
 
 /// A security finding (`"kind":"finding"`), Wireshark Expert-Info style.
@@ -243,11 +249,28 @@ pub struct FindingEvent {
     pub reference: &'static str,
 }
 
-/// Something skipped (`"kind":"warning"`).
+/// Something skipped (`"kind":"warning"`). The same warning met again (a link type in every
+/// frame, one over-long line over many segments) is one event with a count.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WarningEvent {
-    /// The frame concerned (0 when the whole file is concerned).
+    /// The frame concerned, the first one when `count` > 1 (0 when the whole file is concerned).
     pub frame: u64,
     /// What happened and where.
     pub message: String,
+    /// How many times it happened.
+    pub count: u64,
+    /// The last frame concerned (`frame` when `count` is 1).
+    pub last_frame: u64,
+}
+
+impl WarningEvent {
+    /// A warning that happened once, at `frame`.
+    pub fn new(frame: u64, message: String) -> WarningEvent {
+        WarningEvent {
+            frame,
+            message,
+            count: 1,
+            last_frame: frame,
+        }
+    }
 }

@@ -28,6 +28,10 @@ pub fn find(tracker: &Tracker) -> Vec<FindingEvent> {
         session_findings(s, &mut out);
     }
     out.extend(crate::tls::findings::find(tracker));
+    conflicting_transfers(&tracker.events, &mut out);
+    for s in &tracker.sessions {
+        conflicting_control(s, &mut out);
+    }
     with_filters(out)
 }
 
@@ -43,7 +47,17 @@ pub fn find_for_session(tracker: &Tracker, s: usize, events: &[Event]) -> Vec<Fi
         out.extend(crate::tls::findings::find_for_session(
             tracker, session, events,
         ));
+        conflicting_transfers(events, &mut out);
+        conflicting_control(session, &mut out);
     }
+    with_filters(out)
+}
+
+/// The findings of events that belong to no session (a data connection whose control
+/// connection is not in the capture).
+pub fn find_for_events(events: &[Event]) -> Vec<FindingEvent> {
+    let mut out = Vec::new();
+    conflicting_transfers(events, &mut out);
     with_filters(out)
 }
 
@@ -319,6 +333,67 @@ fn session_findings(s: &crate::ftp_session::Session, out: &mut Vec<FindingEvent>
             fix: "use PROT P and make the server require it",
             reference: "RFC 4217 §9",
         });
+    }
+}
+
+/// Segments whose bytes differ from an earlier copy: one finding per file and per control
+/// connection, naming the frames.
+const CONFLICT_WHY: &str = "TCP receivers differ in which copy they keep, so what this \
+    report (or an IDS) shows may not be what the receiver got: injection or a rewriting middlebox";
+
+/// Transfers among `events` built from segments that contradicted each other.
+fn conflicting_transfers(events: &[Event], out: &mut Vec<FindingEvent>) {
+    for event in events {
+        if let Event::Transfer(t) = event
+            && let Some(&first) = t.conflicting_frames.first()
+        {
+            let what = match (&t.command, &t.name) {
+                (Some(c), Some(n)) => format!("{c} {n}"),
+                (Some(c), None) => c.clone(),
+                _ => "a data connection".to_owned(),
+            };
+            out.push(FindingEvent {
+                id: "conflicting-segments",
+                severity: "high",
+                message: format!(
+                    "{} segment(s) of the data of {what} carry different bytes for data already \
+                     seen; the first copy was kept and the file is not called complete",
+                    t.conflicting_frames.len()
+                ),
+                frame: first,
+                session: t.session,
+                frames: t.conflicting_frames.clone(),
+                filter: String::new(),
+                why: CONFLICT_WHY,
+                fix: "find who injects or rewrites traffic on the path; use FTPS, whose integrity \
+                      check rejects altered bytes",
+                reference: "RFC 9293 §3.10.7.4, RFC 4217",
+            });
+        }
+    }
+}
+
+/// A control connection built from segments that contradicted each other.
+fn conflicting_control(s: &crate::ftp_session::Session, out: &mut Vec<FindingEvent>) {
+    {
+        if let Some(&first) = s.conflicting_frames.first() {
+            out.push(FindingEvent {
+                id: "conflicting-segments",
+                severity: "high",
+                message: format!(
+                    "{} segment(s) of the control connection carry different bytes for bytes \
+                     already seen; the commands and replies shown are the first copy",
+                    s.conflicting_frames.len()
+                ),
+                frame: first,
+                session: Some(s.id),
+                frames: s.conflicting_frames.clone(),
+                filter: String::new(),
+                why: CONFLICT_WHY,
+                fix: "find who injects or rewrites traffic on the path; use FTPS (AUTH TLS)",
+                reference: "RFC 9293 §3.10.7.4, RFC 4217",
+            });
+        }
     }
 }
 

@@ -108,6 +108,7 @@ impl FlowTable {
             ..
         } = flow;
         if let Some(r) = reasm.get_mut(dir) {
+            let conflicts = r.stats.conflicts;
             r.push_segment(
                 seg.seq,
                 seg.syn,
@@ -119,6 +120,11 @@ impl FlowTable {
                     dispatch(role, dir, chunk, ctx, tracker, (seg.src, seg.dst));
                 },
             );
+            if r.stats.conflicts > conflicts
+                && let Role::Known(known) = role
+            {
+                tracker.segment_conflict(*known, ctx);
+            }
         }
         let done = seg.rst || flow.reasm.iter().all(Reassembler::is_finished);
         if done && let Some(flow) = self.flows.remove(&k) {

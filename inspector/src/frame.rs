@@ -1,8 +1,11 @@
 //! Frame decoding: link layer → IPv4/IPv6 → TCP segment, with etherparse in lax mode so that a
 //! frame cut short by the snap length still yields what it has.
 
+use crate::defrag::Fragment;
 use crate::source::{LinkType, RawFrame};
-use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
+use etherparse::{
+    EtherType, Ipv6ExtensionSlice, LaxNetSlice, LaxSlicedPacket, TcpSlice, TransportSlice,
+};
 use std::net::{IpAddr, SocketAddr};
 
 /// A TCP segment taken out of a frame.
@@ -35,13 +38,8 @@ pub struct Segment<'a> {
 pub enum Decoded<'a> {
     /// A TCP segment.
     Tcp(Segment<'a>),
-    /// A piece of a fragmented IP packet (not reassembled: reported).
-    Fragment {
-        /// Sender address.
-        src: IpAddr,
-        /// Receiver address.
-        dst: IpAddr,
-    },
+    /// A piece of a fragmented IP packet, for [`crate::defrag`].
+    Fragment(Fragment<'a>),
     /// Something that is not TCP over IP (ARP, UDP, ICMP…): not for us.
     Other,
 }
@@ -110,27 +108,56 @@ pub fn decode<'a>(frame: &RawFrame<'a>) -> Result<Decoded<'a>, FrameError> {
         detail,
     };
     let packet = slice(frame)?;
-    let (src_ip, dst_ip, claimed_ip_payload, fragmented) = match &packet.net {
+    let (src_ip, dst_ip, claimed_ip_payload) = match &packet.net {
         Some(LaxNetSlice::Ipv4(v4)) => {
             let h = v4.header();
-            let claimed = usize::from(h.total_len()).saturating_sub(usize::from(h.ihl()) * 4);
-            (
+            let (src, dst) = (
                 IpAddr::V4(h.source_addr()),
                 IpAddr::V4(h.destination_addr()),
-                claimed,
-                v4.is_payload_fragmented(),
-            )
+            );
+            if v4.is_payload_fragmented() {
+                return Ok(Decoded::Fragment(Fragment {
+                    src,
+                    dst,
+                    id: u32::from(h.identification()),
+                    protocol: v4.payload().ip_number.0,
+                    offset: usize::from(h.fragments_offset().byte_offset()),
+                    more: h.more_fragments(),
+                    payload: v4.payload().payload,
+                    truncated: v4.payload().incomplete,
+                }));
+            }
+            let claimed = usize::from(h.total_len()).saturating_sub(usize::from(h.ihl()) * 4);
+            (src, dst, claimed)
         }
         Some(LaxNetSlice::Ipv6(v6)) => {
             let h = v6.header();
-            let claimed =
-                usize::from(h.payload_length()).saturating_sub(v6.extensions().slice().len());
-            (
+            let (src, dst) = (
                 IpAddr::V6(h.source_addr()),
                 IpAddr::V6(h.destination_addr()),
-                claimed,
-                v6.is_payload_fragmented(),
-            )
+            );
+            if v6.is_payload_fragmented() {
+                let fragment_header = v6.extensions().clone().into_iter().find_map(|e| match e {
+                    Ipv6ExtensionSlice::Fragment(f) => Some(f),
+                    _ => None,
+                });
+                if let Some(f) = fragment_header {
+                    return Ok(Decoded::Fragment(Fragment {
+                        src,
+                        dst,
+                        id: f.identification(),
+                        protocol: v6.payload().ip_number.0,
+                        offset: usize::from(f.fragment_offset().byte_offset()),
+                        more: f.more_fragments(),
+                        payload: v6.payload().payload,
+                        truncated: v6.payload().incomplete,
+                    }));
+                }
+                return Ok(Decoded::Other);
+            }
+            let claimed =
+                usize::from(h.payload_length()).saturating_sub(v6.extensions().slice().len());
+            (src, dst, claimed)
         }
         _ => {
             return match packet.stop_err {
@@ -139,12 +166,6 @@ pub fn decode<'a>(frame: &RawFrame<'a>) -> Result<Decoded<'a>, FrameError> {
             };
         }
     };
-    if fragmented {
-        return Ok(Decoded::Fragment {
-            src: src_ip,
-            dst: dst_ip,
-        });
-    }
     let Some(TransportSlice::Tcp(tcp)) = &packet.transport else {
         return match packet.stop_err {
             Some((e, layer)) => Err(err(&format!("{layer:?}"), e.to_string())),
@@ -168,6 +189,24 @@ pub fn decode<'a>(frame: &RawFrame<'a>) -> Result<Decoded<'a>, FrameError> {
         payload,
         missing: u32::try_from(missing).unwrap_or(u32::MAX),
     }))
+}
+
+/// The TCP segment carried by an IP datagram rebuilt from its fragments ([`crate::defrag`]);
+/// `None` when its TCP header is broken.
+pub fn rebuilt_segment(src: IpAddr, dst: IpAddr, ip_payload: &[u8]) -> Option<Segment<'_>> {
+    let tcp = TcpSlice::from_slice(ip_payload).ok()?;
+    Some(Segment {
+        src: SocketAddr::new(src, tcp.source_port()),
+        dst: SocketAddr::new(dst, tcp.destination_port()),
+        seq: tcp.sequence_number(),
+        ack_number: tcp.acknowledgment_number(),
+        syn: tcp.syn(),
+        ack: tcp.ack(),
+        fin: tcp.fin(),
+        rst: tcp.rst(),
+        payload: tcp.payload(),
+        missing: 0,
+    })
 }
 
 /// Linux cooked headers: SLL (16 bytes, protocol at 14) and SLL2 (20 bytes, protocol at 0).

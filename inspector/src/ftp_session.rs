@@ -13,13 +13,17 @@ use crate::reassembly::Chunk;
 use crate::transfer::{DataMode, Transfer, TransferId, TransferState};
 use ftp_proto::command::split_line;
 use ftp_proto::line::{LineStatus, next_line, strip_telnet};
-use ftp_proto::reply::{ReplyDecoder, skip_line};
+use ftp_proto::reply::{LineOutcome, ReplyLines, skip_line};
 use ftp_proto::size_reply::parse_size_reply;
 use ftp_proto::{
     Command, DataDirection, MAX_LINE_LEN, Reply, ReplyCode, TransferType, host_port, transfer_size,
 };
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+
+/// Most reply text kept: of one reply line, and of all the lines of a multi-line reply. The
+/// rest is skipped, each byte looked at once, with a warning.
+const MAX_REPLY: usize = 1 << 16;
 
 /// Which end of a control connection sent some bytes.
 #[derive(Debug, Clone, Copy)]
@@ -97,6 +101,13 @@ pub struct Session {
     pub first_frame: u64,
     client_buf: Vec<u8>,
     server_buf: Vec<u8>,
+    /// Bytes at the start of `server_buf` known to hold no line end (not searched again).
+    server_scanned: usize,
+    /// The rest of an over-long line is being skipped, per side (client, server): its tail
+    /// must not be read as a command or reply of its own.
+    skipping_line: [bool; 2],
+    /// The server's replies, decoded a line at a time.
+    replies: ReplyLines,
     pending: VecDeque<Pending>,
     login: LoginState,
     attempt: Option<Attempt>,
@@ -112,6 +123,9 @@ pub struct Session {
     pub prot_clear: Option<u64>,
     /// Addresses named by PORT/EPRT, with their frames.
     pub port_addresses: Vec<(SocketAddr, u64)>,
+    /// Frames of control connection segments whose bytes differ from an earlier copy (the first
+    /// copy was read), at most 64.
+    pub conflicting_frames: Vec<u64>,
     ascii: bool,
     rest: Option<u64>,
     sizes: HashMap<String, u64>,
@@ -132,7 +146,6 @@ pub struct Tracker {
     expected: HashMap<SocketAddr, (usize, DataMode)>,
     /// Where transfer content goes (`--extract`), if anywhere.
     extract: Option<Box<dyn ExtractSink>>,
-    decoder: ReplyDecoder,
     /// TLS control and data connections (FTPS, RFC 4217) and the key log.
     pub tls: crate::tls::TlsState,
     /// Sessions whose control connection ended, for the reader to take (a streaming reader
@@ -160,7 +173,6 @@ impl Tracker {
     pub fn new(extract: Option<Box<dyn ExtractSink>>) -> Tracker {
         Tracker {
             extract,
-            decoder: ReplyDecoder::with_limit(1 << 16),
             ..Tracker::default()
         }
     }
@@ -186,6 +198,9 @@ impl Tracker {
             first_frame: ctx.frame,
             client_buf: Vec::new(),
             server_buf: Vec::new(),
+            server_scanned: 0,
+            skipping_line: [false; 2],
+            replies: ReplyLines::with_limit(MAX_REPLY),
             pending: VecDeque::new(),
             login: LoginState::AwaitingUser,
             attempt: None,
@@ -195,6 +210,7 @@ impl Tracker {
             auth_sent: None,
             prot_clear: None,
             port_addresses: Vec::new(),
+            conflicting_frames: Vec::new(),
             ascii: false,
             rest: None,
             sizes: HashMap::new(),
@@ -216,7 +232,7 @@ impl Tracker {
 
     fn warn(&mut self, frame: u64, message: String) {
         self.events
-            .push(Event::Warning(WarningEvent { frame, message }));
+            .push(Event::Warning(WarningEvent::new(frame, message)));
     }
 
     /// Appends a chunk of one side of control connection `s` to that side's line buffer.
@@ -246,6 +262,15 @@ impl Tracker {
         match chunk {
             Chunk::Gap { len } => {
                 buf.clear();
+                // A line or reply cut by the gap cannot be finished: start afresh.
+                match side {
+                    Side::Client => session.skipping_line[0] = false,
+                    Side::Server => {
+                        session.server_scanned = 0;
+                        session.skipping_line[1] = false;
+                        session.replies = ReplyLines::with_limit(MAX_REPLY);
+                    }
+                }
                 let id = session.id;
                 self.warn(
                     ctx.frame,
@@ -275,6 +300,20 @@ impl Tracker {
                 return;
             }
             let buf = session.client_buf.get(start..).unwrap_or_default();
+            if session.skipping_line[0] {
+                // The tail of an over-long command line: up to its line end.
+                match skip_line(buf) {
+                    Some(n) => {
+                        start += n;
+                        session.skipping_line[0] = false;
+                        continue;
+                    }
+                    None => {
+                        start += buf.len();
+                        break;
+                    }
+                }
+            }
             match next_line(buf, MAX_LINE_LEN) {
                 LineStatus::Complete { content, consumed } => {
                     let line = strip_telnet(buf.get(..content).unwrap_or_default());
@@ -287,33 +326,33 @@ impl Tracker {
                 LineStatus::Incomplete => break,
                 LineStatus::TooLong => {
                     let id = session.id;
-                    let skip = skip_line(buf).unwrap_or(buf.len());
-                    start += skip;
+                    match skip_line(buf) {
+                        Some(n) => start += n,
+                        None => {
+                            start += buf.len();
+                            session.skipping_line[0] = true;
+                        }
+                    }
                     self.warn(
                         ctx.frame,
                         format!(
                             "session {id}: command line longer than {MAX_LINE_LEN} bytes skipped"
                         ),
                     );
-                    if skip == 0 {
-                        break;
-                    }
                 }
             }
         }
         if let Some(session) = self.sessions.get_mut(s) {
-            let keep = session.client_buf.len().saturating_sub(start);
             session
                 .client_buf
                 .drain(..start.min(session.client_buf.len()));
-            // A line that never ends is skipped above; this guards the remaining corner.
-            if keep > MAX_LINE_LEN * 2 {
-                session.client_buf.clear();
-            }
         }
     }
 
-    /// Bytes the server sent on control connection `s`.
+    /// Bytes the server sent on control connection `s`. Each byte is looked at once: a line
+    /// is searched for its end only past what earlier calls searched, and a reply is decoded a
+    /// line at a time ([`ReplyLines`]), so a reply that never ends costs linear time and at
+    /// most [`MAX_REPLY`] bytes of memory.
     pub fn server_bytes(&mut self, s: usize, chunk: Chunk<'_>, ctx: Ctx) {
         if !self.buffer_control_bytes(s, Side::Server, chunk, ctx) {
             return;
@@ -325,30 +364,85 @@ impl Tracker {
             };
             if session.encrypted.is_some() && !self.tls.readable(s) {
                 session.server_buf.clear();
+                session.server_scanned = 0;
                 return;
             }
+            let id = session.id;
             let buf = session.server_buf.get(start..).unwrap_or_default();
-            match self.decoder.decode(buf) {
-                Ok(Some((reply, used))) => {
-                    start += used;
-                    self.reply(s, reply, ctx);
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    let id = session.id;
-                    let skip = skip_line(buf).unwrap_or(buf.len());
-                    start += skip;
-                    self.warn(ctx.frame, format!("session {id}: {e}; line skipped"));
-                    if skip == 0 {
+            let from = session.server_scanned.min(buf.len());
+            let lf = buf
+                .get(from..)
+                .unwrap_or_default()
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|i| from + i);
+            if session.skipping_line[1] {
+                // The tail of an over-long reply line: up to its line end.
+                match lf {
+                    Some(lf) => {
+                        start += lf + 1;
+                        session.skipping_line[1] = false;
+                        session.server_scanned = 0;
+                        continue;
+                    }
+                    None => {
+                        start += buf.len();
+                        session.server_scanned = 0;
                         break;
                     }
                 }
             }
+            let outcome = match lf {
+                Some(lf) => {
+                    let raw = buf.get(..lf).unwrap_or_default();
+                    let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+                    let outcome = session.replies.push_line(line);
+                    start += lf + 1;
+                    session.server_scanned = 0;
+                    outcome
+                }
+                None if buf.len() > MAX_REPLY => {
+                    // No line end within the limit: keep the head (a 227's address is at its
+                    // start), skip the rest of the line.
+                    let outcome = session
+                        .replies
+                        .push_line(buf.get(..MAX_REPLY).unwrap_or_default());
+                    start += buf.len();
+                    session.server_scanned = 0;
+                    session.skipping_line[1] = true;
+                    self.warn(
+                        ctx.frame,
+                        format!(
+                            "session {id}: reply line longer than {MAX_REPLY} bytes; its first \
+                             {MAX_REPLY} bytes read, the rest skipped"
+                        ),
+                    );
+                    outcome
+                }
+                None => {
+                    session.server_scanned = buf.len();
+                    break;
+                }
+            };
+            match outcome {
+                LineOutcome::Reply { reply, .. } => self.reply(s, reply, ctx),
+                LineOutcome::Partial | LineOutcome::Dropped => {}
+                LineOutcome::LimitReached { limit } => self.warn(
+                    ctx.frame,
+                    format!(
+                        "session {id}: multi-line reply longer than {limit} bytes; the lines \
+                         after that are skipped up to its last line"
+                    ),
+                ),
+                LineOutcome::NotAReply { text } => self.warn(
+                    ctx.frame,
+                    format!("session {id}: not an FTP reply line: {text:?}; line skipped"),
+                ),
+            }
         }
         if let Some(session) = self.sessions.get_mut(s) {
-            session
-                .server_buf
-                .drain(..start.min(session.server_buf.len()));
+            let used = start.min(session.server_buf.len());
+            session.server_buf.drain(..used);
         }
     }
 
@@ -531,6 +625,7 @@ impl Tracker {
                 session.encrypted = Some(ctx.frame);
                 session.client_buf.clear();
                 session.server_buf.clear();
+                session.server_scanned = 0;
                 let mechanism = mechanism.clone();
                 let id = session.id;
                 self.events.push(Event::Tls(TlsEvent {
@@ -660,6 +755,25 @@ impl Tracker {
             } if dir == client_dir => self.client_bytes(session, chunk, ctx),
             ConnectionRole::Control { session, .. } => self.server_bytes(session, chunk, ctx),
             ConnectionRole::Data { transfer } => self.data_bytes(transfer, dir, chunk, ctx),
+        }
+    }
+
+    /// A segment (frame `ctx.frame`) of a connection whose role is settled brought bytes that
+    /// differ from an earlier copy of them; the first copy was kept.
+    pub fn segment_conflict(&mut self, role: ConnectionRole, ctx: Ctx) {
+        match role {
+            ConnectionRole::Data { transfer } => {
+                if let Some(t) = self.transfers.get_mut(transfer) {
+                    t.note_conflict(ctx.frame);
+                }
+            }
+            ConnectionRole::Control { session, .. } => {
+                if let Some(s) = self.sessions.get_mut(session)
+                    && s.conflicting_frames.len() < 64
+                {
+                    s.conflicting_frames.push(ctx.frame);
+                }
+            }
         }
     }
 

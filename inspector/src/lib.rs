@@ -5,6 +5,8 @@
 //! # Layout
 //! - [`source`]: the [`source::PacketSource`] seam, the pcap/pcapng readers and live capture.
 //! - [`frame`]: link layer → IP → TCP segment (etherparse, lax).
+//! - [`duplicates`]: frames a capture holds twice, left out (bounded window of digests).
+//! - [`defrag`]: IP fragments put back together (bounded), overlaps that disagree reported.
 //! - [`flow`]: connections, their roles (control, data, other).
 //! - [`reassembly`]: one TCP byte stream per direction, with explicit gaps.
 //! - [`ftp_session`]: commands, replies, logins, TLS, data connections (decoded with `ftp-proto`).
@@ -28,6 +30,8 @@
 //! → [`ftp_session::Tracker`] → [`findings::find`] → events → [`report`].
 
 pub mod content_hash;
+pub mod defrag;
+pub mod duplicates;
 pub mod event;
 pub mod exit_code;
 pub mod extract;
@@ -47,7 +51,7 @@ pub mod stream;
 pub mod tls;
 pub mod transfer;
 
-use event::{Event, WarningEvent};
+use event::{Event, FindingEvent, WarningEvent};
 use extract::ExtractSink;
 use frame::Decoded;
 use ftp_session::{Ctx, Tracker};
@@ -111,7 +115,7 @@ pub fn analyze(source: &mut dyn PacketSource, options: &Options) -> Analysis {
 trait FrameSink {
     /// A warning of the reader itself (a frame or record that could not be used).
     fn warn(&mut self, warning: WarningEvent);
-    /// After each TCP frame, and once more when every flow is closed.
+    /// After each frame, and once more when every flow is closed.
     fn after_frame(&mut self, tracker: &mut Tracker);
     /// The timestamp of the first frame.
     fn first_time(&mut self, _time: f64) {}
@@ -148,19 +152,22 @@ impl FrameSink for stream::Streamer<'_> {
     }
 }
 
-/// Reads every frame of `source` into `tracker` and closes every flow at the end; counts go
-/// to `analysis`.
+/// Reads every frame of `source` into `tracker` (repeated frames left out, IP fragments put
+/// back together) and closes every flow at the end; counts go to `analysis`. Returns the
+/// findings about the capture as a whole (repeated frames, fragments that disagree).
 fn read_frames(
     source: &mut dyn PacketSource,
     options: &Options,
     tracker: &mut Tracker,
     analysis: &mut Analysis,
     sink: &mut dyn FrameSink,
-) {
+) -> Vec<FindingEvent> {
     let mut ports = vec![FTP_PORT];
     ports.extend(&options.ports);
     let mut flows = flow::FlowTable::new(ports, options.stream_cap);
-    let mut fragments: (u64, u64) = (0, 0);
+    let mut duplicates = duplicates::Duplicates::new();
+    let mut defrag = defrag::Defragmenter::new();
+    let mut broken_rebuilt: (u64, u64) = (0, 0);
     let mut last = Ctx::default();
     loop {
         let frame = match source.next_frame() {
@@ -174,10 +181,7 @@ fn read_frames(
                     }
                     _ => 0,
                 };
-                sink.warn(WarningEvent {
-                    frame,
-                    message: e.to_string(),
-                });
+                sink.warn(WarningEvent::new(frame, e.to_string()));
                 continue;
             }
         };
@@ -191,38 +195,82 @@ fn read_frames(
             sink.first_time(ctx.time);
         }
         last = ctx;
-        match frame::decode(&frame) {
-            Ok(Decoded::Tcp(segment)) => {
-                flows.push(&segment, ctx, tracker);
-                sink.after_frame(tracker);
-            }
-            Ok(Decoded::Fragment { .. }) => {
-                if fragments.0 == 0 {
-                    fragments.1 = frame.number;
+        let decoded = frame::decode(&frame);
+        let digest = match &decoded {
+            Ok(Decoded::Tcp(segment)) => Some(duplicates::segment_digest(segment)),
+            Ok(_) => Some(duplicates::frame_digest(frame.bytes)),
+            Err(_) => None,
+        };
+        if digest.is_some_and(|d| duplicates.is_repeat(d, frame.number, frame.timestamp)) {
+            continue;
+        }
+        match decoded {
+            Ok(Decoded::Tcp(segment)) => flows.push(&segment, ctx, tracker),
+            Ok(Decoded::Fragment(fragment)) => {
+                if let Some(datagram) = defrag.push(fragment, frame.number, frame.timestamp) {
+                    match frame::rebuilt_segment(datagram.src, datagram.dst, &datagram.payload) {
+                        Some(segment) => flows.push(&segment, ctx, tracker),
+                        None => {
+                            broken_rebuilt.0 += 1;
+                            if broken_rebuilt.1 == 0 {
+                                broken_rebuilt.1 = frame.number;
+                            }
+                        }
+                    }
                 }
-                fragments.0 += 1;
             }
             Ok(Decoded::Other) => {}
             Err(e) => {
                 analysis.skipped += 1;
-                sink.warn(WarningEvent {
-                    frame: frame.number,
-                    message: format!("{}: {e}", analysis.name),
-                });
+                sink.warn(WarningEvent::new(
+                    frame.number,
+                    format!("{}: {}: {}", analysis.name, e.layer, e.detail),
+                ));
             }
         }
+        sink.after_frame(tracker);
     }
-    if fragments.0 > 0 {
-        analysis.skipped += fragments.0;
-        sink.warn(WarningEvent {
-            frame: fragments.1,
-            message: format!(
-                "{}: {} IP fragment(s) not reassembled, first at frame {}",
-                analysis.name, fragments.0, fragments.1
+    defrag.finish();
+    let stats = defrag.stats;
+    if stats.given_up > 0 {
+        analysis.skipped += stats.given_up;
+        let first = stats.first_given_up.unwrap_or(0);
+        sink.warn(WarningEvent::new(
+            first,
+            format!(
+                "{}: {} fragmented IP datagram(s) could not be put back together (a fragment \
+                 missing, older than {} s, or past a limit), first at frame {first}",
+                analysis.name,
+                stats.given_up,
+                defrag::TIMEOUT.as_secs()
             ),
-        });
+        ));
+    }
+    if stats.truncated > 0 {
+        analysis.skipped += stats.truncated;
+        sink.warn(WarningEvent::new(
+            stats.first_truncated.unwrap_or(0),
+            format!(
+                "{}: {} IP fragment(s) cut short by the capture's snap length could not be used",
+                analysis.name, stats.truncated
+            ),
+        ));
+    }
+    if broken_rebuilt.0 > 0 {
+        analysis.skipped += broken_rebuilt.0;
+        sink.warn(WarningEvent::new(
+            broken_rebuilt.1,
+            format!(
+                "{}: {} IP datagram(s) rebuilt from fragments hold no readable TCP header, \
+                 first completed at frame {}",
+                analysis.name, broken_rebuilt.0, broken_rebuilt.1
+            ),
+        ));
     }
     flows.finish(last, tracker);
+    let mut found: Vec<FindingEvent> = duplicates.finding(&analysis.name).into_iter().collect();
+    found.extend(fragment_overlap_finding(&defrag, &analysis.name));
+    found
 }
 
 /// Like [`analyze`], hands the content of every data connection to `extract` when given
@@ -247,13 +295,14 @@ pub fn analyze_with(
         announced: 0,
         on_event,
     };
-    read_frames(source, options, &mut tracker, &mut analysis, &mut keep);
+    let capture_findings = read_frames(source, options, &mut tracker, &mut analysis, &mut keep);
     // Control connections that ended need no more than their events here.
     tracker.ended.clear();
     tracker.finish();
     keep.after_frame(&mut tracker);
-    let warnings = keep.warnings;
-    let found = findings::find(&tracker);
+    let mut warnings = keep.warnings;
+    let mut found = findings::find(&tracker);
+    found.extend(capture_findings);
     let servers: Vec<String> = tracker
         .sessions
         .iter()
@@ -266,9 +315,18 @@ pub fn analyze_with(
         extract.as_deref().and_then(ExtractSink::folder),
     );
     let mut events = std::mem::take(&mut tracker.events);
+    // The tracker's warnings join the others to be grouped (in place: the event list can be
+    // the largest thing in memory).
+    events.retain(|e| match e {
+        Event::Warning(w) => {
+            warnings.push(w.clone());
+            false
+        }
+        _ => true,
+    });
     events.extend(stitched.into_iter().map(|s| Event::Stitched(Box::new(s))));
     events.extend(found.into_iter().map(|f| Event::Finding(Box::new(f))));
-    events.extend(warnings.into_iter().map(Event::Warning));
+    events.extend(group_warnings(warnings).into_iter().map(Event::Warning));
     analysis.events = sort_by_frame(events);
     analysis
 }
@@ -289,8 +347,82 @@ pub fn analyze_streaming(
         ..Analysis::default()
     };
     let mut streamer = stream::Streamer::new(&analysis.name, report);
-    read_frames(source, options, &mut tracker, &mut analysis, &mut streamer);
-    streamer.finish(&mut tracker, analysis.frames, analysis.skipped)
+    let capture_findings = read_frames(source, options, &mut tracker, &mut analysis, &mut streamer);
+    streamer.finish(
+        &mut tracker,
+        analysis.frames,
+        analysis.skipped,
+        capture_findings,
+    )
+}
+
+/// One warning per message: a message repeated (an over-long line cut into many segments, a
+/// link type met in every frame) becomes one warning with the count and the first and last
+/// frame, in the order of first appearance.
+pub(crate) fn group_warnings(warnings: Vec<WarningEvent>) -> Vec<WarningEvent> {
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut out: Vec<WarningEvent> = Vec::new();
+    for w in warnings {
+        match index.get(&w.message).and_then(|&i| out.get_mut(i)) {
+            Some(group) => {
+                group.count += w.count;
+                group.frame = group.frame.min(w.frame);
+                group.last_frame = group.last_frame.max(w.last_frame);
+            }
+            None => {
+                index.insert(w.message.clone(), out.len());
+                out.push(w);
+            }
+        }
+    }
+    for w in &mut out {
+        if w.count > 1 {
+            w.message = format!(
+                "{} ({} times, frames {} to {})",
+                w.message, w.count, w.frame, w.last_frame
+            );
+        }
+    }
+    out
+}
+
+/// The finding for IP fragments whose overlaps brought different bytes, if any did.
+fn fragment_overlap_finding(
+    defrag: &defrag::Defragmenter,
+    capture: &str,
+) -> Option<event::FindingEvent> {
+    let first = defrag.conflicts.first()?;
+    let mut frames: Vec<u64> = defrag
+        .conflicts
+        .iter()
+        .flat_map(|c| [c.kept, c.dropped])
+        .collect();
+    frames.sort_unstable();
+    frames.dedup();
+    Some(event::FindingEvent {
+        id: "ip-fragment-overlap",
+        severity: "high",
+        message: format!(
+            "{capture}: {} overlap(s) of IP fragments carry different bytes for the same part of a \
+             datagram (first: {} → {}, id {}, frame {} kept, frame {} disagrees); the first copy \
+             was used",
+            defrag.conflicts.len(),
+            first.src,
+            first.dst,
+            first.id,
+            first.kept,
+            first.dropped
+        ),
+        frame: first.dropped,
+        session: None,
+        filter: report::frame_filter(&frames),
+        frames,
+        why: "hosts differ in which copy they keep, so an IDS and the receiver can see different \
+              data: a known evasion (and denial-of-service) technique",
+        fix: "drop overlapping fragments at the firewall (Linux and modern stacks discard them for \
+              IPv6 already)",
+        reference: "RFC 1858 §4, RFC 5722",
+    })
 }
 
 /// Orders events by frame; events of one frame keep the order they were found in. Sorts small

@@ -411,6 +411,7 @@ mod tests {
             reply: Some(550),
             extracted: None,
             refused: true,
+            conflicting_frames: Vec::new(),
             tls: None,
         }));
         assert_eq!(

@@ -10,6 +10,16 @@
 //!   receiving host usually keeps the first too.)
 //! - **Duplicate frames**: a capture on Linux loopback can hold each packet twice. That is the
 //!   same as a retransmission to us.
+//! - **Conflicting copies**: a second copy of bytes that says something *else* is no honest
+//!   retransmission: someone injected it, or a middlebox rewrote it. We still keep the first copy
+//!   but count the segment in [`Stats::conflicts`], so the report can say which file is in
+//!   doubt. Bytes still kept aside are compared exactly. Of bytes already handed on, the last
+//!   [`TAIL`] bytes that came in short chunks (commands, replies, small files) are kept and
+//!   compared exactly, and the last [`RECENT`] chunks are remembered as digests (the whole chunk
+//!   up to 512 bytes, else its length and first and last 128 bytes) that a retransmission
+//!   covering a whole chunk is checked against: a constant cost per chunk, so bulk data is not
+//!   read twice. A copy that contradicts only part of a long chunk already handed on is not
+//!   seen.
 //! - **Loss**: the capture missed a segment (the kernel dropped it, or the snap length cut it).
 //!   Those bytes are gone: we hand on an explicit [`Chunk::Gap`] of the right length, never
 //!   invented bytes.
@@ -69,6 +79,39 @@ pub struct Stats {
     pub gap_bytes: u64,
     /// Segments dropped because they lay absurdly far ahead.
     pub out_of_window: u64,
+    /// Segments whose bytes differ from an earlier copy of the same stream bytes (the first copy
+    /// was kept).
+    pub conflicts: u64,
+}
+
+/// Chunks already handed on that are remembered (as digests) to check retransmissions against.
+pub const RECENT: usize = 16;
+/// Bytes of short chunks already handed on that are kept to compare retransmissions with.
+pub const TAIL: usize = 1024;
+/// Chunks up to this length are short: their bytes go into the tail.
+const SHORT: usize = 512;
+
+/// A chunk already handed on: its stream offset, length and digest.
+#[derive(Debug, Clone, Copy, Default)]
+struct Recent {
+    start: u64,
+    len: u64,
+    digest: u64,
+}
+
+/// A digest of a chunk: all of it when short, else its length and both ends (constant cost per
+/// chunk on the hot path).
+fn digest(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    if bytes.len() <= 512 {
+        bytes.hash(&mut h);
+    } else {
+        bytes.len().hash(&mut h);
+        bytes.get(..128).hash(&mut h);
+        bytes.get(bytes.len() - 128..).hash(&mut h);
+    }
+    h.finish()
 }
 
 /// How far ahead of the next expected byte a segment may start.
@@ -108,6 +151,13 @@ pub struct Reassembler {
     fin_at: Option<u64>,
     /// Highest offset the other side acknowledged: bytes below it were sent.
     acked: u64,
+    /// The last chunks handed on, as a ring.
+    recent: [Recent; RECENT],
+    recent_at: usize,
+    /// The last bytes handed on in short chunks, contiguous, starting at stream offset
+    /// `tail_start` (empty after a long chunk or a gap).
+    tail: Vec<u8>,
+    tail_start: u64,
     /// Counters.
     pub stats: Stats,
 }
@@ -123,6 +173,10 @@ impl Reassembler {
             cap,
             fin_at: None,
             acked: 0,
+            recent: [Recent::default(); RECENT],
+            recent_at: 0,
+            tail: Vec::new(),
+            tail_start: 0,
             stats: Stats::default(),
         }
     }
@@ -224,6 +278,9 @@ impl Reassembler {
     fn insert(&mut self, start: i64, payload: &[u8], out: &mut impl FnMut(Chunk<'_>)) {
         let end = start + payload.len() as i64;
         let next = self.next as i64;
+        if start < next && self.disagrees_with_recent(start, payload) {
+            self.stats.conflicts += 1;
+        }
         if end <= next {
             self.stats.repeated += payload.len() as u64;
             return;
@@ -255,6 +312,32 @@ impl Reassembler {
         self.keep_aside(start as u64, payload);
     }
 
+    /// True when a chunk already handed on lies inside the part of `payload` (at `start`)
+    /// before the next expected byte, and its digest differs from those bytes of `payload`.
+    fn disagrees_with_recent(&self, start: i64, payload: &[u8]) -> bool {
+        let repeat_end = (start + payload.len() as i64).min(self.next as i64);
+        let (ts, te) = (
+            self.tail_start as i64,
+            self.tail_start as i64 + self.tail.len() as i64,
+        );
+        let (from, to) = (start.max(ts), repeat_end.min(te));
+        if from < to {
+            let kept = self.tail.get((from - ts) as usize..(to - ts) as usize);
+            let again = payload.get((from - start) as usize..(to - start) as usize);
+            if kept != again {
+                return true;
+            }
+        }
+        self.recent.iter().any(|r| {
+            let (s, e) = (r.start as i64, (r.start + r.len) as i64);
+            r.len > 0 && s >= start && e <= repeat_end && {
+                let from = (s - start) as usize;
+                let to = (e - start) as usize;
+                payload.get(from..to).is_some_and(|b| digest(b) != r.digest)
+            }
+        })
+    }
+
     /// Stores the parts of `[start, start + len)` that no earlier piece covers.
     fn keep_aside(&mut self, start: u64, payload: &[u8]) {
         let end = start + payload.len() as u64;
@@ -271,12 +354,23 @@ impl Reassembler {
                 .map(|(&k, p)| (k, k + p.len())),
         );
         let mut fresh: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut conflict = false;
         for (k, kend) in covered {
             if k > cursor {
                 fresh.push((cursor, slice(payload, cursor - start, k - start).to_vec()));
             }
-            self.stats.repeated += kend.min(end).saturating_sub(cursor.max(k));
+            let (from, to) = (cursor.max(k), kend.min(end));
+            self.stats.repeated += to.saturating_sub(from);
+            if to > from
+                && let Some(Piece::Data(kept)) = self.pending.get(&k)
+            {
+                conflict |=
+                    slice(kept, from - k, to - k) != slice(payload, from - start, to - start);
+            }
             cursor = cursor.max(kend);
+        }
+        if conflict {
+            self.stats.conflicts += 1;
         }
         if cursor < end {
             fresh.push((cursor, slice(payload, cursor - start, end - start).to_vec()));
@@ -365,6 +459,28 @@ impl Reassembler {
     fn deliver(&mut self, chunk: Chunk<'_>, out: &mut impl FnMut(Chunk<'_>)) {
         match chunk {
             Chunk::Data(d) => {
+                if let Some(slot) = self.recent.get_mut(self.recent_at % RECENT) {
+                    *slot = Recent {
+                        start: self.next,
+                        len: d.len() as u64,
+                        digest: digest(d),
+                    };
+                }
+                self.recent_at = self.recent_at.wrapping_add(1);
+                if d.len() <= SHORT {
+                    if self.tail_start + self.tail.len() as u64 != self.next {
+                        self.tail.clear();
+                        self.tail_start = self.next;
+                    }
+                    self.tail.extend_from_slice(d);
+                    if self.tail.len() > 2 * TAIL {
+                        let drop = self.tail.len() - TAIL;
+                        self.tail.drain(..drop);
+                        self.tail_start += drop as u64;
+                    }
+                } else {
+                    self.tail.clear();
+                }
                 self.next += d.len() as u64;
                 self.stats.delivered += d.len() as u64;
             }
@@ -432,6 +548,50 @@ mod tests {
         let got = run(&mut r, &segs);
         assert_eq!(got, vec![Some(b'a'), Some(b'b'), Some(b'c')]);
         assert_eq!(r.stats.repeated, 3);
+    }
+
+    #[test]
+    fn a_copy_with_different_bytes_is_counted_as_a_conflict_and_the_first_kept() {
+        // Already handed on: a retransmission that covers the first chunk says something else.
+        let mut r = Reassembler::new(1 << 20);
+        let segs = [
+            (0, true, vec![]),
+            (1, false, b"abc".to_vec()),
+            (4, false, b"def".to_vec()),
+            (1, false, b"abcdef".to_vec()),
+            (1, false, b"abXdef".to_vec()),
+        ];
+        let got = run(&mut r, &segs);
+        assert_eq!(got, b"abcdef".iter().map(|&b| Some(b)).collect::<Vec<_>>());
+        assert_eq!(r.stats.conflicts, 1);
+        // Still kept aside (out of order): compared byte by byte.
+        let mut r = Reassembler::new(1 << 20);
+        let segs = [
+            (0, true, vec![]),
+            (10, false, b"klmnop".to_vec()),
+            (12, false, b"mn".to_vec()),
+            (13, false, b"Xo".to_vec()),
+            (1, false, b"abcdefghi".to_vec()),
+        ];
+        let got = run(&mut r, &segs);
+        assert_eq!(
+            got,
+            b"abcdefghiklmnop"
+                .iter()
+                .map(|&b| Some(b))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(r.stats.conflicts, 1);
+        // Part of a short chunk already handed on: compared with the kept tail.
+        let mut r = Reassembler::new(1 << 20);
+        let segs = [
+            (0, true, vec![]),
+            (1, false, b"abcdef".to_vec()),
+            (3, false, b"cd".to_vec()),
+            (3, false, b"cX".to_vec()),
+        ];
+        run(&mut r, &segs);
+        assert_eq!(r.stats.conflicts, 1);
     }
 
     #[test]
@@ -536,6 +696,21 @@ mod tests {
             let got = run(&mut r, &input);
             prop_assert_eq!(got, expected);
             prop_assert_eq!(r.pending_bytes(), 0);
+        }
+
+        /// Copies that agree (any order, overlap, duplication) are never a conflict.
+        #[test]
+        fn agreeing_copies_are_never_a_conflict(
+            segs in prop::collection::vec((0usize..400, 1usize..60), 1..40),
+        ) {
+            let byte = |i: usize| (i * 31 % 251) as u8;
+            let mut input = vec![(5000u32, true, Vec::new())];
+            input.extend(segs.iter().map(|&(off, len)| {
+                (5001 + off as u32, false, (off..off + len).map(byte).collect::<Vec<u8>>())
+            }));
+            let mut r = Reassembler::new(1 << 20);
+            run(&mut r, &input);
+            prop_assert_eq!(r.stats.conflicts, 0);
         }
 
         /// Whatever arrives, the amount kept aside never exceeds the cap and nothing panics.

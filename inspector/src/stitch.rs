@@ -77,10 +77,14 @@ pub fn stitch(
         if end > at {
             missing.push([at, end - at]);
         }
-        let complete = missing.is_empty();
+        let conflicting_frames: Vec<u64> = parts
+            .iter()
+            .flat_map(|p| p.conflicting_frames.iter().copied())
+            .collect();
+        let complete = missing.is_empty() && conflicting_frames.is_empty();
         let (sha256, extracted) = match extract {
             Some(dir) => write_stitched(dir, &name, &parts, end)
-                .map(|(file, sha)| (complete.then_some(sha), Some(file)))
+                .map(|(file, sha)| (missing.is_empty().then_some(sha), Some(file)))
                 .unwrap_or((None, None)),
             None => (None, None),
         };
@@ -95,6 +99,7 @@ pub fn stitch(
             complete,
             sha256,
             extracted,
+            conflicting_frames,
         });
     }
     out
@@ -161,6 +166,7 @@ mod tests {
             reply: None,
             extracted: None,
             refused: false,
+            conflicting_frames: Vec::new(),
             tls: None,
         }))
     }
@@ -187,6 +193,20 @@ mod tests {
         ];
         let s = stitch(&events, |_| Some("s".into()), None);
         assert!(s[0].complete, "{:?}", s[0]);
+    }
+
+    #[test]
+    fn a_part_with_conflicting_segments_keeps_the_stitched_file_from_being_complete() {
+        let mut events = vec![
+            part(10, None, 400, Some(1000)),
+            part(50, Some(400), 600, None),
+        ];
+        if let Event::Transfer(t) = &mut events[1] {
+            t.conflicting_frames = vec![77];
+        }
+        let s = stitch(&events, |_| Some("s".into()), None);
+        assert!(!s[0].complete, "{:?}", s[0]);
+        assert_eq!(s[0].conflicting_frames, vec![77]);
     }
 
     #[test]

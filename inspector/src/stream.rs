@@ -23,8 +23,11 @@ pub const OTHER_EVENTS_HELD: usize = 1_000;
 pub const STITCH_PARTS_KEPT: usize = 10_000;
 /// Examples kept per finding kind.
 pub const EXAMPLES_KEPT: usize = 5;
-/// Warnings kept for the summary (all are written as events).
+/// Warnings kept for the summary and stderr (all are written as events).
 pub const WARNINGS_KEPT: usize = 100;
+/// Different warning messages kept (each with its count and first and last frame); past it,
+/// further messages are only counted.
+pub const WARNING_GROUPS_KEPT: usize = 1_000;
 /// Session numbers listed per server port in the Decode As hints.
 pub const SESSIONS_LISTED_PER_PORT: usize = 20;
 
@@ -155,7 +158,7 @@ impl Summary {
                 )),
             },
             Event::Warning(w) => {
-                self.warnings_total += 1;
+                self.warnings_total += w.count.max(1);
                 if self.warnings.len() < WARNINGS_KEPT {
                     self.warnings.push(w.clone());
                 }
@@ -202,6 +205,11 @@ pub struct Streamer<'r> {
     /// Parts not kept (past [`STITCH_PARTS_KEPT`]).
     parts_dropped: u64,
     summary: Summary,
+    /// Warnings by message, grouped as they come, written at the end.
+    warnings: Vec<WarningEvent>,
+    warning_index: HashMap<String, usize>,
+    /// Warnings whose message was not kept (past [`WARNING_GROUPS_KEPT`]).
+    warnings_dropped: u64,
     /// The first write error: the rest is not written.
     error: Option<io::Error>,
 }
@@ -218,6 +226,9 @@ impl<'r> Streamer<'r> {
             global: Global::default(),
             parts: Vec::new(),
             parts_dropped: 0,
+            warnings: Vec::new(),
+            warning_index: HashMap::new(),
+            warnings_dropped: 0,
             summary: Summary {
                 name: name.to_owned(),
                 ..Summary::default()
@@ -240,12 +251,39 @@ impl<'r> Streamer<'r> {
         }
     }
 
-    /// A warning of the reader itself (a frame that could not be decoded).
-    pub fn warn(&mut self, warning: WarningEvent) {
-        self.push_other(Event::Warning(warning));
+    /// A warning (of the reader, or of the tracker): grouped with the others of the same
+    /// message, all written at the end.
+    pub fn warn(&mut self, w: WarningEvent) {
+        if let Some(group) = self
+            .warning_index
+            .get(&w.message)
+            .copied()
+            .and_then(|i| self.warnings.get_mut(i))
+        {
+            group.count += w.count;
+            group.frame = group.frame.min(w.frame);
+            group.last_frame = group.last_frame.max(w.last_frame);
+        } else if self.warnings.len() < WARNING_GROUPS_KEPT {
+            self.warning_index
+                .insert(w.message.clone(), self.warnings.len());
+            self.warnings.push(w);
+        } else {
+            self.warnings_dropped += w.count.max(1);
+        }
     }
 
     fn push_other(&mut self, event: Event) {
+        if let Event::Warning(w) = event {
+            self.warn(w);
+            return;
+        }
+        if let Event::Transfer(_) = &event {
+            for f in findings::find_for_events(std::slice::from_ref(&event)) {
+                let f = Event::Finding(Box::new(f));
+                self.summary.observe(&f);
+                self.other.push(f);
+            }
+        }
         self.summary.observe(&event);
         self.other.push(event);
         if self.other.len() >= OTHER_EVENTS_HELD {
@@ -355,6 +393,7 @@ impl<'r> Streamer<'r> {
         tracker: &mut Tracker,
         frames: u64,
         skipped: u64,
+        capture_findings: Vec<FindingEvent>,
     ) -> io::Result<Summary> {
         // The flows are closed: every control connection has ended.
         self.after_frame(tracker);
@@ -366,7 +405,10 @@ impl<'r> Streamer<'r> {
         tracker.finish();
         self.take_events(tracker);
         let global = std::mem::take(&mut self.global);
-        for f in findings::find_global(tracker, global) {
+        for f in findings::find_global(tracker, global)
+            .into_iter()
+            .chain(capture_findings)
+        {
             self.push_other(Event::Finding(Box::new(f)));
         }
         let extract = tracker.take_extract();
@@ -395,6 +437,19 @@ impl<'r> Streamer<'r> {
         );
         for s in stitched {
             self.push_other(Event::Stitched(Box::new(s)));
+        }
+        for w in crate::group_warnings(std::mem::take(&mut self.warnings)) {
+            let w = Event::Warning(w);
+            self.summary.observe(&w);
+            self.other.push(w);
+        }
+        if self.warnings_dropped > 0 {
+            self.summary.warnings_total += self.warnings_dropped;
+            self.summary.notes.push(format!(
+                "{} more warning(s) with other messages than the first {WARNING_GROUPS_KEPT} \
+                 were counted but not listed",
+                self.warnings_dropped
+            ));
         }
         self.flush_other();
         self.summary.frames = frames;
@@ -473,7 +528,7 @@ mod tests {
         assert!(t.sessions.get(second).is_none());
         assert!(t.sessions.get(first).is_some());
         end(&mut t, first);
-        let summary = streamer.finish(&mut t, frame, 0).unwrap();
+        let summary = streamer.finish(&mut t, frame, 0, Vec::new()).unwrap();
         assert_eq!(t.sessions.live(), 0);
         assert_eq!(summary.sessions, 2);
         assert_eq!(summary.logins, [2, 0, 0]);
@@ -502,7 +557,7 @@ mod tests {
             t.client_bytes(s, Chunk::Data(b"NOOP\r\n"), ctx(&mut frame));
             streamer.after_frame(&mut t);
         }
-        let summary = streamer.finish(&mut t, frame, 0).unwrap();
+        let summary = streamer.finish(&mut t, frame, 0, Vec::new()).unwrap();
         assert_eq!(summary.commands, 2 + SESSION_EVENTS_HELD as u64);
         assert_eq!(report.blocks[0].0, BlockKind::SessionPart(1));
         assert_eq!(report.blocks[0].1.len(), SESSION_EVENTS_HELD);

@@ -102,9 +102,14 @@ pub struct Transfer {
     first_frame: Option<u64>,
     last_frame: u64,
     sniff: Vec<u8>,
+    /// Frames of segments that disagreed with an earlier copy (at most [`MAX_CONFLICT_FRAMES`]).
+    conflicting_frames: Vec<u64>,
     /// Set for the data connections of TLS sessions (kept up to date by [`crate::tls`]).
     pub tls: Option<crate::tls::TransferTls>,
 }
+
+/// Frames of conflicting segments kept per transfer.
+const MAX_CONFLICT_FRAMES: usize = 64;
 
 impl Transfer {
     /// A transfer not yet tied to anything.
@@ -129,6 +134,7 @@ impl Transfer {
             offset: 0,
             gaps: Vec::new(),
             first_frame: None,
+            conflicting_frames: Vec::new(),
             last_frame: 0,
             sniff: Vec::new(),
             tls: None,
@@ -343,6 +349,7 @@ impl Transfer {
                 reply: Some(code.0),
                 extracted: None,
                 refused: true,
+                conflicting_frames: Vec::new(),
                 tls: self.tls,
             };
         }
@@ -374,6 +381,13 @@ impl Transfer {
         }
         if self.tls.is_some_and(|t| t.records_lost) {
             reasons.push("TLS records missing from the capture".into());
+        }
+        if let Some(first) = self.conflicting_frames.first() {
+            reasons.push(format!(
+                "{} segment(s) from frame {first} on carry bytes that differ from an earlier copy \
+                 (the first copy was kept; the receiver may have kept another)",
+                self.conflicting_frames.len()
+            ));
         }
         if let Some(expected) = self.expected_bytes
             && !self.ascii
@@ -417,6 +431,16 @@ impl Transfer {
             extracted: extracted.name,
             refused: false,
             tls: self.tls,
+            conflicting_frames: self.conflicting_frames.clone(),
+        }
+    }
+
+    /// A segment of the data connection (frame `frame`) disagreed with an earlier copy.
+    pub fn note_conflict(&mut self, frame: u64) {
+        if self.conflicting_frames.len() < MAX_CONFLICT_FRAMES
+            && self.conflicting_frames.last() != Some(&frame)
+        {
+            self.conflicting_frames.push(frame);
         }
     }
 

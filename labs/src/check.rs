@@ -1,9 +1,11 @@
-//! `ftplab-lab check N`: the student's answers (labs/answers/labN.toml) against the answers
-//! computed from the lab's capture and seed; says which are right without showing right ones.
+//! `ftplab-lab check N`: the student's answers (`my-work/labN/answers.toml`) against the
+//! answers computed from the student's capture and seed; says which are right without showing
+//! right ones.
 
 use crate::error::LabError;
 use crate::events;
-use crate::lab::{self, Answer, Expected};
+use crate::lab::{self, Answer, Expected, Seen};
+use crate::packets::Packets;
 use crate::seed::Secrets;
 use crate::tools::Tools;
 use std::path::{Path, PathBuf};
@@ -14,7 +16,7 @@ pub struct CheckArgs {
     /// The lab: 0-4 (or lab0-lab4).
     #[arg(value_parser = crate::parse_lab)]
     pub lab: u8,
-    /// Answers file (default labs/answers/labN.toml).
+    /// Answers file (default my-work/labN/answers.toml, made from the template on first use).
     #[arg(long)]
     pub answers: Option<PathBuf>,
     /// Capture the answers are about (default: `capture` in the answers file, else the shipped one).
@@ -48,10 +50,15 @@ fn resolve(path: &Path) -> PathBuf {
     }
 }
 
-fn compute(lab: u8, capture: &Path, seed: Option<u64>) -> Result<Vec<Answer>, LabError> {
+/// The answers for a capture and seed.
+pub fn compute(lab: u8, capture: &Path, seed: Option<u64>) -> Result<Vec<Answer>, LabError> {
     let tools = Tools::locate()?;
-    let events = events::read_capture(&tools.inspector, capture)?;
-    Ok((lab::get(lab).answers)(&events, &Secrets::new(seed)))
+    let seen = Seen {
+        events: events::read_capture(&tools.inspector, capture)?,
+        extracted: Vec::new(),
+        packets: Packets::read(capture)?,
+    };
+    Ok(lab::get(lab).answers_for(&seen, &Secrets::new(seed)))
 }
 
 /// Verdict on one answer.
@@ -73,6 +80,14 @@ fn normalize(s: &str) -> String {
 
 /// Judges one answer value from the TOML file.
 pub fn judge(expected: &Expected, given: Option<&toml::Value>) -> Verdict {
+    if let (Expected::Exact(want), Some(toml::Value::String(s))) = (expected, given) {
+        // Passwords and bytes on the wire: case and spaces matter.
+        return match s.as_str() {
+            "" => Verdict::Missing,
+            s if s == want => Verdict::Right,
+            _ => Verdict::Wrong,
+        };
+    }
     let given = match given {
         None => return Verdict::Missing,
         Some(toml::Value::String(s)) if s.trim().is_empty() => return Verdict::Missing,
@@ -84,8 +99,14 @@ pub fn judge(expected: &Expected, given: Option<&toml::Value>) -> Verdict {
     };
     let right = match expected {
         Expected::Unknown(why) => return Verdict::Unknown(why),
-        Expected::Text(t) => given == normalize(t),
+        // Hex may be written in groups: "70 6f 72 74", "70:6f:72:74".
+        Expected::Text(t) => given == normalize(t) || given.replace([' ', ':'], "") == normalize(t),
+        Expected::Exact(t) => given == *t,
         Expected::Number(n) => given.parse::<i64>().is_ok_and(|g| g == *n),
+        Expected::AnyNumber(ns) => given.parse::<i64>().is_ok_and(|g| ns.contains(&g)),
+        Expected::Near { value, within } => given
+            .parse::<i64>()
+            .is_ok_and(|g| g.abs_diff(*value) <= within.unsigned_abs()),
         Expected::OneOf(words) => words.iter().any(|w| normalize(w) == given),
     };
     if right {
@@ -98,12 +119,19 @@ pub fn judge(expected: &Expected, given: Option<&toml::Value>) -> Verdict {
 /// Checks the answers; true when all are right.
 pub fn run(args: &CheckArgs) -> Result<bool, LabError> {
     let n = args.lab;
-    let file = args.answers.clone().unwrap_or_else(|| {
-        crate::workspace_root()
-            .join("labs")
-            .join("answers")
-            .join(format!("lab{n}.toml"))
-    });
+    let file = match &args.answers {
+        Some(f) => f.clone(),
+        None => {
+            let (file, created) = crate::work::ensure(n, None, args.seed)?;
+            if created {
+                println!(
+                    "Made your answers file {} from the template: fill it in, then `just check lab{n}` again.",
+                    crate::work::shown(&file)
+                );
+            }
+            file
+        }
+    };
     let raw = std::fs::read_to_string(&file).map_err(LabError::io(format!(
         "cannot read the answers file {}",
         file.display()
@@ -161,10 +189,32 @@ pub fn key(args: &KeyArgs) -> Result<bool, LabError> {
     }
     let mut complete = true;
     for a in answers {
+        // The comment says where the answer is found and whether it is one of the words the
+        // question offers (tests look for leaks of the values that are not).
+        let level = match a.level {
+            lab::Level::Concept => "concept",
+            lab::Level::Table => "table",
+            lab::Level::Packet => "packet",
+        };
         match a.expected {
-            Expected::Text(t) => println!("{} = {:?}", a.key, t),
-            Expected::Number(n) => println!("{} = {n}", a.key),
-            Expected::OneOf(w) => println!("{} = {:?}", a.key, w.first().copied().unwrap_or("")),
+            Expected::Text(t) | Expected::Exact(t) => {
+                println!("{} = {:?}  # {level}", a.key, t)
+            }
+            Expected::Number(n) | Expected::Near { value: n, .. } => {
+                println!("{} = {n}  # {level}", a.key)
+            }
+            Expected::AnyNumber(ns) => {
+                println!(
+                    "{} = {}  # {level}",
+                    a.key,
+                    ns.first().copied().unwrap_or(0)
+                )
+            }
+            Expected::OneOf(w) => println!(
+                "{} = {:?}  # {level}, choice",
+                a.key,
+                w.first().copied().unwrap_or("")
+            ),
             Expected::Unknown(why) => {
                 complete = false;
                 println!("# {}: {why}", a.key);
@@ -179,6 +229,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn exact_answers_mind_case_and_spaces() {
+        let e = Expected::Exact("Pass1".into());
+        let v = |s: &str| toml::Value::String(s.into());
+        assert_eq!(judge(&e, Some(&v("Pass1"))), Verdict::Right);
+        assert_eq!(judge(&e, Some(&v("pass1"))), Verdict::Wrong);
+        assert_eq!(judge(&e, Some(&v(" Pass1"))), Verdict::Wrong);
+        assert_eq!(judge(&e, Some(&v(""))), Verdict::Missing);
+    }
+
+    #[test]
+    fn near_and_any_number_accept_what_they_list() {
+        let near = Expected::Near {
+            value: 18,
+            within: 1,
+        };
+        assert_eq!(
+            judge(&near, Some(&toml::Value::Integer(17))),
+            Verdict::Right
+        );
+        assert_eq!(
+            judge(&near, Some(&toml::Value::Integer(20))),
+            Verdict::Wrong
+        );
+        let any = Expected::AnyNumber(vec![13, 4_000_000_013]);
+        assert_eq!(judge(&any, Some(&toml::Value::Integer(13))), Verdict::Right);
+        assert_eq!(
+            judge(&any, Some(&toml::Value::Integer(4_000_000_013))),
+            Verdict::Right
+        );
+        assert_eq!(judge(&any, Some(&toml::Value::Integer(14))), Verdict::Wrong);
+    }
+
+    #[test]
     fn text_answers_ignore_case_and_spaces() {
         let e = Expected::Text("User1".into());
         assert_eq!(
@@ -187,6 +270,22 @@ mod tests {
         );
         assert_eq!(
             judge(&e, Some(&toml::Value::String("user2".into()))),
+            Verdict::Wrong
+        );
+    }
+
+    #[test]
+    fn hex_may_be_written_in_groups() {
+        let e = Expected::Text("706f7274".into());
+        for given in ["706f7274", "70 6F 72 74", "70:6f:72:74"] {
+            assert_eq!(
+                judge(&e, Some(&toml::Value::String(given.into()))),
+                Verdict::Right,
+                "{given}"
+            );
+        }
+        assert_eq!(
+            judge(&e, Some(&toml::Value::String("504f5254".into()))),
             Verdict::Wrong
         );
     }

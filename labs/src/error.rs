@@ -87,7 +87,9 @@ pub enum LabError {
     },
     /// A capture file is not there.
     #[error(
-        "no capture at {}: `just captures` (as root, with tcpdump) makes the shipped ones",
+        "no capture at {}: check `capture` in your answers file (my-work/labN/answers.toml; your \
+         live captures are in my-work/labN/); the shipped ones are remade by `just captures` (as \
+         root, with tcpdump)",
         path.display()
     )]
     NoCapture {

@@ -159,6 +159,12 @@ pub fn describe(v: &Value) -> Option<String> {
                 None => "no reply seen",
             }
         ),
+        "transfer" if number(v, "reply").is_some_and(|c| c >= 400) => format!(
+            "frame {frame}: TRANSFER {} {} refused by the server (reply {}): no file crossed",
+            s("direction"),
+            text(v, "name").unwrap_or("(listing)"),
+            number(v, "reply").unwrap_or(0)
+        ),
         "transfer" => format!(
             "frame {frame}: TRANSFER {} {} ({} bytes, {} mode, sha256 {})",
             s("direction"),
@@ -173,9 +179,61 @@ pub fn describe(v: &Value) -> Option<String> {
     })
 }
 
+/// Findings grouped by id, in the order first seen: one line per id with its count and the
+/// first one's message (twenty `tls-not-used` lines would bury the rest).
+pub fn grouped_findings(events: &[Value]) -> Vec<String> {
+    let mut groups: Vec<(&str, usize, &Value)> = Vec::new();
+    for f in events.iter().filter(|v| text(v, "kind") == Some("finding")) {
+        let id = text(f, "id").unwrap_or("?");
+        match groups.iter_mut().find(|(g, _, _)| *g == id) {
+            Some((_, n, _)) => *n += 1,
+            None => groups.push((id, 1, f)),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(id, n, first)| {
+            let severity = text(first, "severity").unwrap_or("?");
+            let message = text(first, "message").unwrap_or("");
+            if n == 1 {
+                format!("FINDING {id} ({severity}): {message}")
+            } else {
+                format!("FINDING {id} ({severity}) ×{n}, the first: {message}")
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn findings_of_one_kind_are_one_line_with_a_count() {
+        let ev = Events::parse(
+            r#"{"kind":"finding","id":"tls-not-used","severity":"medium","message":"a"}
+{"kind":"finding","id":"brute-force","severity":"high","message":"b"}
+{"kind":"finding","id":"tls-not-used","severity":"medium","message":"c"}"#,
+        );
+        assert_eq!(
+            grouped_findings(&ev.0),
+            vec![
+                "FINDING tls-not-used (medium) ×2, the first: a".to_string(),
+                "FINDING brute-force (high): b".to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_refused_transfer_says_so() {
+        let v: Value = serde_json::from_str(
+            r#"{"kind":"transfer","frame":33,"direction":"download","name":"missing.txt","bytes":0,"reply":550}"#,
+        )
+        .expect("json");
+        let line = describe(&v).expect("a line");
+        assert!(line.contains("refused"), "{line}");
+        assert!(!line.contains("sha256"), "{line}");
+    }
 
     const SAMPLE: &str = r#"{"kind":"session","frame":1,"session":1,"client":"127.0.0.1:5","server":"127.0.0.1:21"}
 {"kind":"command","frame":4,"session":1,"command":"RETR","arg":"x"}

@@ -13,7 +13,12 @@
 //! - [`stage`]: a lab's servers on loopback in a temporary folder, and the scripted client.
 //! - [`live`]: `inspector live` started, shown and stopped for a lab; the privilege probe.
 //! - [`runner`]: `lab N`: the steps, live or offline.
+//! - [`keys`]: waiting for the student: one key, and advice for commands typed in the wrong window.
+//! - [`packets`]: the TCP segments of a capture (the inspector's frame decoder), for questions
+//!   that need headers.
+//! - [`work`]: the student's untracked work folder `my-work/labN/`: answers, captures, files.
 //! - [`check`]: `check N`: the student's answers file against the computed answers.
+//! - [`hint`]: `hint N Q`: graded hints, never the value.
 //! - [`doctor`]: `doctor`: toolchain, loopback, capture privilege, shipped captures.
 //! - [`error`]: [`LabError`], why a command stopped and what to do about it.
 //! - [`captures`]: `captures`: records each lab's scripted session into `captures/labN.pcapng`.
@@ -26,14 +31,18 @@ pub mod check;
 pub mod doctor;
 pub mod error;
 pub mod events;
+pub mod hint;
+pub mod keys;
 pub mod lab;
 pub mod live;
+pub mod packets;
 pub mod procs;
 pub mod runner;
 pub mod seed;
 pub mod stage;
 pub mod text;
 pub mod tools;
+pub mod work;
 
 use clap::{Parser, Subcommand};
 pub use error::LabError;
@@ -52,7 +61,7 @@ pub const EXIT_ERROR: u8 = 2;
     name = "ftplab-lab",
     version,
     about = "ftplab's guided labs: starts what a lab needs, prints the steps, checks answers",
-    after_help = "Usually run through just: `just lab1`, `just lab1 --offline`, `just check lab1`, `just doctor`."
+    after_help = "Usually run through just: `just lab1`, `just lab1 --offline`, `just check lab1`, `just hint lab1 3`, `just doctor`."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -64,8 +73,10 @@ pub struct Cli {
 pub enum Command {
     /// Run lab N (0-4): start its pieces on loopback, print the steps, wait for you.
     Lab(runner::LabArgs),
-    /// Check your answers to lab N (labs/answers/labN.toml) without showing the right ones.
+    /// Check your answers to lab N (my-work/labN/answers.toml) without showing the right ones.
     Check(check::CheckArgs),
+    /// A hint for question Q of lab N: where to look first, then how; never the answer.
+    Hint(hint::HintArgs),
     /// Check the toolchain, loopback ports, the capture privilege and the shipped captures.
     Doctor,
     /// Record every lab's scripted session into captures/labN.pcapng (needs root and tcpdump).
@@ -81,6 +92,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, LabError> {
     let ok = match cli.command {
         Command::Lab(args) => runner::run(&args)?,
         Command::Check(args) => check::run(&args)?,
+        Command::Hint(args) => hint::run(&args)?,
         Command::Doctor => doctor::run()?,
         Command::Captures(args) => captures::run(&args)?,
         Command::Key(args) => check::key(&args)?,

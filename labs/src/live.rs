@@ -6,7 +6,7 @@ use crate::procs::{self, Guard};
 use crate::tools::Tools;
 use rustix::process::Signal;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -60,6 +60,7 @@ fn first_line(s: &str) -> String {
 /// A running `inspector live`.
 pub struct LiveInspector {
     guard: Guard,
+    echo: bool,
     events: Arc<Mutex<Vec<Value>>>,
     reader: Option<thread::JoinHandle<()>>,
 }
@@ -121,7 +122,12 @@ impl LiveInspector {
                 let Ok(v) = serde_json::from_str::<Value>(&line) else {
                     continue;
                 };
-                if echo && let Some(text) = events::describe(&v) {
+                // Findings come in a burst when the capture stops: shown grouped by `stop`.
+                let finding = events::text(&v, "kind") == Some("finding");
+                if echo
+                    && !finding
+                    && let Some(text) = events::describe(&v)
+                {
                     println!("  [inspector] {text}");
                 }
                 sink.lock().unwrap_or_else(|p| p.into_inner()).push(v);
@@ -129,6 +135,7 @@ impl LiveInspector {
         });
         Ok(Self {
             guard,
+            echo,
             events,
             reader: Some(reader),
         })
@@ -144,6 +151,11 @@ impl LiveInspector {
             let _ = r.join();
         }
         let events = std::mem::take(&mut *self.events.lock().unwrap_or_else(|p| p.into_inner()));
+        if self.echo {
+            for line in events::grouped_findings(&events) {
+                println!("  [inspector] {line}");
+            }
+        }
         Events(events)
     }
 }
@@ -166,13 +178,4 @@ pub fn probe(tools: &Tools, drop_privilege: bool) -> Result<(), Unavailable> {
         Some(0 | 1) => Ok(()),
         _ => Err(classify(&out.stderr)),
     }
-}
-
-/// Where a live lab saves the student's capture: `labs/my-captures/labN.pcapng`, or the folder
-/// `FTPLAB_MY_CAPTURES` names (tests use a temporary one).
-pub fn student_capture(lab: u8) -> PathBuf {
-    let dir = std::env::var_os("FTPLAB_MY_CAPTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::workspace_root().join("labs").join("my-captures"));
-    dir.join(format!("lab{lab}.pcapng"))
 }

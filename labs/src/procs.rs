@@ -40,6 +40,7 @@ pub fn install_signal_handler() -> std::io::Result<()> {
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
     thread::spawn(move || {
         if let Some(signal) = signals.forever().next() {
+            crate::keys::restore_terminal();
             eprintln!("\nftplab-lab: stopping (signal {signal}): ending the lab's processes");
             cleanup_all();
             std::process::exit(130);

@@ -2,15 +2,15 @@
 //! the student or drives the scripted client (`--auto`), and shows what the inspector found.
 
 use crate::error::LabError;
-use crate::events::{self, Events};
+use crate::events;
 use crate::lab::{self, Action, Seen};
 use crate::live::{self, LiveInspector};
+use crate::packets::Packets;
 use crate::procs;
 use crate::seed::Secrets;
 use crate::stage::{self, Stage};
 use crate::text::{self, Section};
 use crate::tools::Tools;
-use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -47,6 +47,21 @@ pub fn shipped_capture(n: u8) -> PathBuf {
         .join(format!("lab{n}.pcapng"))
 }
 
+/// The command that resumes a lab at `step` with every option given but `--step` and `--auto`.
+pub fn resume_command(args: &LabArgs, step: usize) -> String {
+    let mut out = format!("just lab{} --step {step}", args.lab);
+    if args.offline {
+        out.push_str(" --offline");
+    }
+    if let Some(seed) = args.seed {
+        out.push_str(&format!(" --seed {seed}"));
+    }
+    if let Some(c) = &args.capture {
+        out.push_str(&format!(" --capture {}", c.display()));
+    }
+    out
+}
+
 /// Runs a lab; false when (with `--auto`) something the student should see did not appear.
 pub fn run(args: &LabArgs) -> Result<bool, LabError> {
     let n = args.lab;
@@ -71,29 +86,47 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
         None
     };
     let tools = Tools::locate()?;
-    let stage = Stage::start(&tools, lab, &secrets, "127.0.0.1")?;
-    let extract_dir = stage.work().join("extracted");
+    let work_dir = crate::work::dir(n);
+    std::fs::create_dir_all(&work_dir).map_err(LabError::io(format!(
+        "cannot create your work folder {}",
+        work_dir.display()
+    )))?;
+    // What this run leaves for later: next to its capture (live) or in `offline-files/`.
+    let capture = match &offline_capture {
+        Some(c) => c.clone(),
+        None => crate::work::next_capture(n),
+    };
+    let keep = match &offline_capture {
+        Some(_) => work_dir.join("offline-files"),
+        None => crate::work::files_for(&capture),
+    };
+    let extract_dir = keep.join("extracted");
     std::fs::create_dir_all(&extract_dir).map_err(LabError::io(format!(
         "cannot create {}",
         extract_dir.display()
     )))?;
-    let wordlist = stage.work().join("words.txt");
+    let stage = Stage::start(&tools, lab, &secrets, "127.0.0.1", Some(&keep))?;
+    let wordlist = keep.join("words.txt");
     std::fs::write(&wordlist, secrets.words.join("\n") + "\n")
         .map_err(LabError::io(format!("cannot write {}", wordlist.display())))?;
+    // The originals, to compare with what the capture gives back after the lab has ended.
+    if let Some(server) = stage.servers.first() {
+        let originals = keep.join("originals");
+        let _ = std::fs::create_dir_all(&originals);
+        for name in ["notes.txt", "photo.bin"] {
+            let _ = std::fs::copy(server.root.join(name), originals.join(name));
+        }
+    }
 
-    let (capture, live) = match &offline_capture {
-        Some(c) => (c.clone(), None),
+    let live = match &offline_capture {
+        Some(_) => None,
         None => {
-            let capture = live::student_capture(n);
-            if let Some(dir) = capture.parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(LabError::io(format!("cannot create {}", dir.display())))?;
-            }
             let ports: Vec<u16> = stage.servers.iter().map(|s| s.port).collect();
             let extract = lab.extract.then_some(extract_dir.as_path());
             match LiveInspector::start(&tools, &ports, &capture, extract, true) {
-                Ok(l) => (capture, Some(l)),
+                Ok(l) => Some(l),
                 Err(e) => {
+                    let _ = std::fs::remove_file(&capture);
                     return Err(LabError::NoLiveCapture {
                         lab: n,
                         reason: e.to_string(),
@@ -103,13 +136,21 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
         }
     };
 
-    let vars = variables(&tools, &stage, &secrets, &capture, &wordlist, n);
+    let vars = variables(&tools, &stage, &secrets, &capture, &keep, &wordlist, n);
     println!("\n{}\n", lab_text.title);
-    print_header(&stage, &secrets, &capture, offline_capture.is_some());
+    print_header(
+        &stage,
+        &secrets,
+        lab,
+        &capture,
+        offline_capture.is_some(),
+        &keep,
+    );
     if args.step == 1 {
         print_sections(&lab_text.intro, &vars);
     }
     let mut all_ok = true;
+    let mut stopped_at = None;
     for (i, step) in lab_text.steps.iter().enumerate().skip(args.step - 1) {
         let k = i + 1;
         println!("\n━━ Step {k} of {steps}: {} ━━", step_title(&step.heading));
@@ -120,11 +161,11 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
             }
         }
         if k == lab.observe_step {
-            observe(&tools, offline_capture.as_deref(), &capture)?;
+            observe(offline_capture.is_some(), &capture);
         }
-        if !args.auto && k < steps && !wait_for_student(k, steps) {
-            println!("Stopped at step {k}: `just lab{n} --step {k}` resumes here.");
-            return Ok(true);
+        if !args.auto && k < steps && !crate::keys::wait_for_student(k, steps) {
+            stopped_at = Some(k);
+            break;
         }
     }
 
@@ -137,29 +178,63 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
             Seen {
                 events,
                 extracted: stage::hash_files(&extract_dir),
+                packets: Packets::read(c)?,
             }
         }
-        (None, Some(l)) => Seen {
-            events: l.stop(),
-            extracted: stage::hash_files(&extract_dir),
-        },
-        (None, None) => Seen {
-            events: Events::default(),
-            extracted: Vec::new(),
-        },
+        (None, Some(l)) => {
+            let events = l.stop();
+            let packets = Packets::read(&capture).unwrap_or_default();
+            let size = std::fs::metadata(&capture).map_or(0, |m| m.len());
+            // Only a file with no segment and hardly more than its headers is dropped.
+            if packets.0.is_empty() && size < 4096 {
+                // Nothing was captured: keep no empty file that looks like a capture.
+                let _ = std::fs::remove_file(&capture);
+                println!(
+                    "\nYour capture had no packets, so it was not kept; earlier captures in {} are untouched.",
+                    crate::work::shown(&work_dir)
+                );
+            } else {
+                println!(
+                    "\nYour capture is saved in {}.",
+                    crate::work::shown(&capture)
+                );
+            }
+            Seen {
+                events,
+                extracted: stage::hash_files(&extract_dir),
+                packets,
+            }
+        }
+        (None, None) => Seen::default(),
     };
+    if let Some(k) = stopped_at {
+        println!(
+            "Stopped at step {k}: `{}` resumes here.",
+            resume_command(args, k)
+        );
+        return Ok(true);
+    }
     println!("\n━━ What you should have seen ━━");
     for e in (lab.expect)(&seen, &secrets) {
         println!("  {} {}", if e.met { "✓" } else { "✗" }, e.what);
         all_ok &= e.met;
     }
     print_sections(&lab_text.outro, &vars);
+    let named = if offline_capture.is_some() || !seen.packets.0.is_empty() {
+        Some(capture.as_path())
+    } else {
+        None
+    };
+    let (answers, created) = crate::work::ensure(n, named, args.seed)?;
     println!(
-        "\nAnswer in labs/answers/lab{n}.toml (capture = \"{}\"{}), then `just check lab{n}`.",
-        capture
-            .strip_prefix(crate::workspace_root())
-            .unwrap_or(&capture)
-            .display(),
+        "\nAnswer in {}{} (capture = \"{}\"{}), then `just check lab{n}`; `just hint lab{n} Q` gives hints.",
+        crate::work::shown(&answers),
+        if created {
+            ", made now from the template"
+        } else {
+            ""
+        },
+        crate::work::shown(&capture),
         args.seed
             .map(|s| format!(", seed = {s}"))
             .unwrap_or_default()
@@ -174,7 +249,14 @@ fn step_title(heading: &str) -> &str {
     heading.split_once(':').map_or(heading, |(_, t)| t.trim())
 }
 
-fn print_header(stage: &Stage, s: &Secrets, capture: &Path, offline: bool) {
+fn print_header(
+    stage: &Stage,
+    s: &Secrets,
+    lab: &lab::Lab,
+    capture: &Path,
+    offline: bool,
+    keep: &Path,
+) {
     for server in &stage.servers {
         println!(
             "  {}: ftp://{}:{}  (log: {})",
@@ -184,15 +266,36 @@ fn print_header(stage: &Stage, s: &Secrets, capture: &Path, offline: bool) {
             server.log.display()
         );
     }
-    println!("  your account: {} / {}", s.user, s.password);
+    if let Some(t) = &stage.third_party {
+        println!(
+            "  third party (a host the attacker wants to reach): {}",
+            t.addr
+        );
+    }
+    if lab.secret_password {
+        println!(
+            "  your account: {} (its password is what the word list has to find)",
+            s.user
+        );
+    } else {
+        println!("  your account: {} / {}", s.user, s.password);
+    }
     if offline {
         println!("  offline: the inspector reads {}", capture.display());
     } else {
         println!(
-            "  inspector: live on lo, saving {} (its findings appear as [inspector] lines)",
-            capture.display()
+            "  inspector: live on lo, saving {} (what it finds appears as [inspector] lines)",
+            crate::work::shown(capture)
         );
     }
+    println!(
+        "  this run's files: {} (in your work folder, kept after the lab)",
+        crate::work::shown(keep)
+    );
+    println!(
+        "  temporary: {} (the servers' databases and files, removed when the lab ends)",
+        stage.work().display()
+    );
     println!("  Ctrl-C ends the lab and everything it started.");
 }
 
@@ -207,6 +310,7 @@ fn variables(
     stage: &Stage,
     s: &Secrets,
     capture: &Path,
+    keep: &Path,
     wordlist: &Path,
     n: u8,
 ) -> Vec<(&'static str, String)> {
@@ -219,6 +323,7 @@ fn variables(
     };
     let first = stage.servers.first();
     let path = |p: &Path| p.display().to_string();
+    let third = stage.third_party.as_ref();
     vec![
         ("client", path(&tools.client)),
         ("server", path(&tools.server)),
@@ -229,12 +334,26 @@ fn variables(
         ("user", s.user.clone()),
         ("password", s.password.clone()),
         ("wrong_password", s.wrong_password.clone()),
+        ("bounce_user", crate::lab::BOUNCE_USER.to_string()),
+        ("bounce_password", crate::lab::BOUNCE_PASSWORD.to_string()),
         ("capture", path(capture)),
-        ("work", path(stage.work())),
+        ("shipped_capture", path(&shipped_capture(n))),
+        ("work", path(keep)),
+        ("originals", path(&keep.join("originals"))),
+        ("extracted", path(&keep.join("extracted"))),
         ("files", first.map(|s| path(&s.root)).unwrap_or_default()),
         ("log", first.map(|s| path(&s.log)).unwrap_or_default()),
         ("downloads", path(&stage.downloads)),
         ("wordlist", path(wordlist)),
+        (
+            "third_party",
+            third.map(|t| t.addr.to_string()).unwrap_or_default(),
+        ),
+        (
+            "bounce",
+            third.map(|t| t.port_argument()).unwrap_or_default(),
+        ),
+        ("answers", crate::work::shown(&crate::work::answers_file(n))),
         ("lab", n.to_string()),
         (
             "seed_option",
@@ -274,23 +393,20 @@ pub fn show_privilege(tools: &Tools) {
     }
 }
 
-/// Shows the inspector's report at the lab's observation step.
-fn observe(tools: &Tools, offline: Option<&Path>, capture: &Path) -> Result<(), LabError> {
-    match offline {
-        Some(c) => {
-            println!("  $ inspector read {}", c.display());
-            let mut cmd = Command::new(&tools.inspector);
-            cmd.arg("read").arg(c).arg("--no-color");
-            let out = procs::run_bounded("inspector read", &mut cmd, b"", Duration::from_secs(60))?;
-            println!("{}", out.stdout);
-        }
-        None => println!(
-            "  The [inspector] lines are what an eavesdropper on loopback sees; when the lab ends \
-             the capture is in {} (`inspector read` it).",
+/// At the lab's observation step: where to look, not what is there (the questions ask it).
+fn observe(offline: bool, capture: &Path) {
+    if offline {
+        println!(
+            "  (offline: the commands above read {}; run them in a second terminal)",
             capture.display()
-        ),
+        );
+    } else {
+        println!(
+            "  (the [inspector] lines above are what an eavesdropper on loopback saw; when the lab \
+             ends the capture is in {})",
+            crate::work::shown(capture)
+        );
     }
-    Ok(())
 }
 
 fn extract(tools: &Tools, capture: &Path, dir: &Path) -> Result<(), LabError> {
@@ -303,16 +419,4 @@ fn extract(tools: &Tools, capture: &Path, dir: &Path) -> Result<(), LabError> {
         Duration::from_secs(60),
     )?;
     Ok(())
-}
-
-/// Waits for Enter; false when the student types q or standard input ends.
-fn wait_for_student(k: usize, steps: usize) -> bool {
-    // A line of its own: what the inspector finds meanwhile is printed below it, not after it.
-    println!("[step {k} of {steps}: waiting for you · Enter: next step · q: quit]");
-    let _ = std::io::stdout().flush();
-    let mut line = String::new();
-    match std::io::stdin().lock().read_line(&mut line) {
-        Ok(0) | Err(_) => false,
-        Ok(_) => !line.trim().eq_ignore_ascii_case("q"),
-    }
 }

@@ -13,7 +13,7 @@ const WORDS: [&str; 24] = [
     "saffron", "tundra", "umber", "velvet", "willow", "zephyr",
 ];
 
-/// Passwords people really use: the decoys of the brute-force word list (RFC 2577 §4).
+/// Passwords people really use: the decoys of the brute-force word list (RFC 2577 §5).
 const COMMON: [&str; 12] = [
     "123456", "password", "letmein", "qwerty", "admin", "welcome", "dragon", "monkey", "secret",
     "ftp", "abc123", "iloveyou",

@@ -5,7 +5,6 @@ use crate::lab::{ClientRun, Lab};
 use crate::procs::{self, Guard, WorkDir};
 use crate::seed::Secrets;
 use crate::tools::Tools;
-use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -37,20 +36,102 @@ pub struct Stage {
     pub servers: Vec<Server>,
     /// Where the client's downloads land.
     pub downloads: PathBuf,
+    /// The third party of lab 4's bounce, listening on 127.0.0.3.
+    pub third_party: Option<ThirdParty>,
+    /// Whether the echo of a client run hides the password (lab 4 finds it).
+    pub secret_password: bool,
     // Dropped last: the servers first.
     work: WorkDir,
 }
 
+/// A listener on another loopback address than the client's: the "third host" a bounce attack
+/// makes the FTP server connect to. It reads what arrives and says so, without its contents.
+pub struct ThirdParty {
+    /// Where it listens.
+    pub addr: std::net::SocketAddr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    arrived: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl ThirdParty {
+    /// Listens on `ip` port 0; `announce` prints a line when a connection arrives.
+    pub fn start(ip: &str, announce: bool) -> Result<Self, LabError> {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind((ip, 0)).map_err(LabError::io(format!(
+            "cannot listen on {ip} for the bounce lab's third party (Linux routes all of \
+             127.0.0.0/8 to loopback; other systems may need `ifconfig lo0 alias {ip}`)"
+        )))?;
+        let addr = listener
+            .local_addr()
+            .map_err(LabError::io("cannot read the third party's address"))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(LabError::io("cannot set up the third party's listener"))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let arrived = Arc::new(AtomicUsize::new(0));
+        let (stop2, arrived2) = (stop.clone(), arrived.clone());
+        std::thread::spawn(move || {
+            while !stop2.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((mut conn, _)) => {
+                        arrived2.fetch_add(1, Ordering::Relaxed);
+                        if announce {
+                            println!(
+                                "  [third party {addr}] a connection arrived, sent by the FTP server"
+                            );
+                        }
+                        let _ = conn.set_nonblocking(false);
+                        let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                        std::thread::spawn(move || {
+                            let _ = std::io::copy(&mut conn, &mut std::io::sink());
+                        });
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        });
+        Ok(Self {
+            addr,
+            stop,
+            arrived,
+        })
+    }
+
+    /// Connections that arrived so far.
+    pub fn arrived(&self) -> usize {
+        self.arrived.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The PORT argument naming it: `h1,h2,h3,h4,p1,p2`.
+    pub fn port_argument(&self) -> String {
+        let ip = self.addr.ip().to_string().replace('.', ",");
+        let p = self.addr.port();
+        format!("{ip},{},{}", p / 256, p % 256)
+    }
+}
+
+impl Drop for ThirdParty {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 impl Stage {
-    /// Starts `lab`'s servers on `host` port 0 with the lab user and files of `secrets`.
+    /// Starts `lab`'s servers on `host` port 0 with the lab user and files of `secrets`. With
+    /// `keep`, downloads go there (the student's work folder) instead of the temporary folder.
     pub fn start(
         tools: &Tools,
         lab: &Lab,
         secrets: &Secrets,
         host: &str,
+        keep: Option<&Path>,
     ) -> Result<Self, LabError> {
         let work = WorkDir::new(&format!("lab{}", lab.number))?;
-        let downloads = work.path().join("downloads");
+        let downloads = keep
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| work.path().to_path_buf())
+            .join("downloads");
         fs::create_dir_all(&downloads).map_err(LabError::io(format!(
             "cannot create {}",
             downloads.display()
@@ -59,7 +140,10 @@ impl Stage {
         for (i, spec) in (lab.servers)(secrets).into_iter().enumerate() {
             let dir = work.path().join(format!("server{}", i + 1));
             let root = prepare(tools, &dir, secrets)?;
-            let log = work.path().join(format!("server{}.log", i + 1));
+            // With `keep` the log stays after the lab: the last steps point to it.
+            let log = keep
+                .unwrap_or(work.path())
+                .join(format!("server{}.log", i + 1));
             let mut cmd = Command::new(&tools.server);
             cmd.arg("--db")
                 .arg(db_url(&dir))
@@ -99,10 +183,20 @@ impl Stage {
                 _guard: guard,
             });
         }
+        let third_party = if lab.third_party {
+            Some(ThirdParty::start(
+                crate::lab::THIRD_PARTY_IP,
+                keep.is_some(),
+            )?)
+        } else {
+            None
+        };
         Ok(Self {
             host: host.to_string(),
             servers,
             downloads,
+            third_party,
+            secret_password: lab.secret_password,
             work,
         })
     }
@@ -112,8 +206,19 @@ impl Stage {
         self.work.path()
     }
 
-    /// Runs one scripted client session; prints what the student would see when `echo`.
-    /// Returns whether it ended as the lab expects.
+    /// The `-c` commands of a run with `{{bounce}}` filled in (the third party's address).
+    pub fn commands(&self, run: &ClientRun) -> String {
+        let bounce = self
+            .third_party
+            .as_ref()
+            .map(ThirdParty::port_argument)
+            .unwrap_or_default();
+        run.commands.replace("{{bounce}}", &bounce)
+    }
+
+    /// Runs one scripted client session. With `echo` it prints the command line (the password
+    /// hidden where the lab finds it) and whether the session ended as the lab expects, never
+    /// the replies: they are what the questions ask.
     pub fn run_client(
         &self,
         tools: &Tools,
@@ -125,39 +230,30 @@ impl Stage {
             .servers
             .get(run.server)
             .ok_or(LabError::Missing("the lab names a server it did not start"))?;
+        let user = run.user.unwrap_or(&secrets.user);
+        let commands = self.commands(run);
         let mut cmd = Command::new(&tools.client);
         cmd.current_dir(&self.downloads)
-            .args([
-                "-u",
-                &secrets.user,
-                "--password-stdin",
-                "--json",
-                "--no-progress",
-            ])
+            .args(["-u", user, "--password-stdin", "--json", "--no-progress"])
             .args(&run.args)
-            .args(["-c", &run.commands])
+            .args(["-c", &commands])
             .arg(&self.host)
             .arg(server.port.to_string());
         if echo {
+            let shown = if self.secret_password && run.user.is_none() {
+                "\"$p\"".to_string()
+            } else {
+                run.password.clone()
+            };
             println!(
-                "  $ echo {} | ftp-client -u {} --password-stdin {}-c '{}' {} {}",
-                run.password,
-                secrets.user,
+                "  $ echo {shown} | ftp-client -u {user} --password-stdin {}-c '{commands}' {} {} >/dev/null",
                 run.args.iter().map(|a| format!("{a} ")).collect::<String>(),
-                run.commands,
                 self.host,
                 server.port
             );
         }
         let input = format!("{}\n", run.password);
         let out = procs::run_bounded("ftp-client", &mut cmd, input.as_bytes(), CLIENT_LIMIT)?;
-        if echo {
-            for line in out.stdout.lines() {
-                if let Ok(v) = serde_json::from_str::<Value>(line) {
-                    println!("    {}", describe_result(&v));
-                }
-            }
-        }
         if out.status.is_none() {
             return Err(LabError::Unfinished {
                 what: "ftp-client".into(),
@@ -165,6 +261,16 @@ impl Stage {
             });
         }
         let ok = out.success() == run.expect_ok;
+        if echo {
+            println!(
+                "    (the client {})",
+                if out.success() {
+                    "ended: every command succeeded"
+                } else {
+                    "stopped: the server refused something"
+                }
+            );
+        }
         if !ok {
             eprintln!(
                 "  ✗ the client should have {} but did not:\n{}",
@@ -173,21 +279,6 @@ impl Stage {
             );
         }
         Ok(ok)
-    }
-}
-
-fn describe_result(v: &Value) -> String {
-    let command = v.get("command").and_then(Value::as_str).unwrap_or("?");
-    let reply = v.get("reply").map(|r| {
-        format!(
-            "{} {}",
-            r.get("code").and_then(Value::as_i64).unwrap_or(0),
-            r.get("text").and_then(Value::as_str).unwrap_or("")
-        )
-    });
-    match reply {
-        Some(r) => format!("ftp> {command}  →  {r}"),
-        None => format!("ftp> {command}"),
     }
 }
 

@@ -43,6 +43,44 @@ pub struct ServerConfig {
     /// After an upload's data connection ends, how long the control connection must stay open
     /// for the upload to count as meant (a killed client closes both at once).
     pub upload_confirm_grace: Duration,
+    /// FTPS (RFC 4217): what AUTH TLS and PROT may and must do.
+    pub tls: TlsPolicies,
+}
+
+/// Whether TLS is refused, offered or demanded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsPolicy {
+    /// No TLS: AUTH TLS is refused (the server has no certificate).
+    #[default]
+    Off,
+    /// TLS when the client asks for it (AUTH TLS, PROT P); clear text otherwise.
+    Optional,
+    /// Clear text refused: USER before AUTH TLS gets 530 (control), a transfer without
+    /// PROT P gets 521 (data).
+    Required,
+}
+
+impl TlsPolicy {
+    /// `off`, `optional` or `required`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TlsPolicy::Off => "off",
+            TlsPolicy::Optional => "optional",
+            TlsPolicy::Required => "required",
+        }
+    }
+}
+
+/// The FTPS settings. The certificate itself lives with the connection loop (see
+/// [`crate::tls`]); the session only needs to know what is allowed.
+#[derive(Debug, Clone, Default)]
+pub struct TlsPolicies {
+    /// On the control connection.
+    pub control: TlsPolicy,
+    /// On data connections (PROT P).
+    pub data: TlsPolicy,
+    /// WEAKENING: the NSS key log file every TLS secret is written to (for Wireshark).
+    pub keylog: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -64,6 +102,7 @@ impl Default for ServerConfig {
             hash_downloads: false,
             shutdown_grace: Duration::from_secs(5),
             upload_confirm_grace: Duration::from_millis(25),
+            tls: TlsPolicies::default(),
         }
     }
 }
@@ -73,6 +112,12 @@ impl ServerConfig {
     /// the 220 greeting and the log.
     pub fn weakenings(&self) -> Vec<&'static str> {
         let mut list = Vec::new();
+        if self.tls.keylog.is_some() {
+            list.push(
+                "TLS session keys are written to a key log file (--tls-keylog): whoever reads it \
+                 decrypts every FTPS session, passwords and files included",
+            );
+        }
         if self.allow_foreign_data_address {
             list.push("PORT/EPRT may name any address (FTP bounce attack possible, RFC 2577 §3)");
         }

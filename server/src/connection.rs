@@ -3,6 +3,9 @@
 //!
 //! While a transfer runs, the loop keeps reading the control connection so ABOR works
 //! (RFC 959 §4.1.3); other commands that arrive meanwhile wait until the transfer is over.
+//!
+//! After `AUTH TLS` ([`Action::StartTls`]) the same loop runs over a TLS stream: the control
+//! connection is taken apart into its TCP stream, handed to rustls, and split again.
 
 use crate::config::ServerConfig;
 use crate::data_channel::{self, Outcome};
@@ -15,11 +18,15 @@ use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio_rustls::server::TlsStream;
+
+/// The longest a client may take for the TLS handshake on the control connection.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What every session shares.
 pub struct Shared {
@@ -29,6 +36,49 @@ pub struct Shared {
     pub store: Arc<dyn UserStore>,
     /// Failed-login counting and lockout.
     pub guard: LoginGuard,
+    /// The TLS configuration (certificate, session cache, key log) when FTPS is on.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The same for data connections ([`crate::tls::data_config`]).
+    pub tls_data: Option<Arc<rustls::ServerConfig>>,
+}
+
+/// The reading side of the control connection: TCP, or TLS after AUTH TLS.
+enum ControlRead {
+    Plain(OwnedReadHalf),
+    Tls(ReadHalf<TlsStream<TcpStream>>),
+    /// Handed to the TLS handshake.
+    Detached,
+}
+
+/// The writing side of the control connection.
+enum ControlWrite {
+    Plain(OwnedWriteHalf),
+    Tls(WriteHalf<TlsStream<TcpStream>>),
+}
+
+impl ControlRead {
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            ControlRead::Plain(half) => half.read(buf).await,
+            ControlRead::Tls(half) => half.read(buf).await,
+            ControlRead::Detached => Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the control connection was lost in a TLS handshake",
+            )),
+        }
+    }
+}
+
+impl ControlWrite {
+    async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            ControlWrite::Plain(half) => half.write_all(bytes).await,
+            ControlWrite::Tls(half) => {
+                half.write_all(bytes).await?;
+                half.flush().await
+            }
+        }
+    }
 }
 
 /// One incoming line, or why there is none.
@@ -36,7 +86,7 @@ type Incoming = Result<String, LineError>;
 
 /// Reads lines from the control connection, bounded by [`MAX_LINE_LEN`].
 struct ControlReader {
-    half: OwnedReadHalf,
+    half: ControlRead,
     buf: Vec<u8>,
     /// Skipping the rest of an over-long line.
     discarding: bool,
@@ -69,16 +119,25 @@ impl ControlReader {
         }
     }
 
+    /// The bytes read but not yet handled: lines, or the start of one.
+    fn has_pending_bytes(&self) -> bool {
+        !self.buf.is_empty() || !self.deferred.is_empty()
+    }
+
     /// Reads whatever else is waiting, without waiting.
     ///
     /// Urgent data (clients send ABOR that way) makes the kernel end a read at the urgent
     /// mark although more bytes are there; tokio takes a short read to mean "drained" and
     /// would wait for a new wake-up that never comes. So read on until the socket says so.
     fn drain_ready(&mut self) -> io::Result<()> {
+        // Inside TLS there is no urgent data to step over: rustls hands out whole records.
+        let ControlRead::Plain(half) = &self.half else {
+            return Ok(());
+        };
         let mut chunk = [0u8; 4096];
         // Straight to the socket: tokio's own `try_read` answers "would block" from its cached
         // readiness without asking the kernel, which is exactly the state we must get out of.
-        let socket = socket2::SockRef::from(self.half.as_ref());
+        let socket = socket2::SockRef::from(half.as_ref());
         while self.buf.len() < 4 * MAX_LINE_LEN {
             match (&*socket).read(&mut chunk) {
                 Ok(0) => {
@@ -133,6 +192,9 @@ impl ControlReader {
             return true;
         }
         let ControlReader { half, buf, .. } = self;
+        let ControlRead::Plain(half) = half else {
+            return false;
+        };
         let stream: &TcpStream = half.as_ref();
         // try_io clears tokio's readiness when the kernel says "would block", so a later
         // `readable()` really waits for news.
@@ -169,6 +231,29 @@ impl ControlReader {
     /// other; the data connection's FIN looks exactly like the end of a complete upload, so
     /// only a control connection still open a moment later tells the two apart.
     async fn closes_within(&mut self, grace: std::time::Duration) -> bool {
+        let half = match &mut self.half {
+            ControlRead::Plain(_) => None,
+            ControlRead::Tls(half) => Some(half),
+            ControlRead::Detached => return true,
+        };
+        if let Some(half) = half {
+            // A TLS record can only be read, not peeked at: what arrives is kept for later.
+            if self.eof {
+                return true;
+            }
+            let mut chunk = [0u8; 4096];
+            return match tokio::time::timeout(grace, half.read(&mut chunk)).await {
+                Err(_elapsed) => false,
+                Ok(Ok(0)) | Ok(Err(_)) => {
+                    self.eof = true;
+                    true
+                }
+                Ok(Ok(n)) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    false
+                }
+            };
+        }
         let deadline = Instant::now() + grace;
         loop {
             if self.poll_closed() {
@@ -178,7 +263,10 @@ impl ControlReader {
             if left.is_zero() {
                 return false;
             }
-            match tokio::time::timeout(left, self.half.readable()).await {
+            let ControlRead::Plain(half) = &self.half else {
+                return false;
+            };
+            match tokio::time::timeout(left, half.readable()).await {
                 Err(_elapsed) => return self.poll_closed(),
                 Ok(Err(_)) => return true,
                 Ok(Ok(())) => {}
@@ -197,27 +285,37 @@ pub async fn serve(
     let (half, writer) = stream.into_split();
     let mut conn = Connection {
         reader: ControlReader {
-            half,
+            half: ControlRead::Plain(half),
             buf: Vec::new(),
             discarding: false,
             deferred: VecDeque::new(),
             eof: false,
         },
-        writer,
+        writer: Some(ControlWrite::Plain(writer)),
         passive: None,
     };
     let result = conn.run(&mut session, &shared, &mut shutdown).await;
+    let tls = session.is_protected();
     match result {
-        Ok(()) => tracing::info!(session = session.id, peer = %session.peer, "session closed"),
-        Err(error) => {
-            tracing::info!(session = session.id, peer = %session.peer, %error, "session ended")
+        Ok(()) => {
+            tracing::info!(session = session.id, peer = %session.peer, tls, "session closed")
         }
+        Err(error) => {
+            tracing::info!(session = session.id, peer = %session.peer, tls, %error, "session ended")
+        }
+    }
+    // Inside TLS, say goodbye with close_notify so the client sees a clean end.
+    if let Some(ControlWrite::Tls(mut writer)) = conn.writer.take() {
+        tokio::time::timeout(Duration::from_secs(1), writer.shutdown())
+            .await
+            .ok();
     }
 }
 
 struct Connection {
     reader: ControlReader,
-    writer: OwnedWriteHalf,
+    /// `None` only while the TLS handshake has the connection.
+    writer: Option<ControlWrite>,
     /// The passive listener the session's [`DataSetup::Passive`] names; the session only knows
     /// its address.
     passive: Option<(SocketAddr, TcpListener)>,
@@ -225,7 +323,79 @@ struct Connection {
 
 impl Connection {
     async fn send(&mut self, reply: &Reply) -> io::Result<()> {
-        self.writer.write_all(reply.encode().as_bytes()).await
+        match &mut self.writer {
+            Some(writer) => writer.write_all(reply.encode().as_bytes()).await,
+            None => Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the control connection was lost in a TLS handshake",
+            )),
+        }
+    }
+
+    /// AUTH TLS: sends 234, then runs the TLS handshake on the control connection.
+    /// An error ends the session: after a failed handshake the bytes on the connection make
+    /// sense neither as TLS nor as FTP.
+    async fn start_tls(
+        &mut self,
+        session: &mut Session,
+        shared: &Shared,
+        reply: &Reply,
+    ) -> io::Result<()> {
+        let (id, peer) = (session.id, session.peer);
+        let Some(config) = shared.tls.clone() else {
+            // The session offers AUTH TLS only when a certificate is loaded.
+            return self
+                .send(&Reply::new(
+                    ReplyCode::SECURITY_RESOURCE_UNAVAILABLE,
+                    "TLS is not available: no certificate.",
+                ))
+                .await;
+        };
+        // A client must wait for 234 before its ClientHello (RFC 4217 §4.1). Lines sent before
+        // that were written in clear: taking them as protected would let a man in the middle
+        // inject commands into the TLS session (the STARTTLS injection flaw, CVE-2011-0411).
+        if self.reader.has_pending_bytes() {
+            tracing::warn!(session = id, %peer,
+                "bytes followed AUTH TLS before its reply; closing (possible command injection)");
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "client sent more after AUTH TLS without waiting for 234",
+            ));
+        }
+        self.send(reply).await?;
+        let halves = (
+            std::mem::replace(&mut self.reader.half, ControlRead::Detached),
+            self.writer.take(),
+        );
+        let (ControlRead::Plain(read), Some(ControlWrite::Plain(write))) = halves else {
+            // The session answers AUTH TLS with 503 once it is protected.
+            return Err(io::Error::other("AUTH TLS on a connection already in TLS"));
+        };
+        let stream = read.reunite(write).map_err(io::Error::other)?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+        let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
+        let tls = match handshake {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(error)) => {
+                let why = crate::tls::describe_handshake_error(&error);
+                tracing::warn!(session = id, %peer, "TLS handshake on the control connection failed: {why}");
+                return Err(io::Error::new(error.kind(), why));
+            }
+            Err(_elapsed) => {
+                tracing::warn!(session = id, %peer,
+                    "TLS handshake on the control connection timed out after {HANDSHAKE_TIMEOUT:?}");
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "TLS handshake timed out",
+                ));
+            }
+        };
+        let summary = crate::tls::TlsSummary::of(tls.get_ref().1);
+        session.tls_started(&summary);
+        let (read, write) = tokio::io::split(tls);
+        self.reader.half = ControlRead::Tls(read);
+        self.writer = Some(ControlWrite::Tls(write));
+        Ok(())
     }
 
     async fn run(
@@ -282,7 +452,11 @@ impl Connection {
                     let reply = session.passive_opened(&request, bound);
                     self.send(&reply).await?;
                 }
-                Action::Transfer(plan) => self.transfer(session, config, *plan).await?,
+                Action::Transfer(plan) => {
+                    self.transfer(session, config, shared.tls_data.as_ref(), *plan)
+                        .await?
+                }
+                Action::StartTls(reply) => self.start_tls(session, shared, &reply).await?,
             }
             self.forget_unwanted_listener(session);
         }
@@ -388,6 +562,7 @@ impl Connection {
         &mut self,
         session: &mut Session,
         config: &ServerConfig,
+        tls: Option<&Arc<rustls::ServerConfig>>,
         plan: TransferPlan,
     ) -> io::Result<()> {
         let TransferPlan {
@@ -396,7 +571,18 @@ impl Connection {
             opening,
             kind,
             description,
+            protected,
         } = plan;
+        // PROT P is only reachable after AUTH TLS, which needs the configuration.
+        let tls = match (protected, tls) {
+            (true, Some(tls)) => Some(Arc::clone(tls)),
+            (true, None) => {
+                return self
+                    .send(&SessionError::DataProtectionRequired.into_reply())
+                    .await;
+            }
+            (false, _) => None,
+        };
         let (id, peer) = (session.id, session.peer);
         let (endpoint, endpoint_text) = match endpoint {
             DataSetup::Active(addr) => (
@@ -428,12 +614,25 @@ impl Connection {
             .peer_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
+        let protection = if tls.is_some() { "TLS" } else { "clear" };
         session.last_data = Some(format!(
-            "{description} ({endpoint_text}, client side {data_peer})"
+            "{description} ({endpoint_text}, client side {data_peer}, {protection})"
         ));
         let started = Instant::now();
         let timeout = config.data_timeout;
-        let (result, aborted, control_gone) = if job.runs_in_place() {
+        let (result, aborted, control_gone) = if let Some(tls) = tls {
+            // TLS needs user space for every byte: no sendfile, a blocking thread with rustls.
+            let stream = stream.into_std()?;
+            let killer = stream.try_clone()?;
+            let worker = tokio::task::spawn_blocking(move || {
+                data_channel::run_job_tls(job, stream, tls, timeout)
+            });
+            let work = async move { worker.await.unwrap_or_else(|e| Err(io::Error::other(e))) };
+            let stop = || {
+                killer.shutdown(std::net::Shutdown::Both).ok();
+            };
+            self.watch_control(work, stop, session, &description).await
+        } else if job.runs_in_place() {
             // Binary downloads and listings need no CPU of ours: sendfile on this task.
             let work = data_channel::run_job_in_place(job, &stream, timeout);
             let stop = || {
@@ -483,7 +682,12 @@ impl Connection {
             bytes,
             sha256,
             upload,
+            tls,
         } = outcome;
+        let protection = match &tls {
+            Some(summary) => format!("TLS ({summary})"),
+            None => "clear".to_owned(),
+        };
         if let Some(upload) = upload {
             if control_gone || self.reader.closes_within(config.upload_confirm_grace).await {
                 // Dropping the upload deletes its temp file.
@@ -508,10 +712,11 @@ impl Connection {
         let sha = sha256.as_deref().unwrap_or("-");
         match kind {
             DataDirection::Listing => {
-                tracing::debug!(session = id, %peer, size = bytes, "{description} sent")
+                tracing::debug!(session = id, %peer, size = bytes, %protection, "{description} sent")
             }
             _ => tracing::info!(session = id, %peer, size = bytes, ms = elapsed.as_millis() as u64,
-                mb_per_s = %format!("{rate:.1}"), sha256 = %sha, "transfer complete: {description}"),
+                mb_per_s = %format!("{rate:.1}"), sha256 = %sha, %protection,
+                "transfer complete: {description}"),
         }
         if control_gone {
             return Err(io::Error::new(

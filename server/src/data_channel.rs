@@ -4,12 +4,18 @@
 //! a `sendfile(2)` loop: the kernel moves page-cache pages to the socket and the bytes never
 //! touch user space. The control connection keeps a clone of the socket: ABOR shuts it down,
 //! which ends the blocking copy at once.
+//!
+//! With PROT P the data connection is a TLS connection whose server is us (RFC 4217 §7): the
+//! same jobs run on a blocking thread over rustls' `StreamOwned`, which makes sendfile
+//! impossible (every byte is encrypted in user space).
 
+use crate::tls::{TlsSummary, describe_handshake_error};
 pub use crate::upload::{Upload, UploadMode};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream as StdTcpStream};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
@@ -180,6 +186,8 @@ pub struct Outcome {
     /// a crashing client also produces; so the caller first checks that the control connection
     /// is still there before the file gets its real name.
     pub upload: Option<Upload>,
+    /// PROT P: what the data connection's TLS handshake agreed on.
+    pub tls: Option<TlsSummary>,
 }
 
 impl Job {
@@ -250,6 +258,7 @@ pub async fn run_job_in_place(
         bytes,
         sha256: None,
         upload: None,
+        tls: None,
     })
 }
 
@@ -265,9 +274,101 @@ async fn wait_writable(stream: &TcpStream, timeout: Duration) -> io::Result<()> 
 
 /// Runs a job on a blocking thread's socket; the socket is closed when it returns.
 pub fn run_job(job: Job, mut stream: StdTcpStream, timeout: Duration) -> io::Result<Outcome> {
+    prepare_blocking(&stream, timeout)?;
+    let outcome = run_job_on(job, &mut stream)?;
+    stream.shutdown(std::net::Shutdown::Write).ok();
+    Ok(outcome)
+}
+
+fn prepare_blocking(stream: &StdTcpStream, timeout: Duration) -> io::Result<()> {
     stream.set_nonblocking(false)?;
     stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))
+}
+
+/// PROT P: the TLS handshake as server on a blocking thread's socket (resuming the control
+/// connection's TLS session when the client offers it), then the job inside TLS, then
+/// close_notify so the client knows a download is complete.
+pub fn run_job_tls(
+    job: Job,
+    stream: StdTcpStream,
+    config: Arc<rustls::ServerConfig>,
+    timeout: Duration,
+) -> io::Result<Outcome> {
+    prepare_blocking(&stream, timeout)?;
+    let connection = rustls::ServerConnection::new(config).map_err(io::Error::other)?;
+    let mut tls = rustls::StreamOwned::new(connection, stream);
+    let handshake_failed = |error: io::Error| {
+        io::Error::new(
+            error.kind(),
+            format!(
+                "TLS handshake on the data connection failed: {}",
+                describe_handshake_error(&error)
+            ),
+        )
+    };
+    while tls.conn.is_handshaking() {
+        let (read, written) = tls
+            .conn
+            .complete_io(&mut tls.sock)
+            .map_err(handshake_failed)?;
+        if read == 0 && written == 0 && tls.conn.is_handshaking() {
+            return Err(handshake_failed(io::ErrorKind::UnexpectedEof.into()));
+        }
+    }
+    let summary = TlsSummary::of(&tls.conn);
+    let mut data = ToleratedEof {
+        inner: tls,
+        without_close_notify: false,
+    };
+    let mut outcome = run_job_on(job, &mut data)?;
+    if data.without_close_notify {
+        // Seen from here, a connection cut by an attacker looks the same (a truncation attack);
+        // the upload still counts only if the control connection stays (upload_confirm_grace).
+        tracing::warn!("the client ended a TLS data connection without close_notify");
+    }
+    let mut tls = data.inner;
+    tls.conn.send_close_notify();
+    while tls.conn.wants_write() {
+        if tls.conn.write_tls(&mut tls.sock).is_err() {
+            break;
+        }
+    }
+    tls.sock.shutdown(std::net::Shutdown::Write).ok();
+    outcome.tls = Some(summary);
+    Ok(outcome)
+}
+
+/// A TLS stream that takes a TCP close without TLS close_notify as the end of the data, as
+/// vsftpd does by default: several clients end uploads that way.
+struct ToleratedEof {
+    inner: rustls::StreamOwned<rustls::ServerConnection, StdTcpStream>,
+    without_close_notify: bool,
+}
+
+impl Read for ToleratedEof {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.inner.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                self.without_close_notify = true;
+                Ok(0)
+            }
+            other => other,
+        }
+    }
+}
+
+impl Write for ToleratedEof {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Runs a job on a connected blocking stream (TCP or TLS).
+fn run_job_on(job: Job, stream: &mut (impl Read + Write)) -> io::Result<Outcome> {
     let outcome = match job {
         Job::SendBytes(bytes) => {
             stream.write_all(&bytes)?;
@@ -275,6 +376,7 @@ pub fn run_job(job: Job, mut stream: StdTcpStream, timeout: Duration) -> io::Res
                 bytes: bytes.len() as u64,
                 sha256: None,
                 upload: None,
+                tls: None,
             }
         }
         Job::SendFile {
@@ -282,10 +384,10 @@ pub fn run_job(job: Job, mut stream: StdTcpStream, timeout: Duration) -> io::Res
             offset,
             ascii,
             hash,
-        } => send_file(file, offset, ascii, hash, &stream)?,
-        Job::Receive { upload, ascii } => receive(upload, ascii, &mut stream)?,
+        } => send_file(file, offset, ascii, hash, stream)?,
+        Job::Receive { upload, ascii } => receive(upload, ascii, stream)?,
     };
-    stream.shutdown(std::net::Shutdown::Write).ok();
+    stream.flush()?;
     Ok(outcome)
 }
 
@@ -294,7 +396,7 @@ fn send_file(
     offset: u64,
     ascii: bool,
     hash: bool,
-    mut stream: &StdTcpStream,
+    stream: &mut impl Write,
 ) -> io::Result<Outcome> {
     use std::io::{Seek, SeekFrom};
     file.seek(SeekFrom::Start(offset))?;
@@ -333,10 +435,11 @@ fn send_file(
         bytes: sent,
         sha256: hasher.map(|h| hex::encode(h.finalize())),
         upload: None,
+        tls: None,
     })
 }
 
-fn receive(upload: Upload, ascii: bool, stream: &mut StdTcpStream) -> io::Result<Outcome> {
+fn receive(upload: Upload, ascii: bool, stream: &mut impl Read) -> io::Result<Outcome> {
     if ascii {
         receive_ascii(upload, stream)
     } else {
@@ -349,7 +452,7 @@ const BUFFERS_IN_FLIGHT: usize = 4;
 
 /// TYPE I upload. sha256 runs on a second thread so hashing overlaps with reading the socket
 /// and writing the file: one after the other, the three halve the upload rate.
-fn receive_binary(upload: Upload, stream: &mut StdTcpStream) -> io::Result<Outcome> {
+fn receive_binary(upload: Upload, stream: &mut impl Read) -> io::Result<Outcome> {
     use std::sync::mpsc::sync_channel;
     let mut upload = upload;
     let temp = &mut upload.file;
@@ -398,6 +501,7 @@ fn receive_binary(upload: Upload, stream: &mut StdTcpStream) -> io::Result<Outco
         bytes: received,
         sha256: Some(hex::encode(digest)),
         upload: Some(upload),
+        tls: None,
     })
 }
 
@@ -412,7 +516,7 @@ fn read_some(source: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// TYPE A upload: CRLF → LF on the way to disk, hashed as stored.
-fn receive_ascii(upload: Upload, stream: &mut StdTcpStream) -> io::Result<Outcome> {
+fn receive_ascii(upload: Upload, stream: &mut impl Read) -> io::Result<Outcome> {
     let mut upload = upload;
     let temp = &mut upload.file;
     let mut hasher = Sha256::new();
@@ -448,6 +552,7 @@ fn receive_ascii(upload: Upload, stream: &mut StdTcpStream) -> io::Result<Outcom
         bytes: received,
         sha256: Some(sha256),
         upload: Some(upload),
+        tls: None,
     })
 }
 

@@ -16,6 +16,15 @@ pub enum SessionError {
     /// The command needs a login.
     #[error("Please login with USER and PASS.")]
     NotLoggedIn,
+    /// `--tls required`: USER or PASS before AUTH TLS.
+    #[error(
+        "TLS required: this server refuses logins in clear text. Send AUTH TLS first \
+         (e.g. curl --ssl-reqd, lftp with ftp:ssl-force, ftp-client --tls)."
+    )]
+    TlsRequired,
+    /// `--tls-data required`: a transfer without PROT P (RFC 4217 §10.2).
+    #[error("Data connections must be protected: send PBSZ 0 and PROT P first.")]
+    DataProtectionRequired,
     /// The command came out of order (RNTO without RNFR, PASS without USER…).
     #[error("{0}")]
     BadSequence(&'static str),
@@ -83,7 +92,8 @@ impl SessionError {
                 ..
             }) => ReplyCode::PROTOCOL_NOT_SUPPORTED,
             SessionError::Syntax(_) => ReplyCode::SYNTAX_ERROR_ARGS,
-            SessionError::NotLoggedIn => ReplyCode::NOT_LOGGED_IN,
+            SessionError::NotLoggedIn | SessionError::TlsRequired => ReplyCode::NOT_LOGGED_IN,
+            SessionError::DataProtectionRequired => ReplyCode::PROTECTION_REQUIRED,
             SessionError::BadSequence(_) => ReplyCode::BAD_SEQUENCE,
             SessionError::Path(PathError::Invalid { .. }) => ReplyCode::FILE_NAME_NOT_ALLOWED,
             SessionError::Path(_) | SessionError::ReadOnly => ReplyCode::FILE_UNAVAILABLE,

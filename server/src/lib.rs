@@ -13,6 +13,7 @@
 //!   [`upload`]: where an upload's bytes wait until the client confirms it.
 //! - [`paths`]: the root jail. [`listing_format`]: LIST/NLST/MLSD formats.
 //! - [`login_guard`]: failed-login budgets per address and per (address, user), and lockout.
+//! - [`tls`]: FTPS (RFC 4217): the rustls configuration, the demo certificate, the key log.
 //! - [`user_store`]: the users table; [`user_admin`]: the `user` and `init` subcommands.
 //!
 //! Data flow: accept → limits → one task per control connection → line →
@@ -28,6 +29,7 @@ pub mod listing_format;
 pub mod login_guard;
 pub mod paths;
 pub mod session;
+pub mod tls;
 pub mod upload;
 pub mod user_admin;
 pub mod user_store;
@@ -52,7 +54,13 @@ pub struct Server {
 
 impl Server {
     /// Binds every `--listen` address.
-    pub fn bind(config: ServerConfig, store: Arc<dyn UserStore>) -> std::io::Result<Server> {
+    ///
+    /// `tls` is the rustls configuration ([`tls::server_config`]) when `config.tls` allows TLS.
+    pub fn bind(
+        config: ServerConfig,
+        store: Arc<dyn UserStore>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> std::io::Result<Server> {
         let open_files = listener::raise_open_file_limit();
         tracing::debug!(?open_files, "open file limit");
         let listeners = config
@@ -73,6 +81,8 @@ impl Server {
             config: Arc::new(config),
             store,
             guard,
+            tls_data: tls.as_ref().map(tls::data_config),
+            tls,
         });
         Ok(Server { listeners, shared })
     }

@@ -2,9 +2,9 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use ftp_server::config::ServerConfig;
+use ftp_server::config::{ServerConfig, TlsPolicies, TlsPolicy};
 use ftp_server::user_store::{SqlUserStore, UserStore, mask_password};
-use ftp_server::{Server, user_admin};
+use ftp_server::{Server, tls, user_admin};
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
@@ -43,7 +43,8 @@ enum Commands {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
-    /// Create the demo users user1..user4 (passwords pass1..pass4) with roots BASE/root1..root4.
+    /// Create the demo users user1..user4 (passwords pass1..pass4) with roots BASE/root1..root4,
+    /// and a self-signed TLS certificate in BASE/tls/ (kept if it is already there).
     Init {
         /// Folder that gets root1..root4.
         #[arg(long, value_name = "BASE")]
@@ -132,6 +133,52 @@ struct ServeArgs {
     /// Log the sha256 of every download too (uploads are always hashed).
     #[arg(long, env = "FTPLAB_HASH_DOWNLOADS")]
     hash_downloads: bool,
+    /// TLS certificate chain (PEM) for FTPS, e.g. BASE/tls/cert.pem made by `init --demo BASE`.
+    #[arg(
+        long,
+        env = "FTPLAB_TLS_CERT",
+        requires = "tls_key",
+        value_name = "PEM"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(
+        long,
+        env = "FTPLAB_TLS_KEY",
+        requires = "tls_cert",
+        value_name = "PEM"
+    )]
+    tls_key: Option<PathBuf>,
+    /// TLS on the control connection: off, optional (AUTH TLS when the client asks), required
+    /// (USER before AUTH TLS gets 530). Default: optional with a certificate, else off.
+    #[arg(long, env = "FTPLAB_TLS", value_enum)]
+    tls: Option<TlsArg>,
+    /// TLS on data connections: optional (PROT P when the client asks) or required (transfers
+    /// without PROT P get 521). Default: as --tls.
+    #[arg(long, env = "FTPLAB_TLS_DATA", value_enum)]
+    tls_data: Option<TlsArg>,
+    /// WEAKENS SECURITY: append every TLS session's secrets to FILE (NSS key log format, for
+    /// Wireshark): whoever has the file reads passwords and files.
+    #[arg(long, env = "FTPLAB_TLS_KEYLOG", value_name = "FILE")]
+    tls_keylog: Option<PathBuf>,
+}
+
+/// `--tls` and `--tls-data` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum TlsArg {
+    Off,
+    Optional,
+    Required,
+}
+
+impl From<TlsArg> for TlsPolicy {
+    fn from(arg: TlsArg) -> TlsPolicy {
+        match arg {
+            TlsArg::Off => TlsPolicy::Off,
+            TlsArg::Optional => TlsPolicy::Optional,
+            TlsArg::Required => TlsPolicy::Required,
+        }
+    }
 }
 
 fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>, String> {
@@ -155,7 +202,46 @@ fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>, String> {
 }
 
 impl ServeArgs {
-    fn into_config(self) -> ServerConfig {
+    /// The TLS policies these switches ask for, checked against having a certificate.
+    fn tls_policies(&self) -> Result<TlsPolicies> {
+        let has_cert = self.tls_cert.is_some();
+        let default = if has_cert {
+            TlsPolicy::Optional
+        } else {
+            TlsPolicy::Off
+        };
+        let control = self.tls.map_or(default, TlsPolicy::from);
+        if control != TlsPolicy::Off && !has_cert {
+            bail!(
+                "--tls {} needs a certificate: add --tls-cert PEM --tls-key PEM \
+                 (`ftp-server init --demo BASE` makes a demo pair in BASE/tls/)",
+                control.name()
+            );
+        }
+        let data = match (control, self.tls_data.map(TlsPolicy::from)) {
+            (TlsPolicy::Off, Some(data)) if data != TlsPolicy::Off => {
+                bail!(
+                    "--tls-data {} needs TLS on the control connection (--tls)",
+                    data.name()
+                )
+            }
+            (TlsPolicy::Off, _) => TlsPolicy::Off,
+            (_, Some(TlsPolicy::Off)) => {
+                bail!("--tls-data off is not a choice: use --tls-data optional (PROT C allowed)")
+            }
+            (control, data) => data.unwrap_or(control),
+        };
+        if self.tls_keylog.is_some() && control == TlsPolicy::Off {
+            bail!("--tls-keylog needs TLS (--tls-cert and --tls-key)");
+        }
+        Ok(TlsPolicies {
+            control,
+            data,
+            keylog: self.tls_keylog.clone(),
+        })
+    }
+
+    fn into_config(self, tls: TlsPolicies) -> ServerConfig {
         ServerConfig {
             listen: self.listen,
             passive_ports: self.passive_ports,
@@ -171,6 +257,7 @@ impl ServeArgs {
             max_sessions: self.max_sessions,
             max_sessions_per_address: self.max_sessions_per_address,
             hash_downloads: self.hash_downloads,
+            tls,
             ..ServerConfig::default()
         }
     }
@@ -218,6 +305,20 @@ async fn main() -> Result<()> {
             println!("demo users in {}:", mask_password(&cli.db));
             print!("{}", user_admin::format_user_table(&users));
             println!("passwords: user1/pass1 … user4/pass4 (lab use only!)");
+            let pair = tls::ensure_demo_certificate(&demo.join("tls"))
+                .context("cannot create the demo TLS certificate")?;
+            println!(
+                "TLS certificate ({}, self-signed for localhost, 127.0.0.1, ::1): {}",
+                if pair.created { "new" } else { "kept" },
+                pair.cert.display()
+            );
+            println!("TLS key: {}", pair.key.display());
+            println!("fingerprint: {}", pair.fingerprint);
+            println!(
+                "FTPS: ftp-server serve --tls-cert {} --tls-key {}",
+                pair.cert.display(),
+                pair.key.display()
+            );
             Ok(())
         }
         Commands::User(command) => user_command(&cli.db, command).await,
@@ -259,7 +360,24 @@ async fn user_command(db: &str, command: UserCommand) -> Result<()> {
 }
 
 async fn serve(db: &str, args: ServeArgs) -> Result<()> {
-    let config = args.into_config();
+    let policies = args.tls_policies()?;
+    let tls_files = args.tls_cert.clone().zip(args.tls_key.clone());
+    let config = args.into_config(policies);
+    let tls_config = match &tls_files {
+        Some((cert, key)) if config.tls.control != TlsPolicy::Off => {
+            let tls_config = tls::server_config(cert, key, config.tls.keylog.as_deref())
+                .context("cannot use the TLS certificate: check --tls-cert and --tls-key")?;
+            let fingerprint = tls::fingerprint_of_file(cert)?;
+            println!(
+                "FTPS: TLS {} on the control connection, {} on data connections; \
+                 certificate {fingerprint}",
+                config.tls.control.name(),
+                config.tls.data.name()
+            );
+            Some(tls_config)
+        }
+        _ => None,
+    };
     if let Some(root) = &config.anonymous_root
         && !root.is_dir()
     {
@@ -273,8 +391,8 @@ async fn serve(db: &str, args: ServeArgs) -> Result<()> {
         eprintln!("WARNING: {weakening}");
         tracing::warn!("weakened rule in force: {weakening}");
     }
-    let server =
-        Server::bind(config, store).context("cannot start: is another server on that port?")?;
+    let server = Server::bind(config, store, tls_config)
+        .context("cannot start: is another server on that port?")?;
     for addr in server.local_addrs() {
         println!("listening on ftp://{addr}");
     }

@@ -5,16 +5,19 @@
 //! listener to open, or a transfer to run — and the connection loop in [`crate::connection`]
 //! performs it and reports back where the session needs the result ([`Session::finish_login`],
 //! [`Session::passive_opened`]). Commands that only touch the file system (MKD, DELE, SIZE…) are
-//! answered here directly. A later action such as "start TLS on the control connection" (AUTH
-//! TLS) fits the same seam: the session decides, the loop does the I/O.
+//! answered here directly. `AUTH TLS` fits the same seam: the session answers 234 with
+//! [`Action::StartTls`], the loop runs the TLS handshake and reports back
+//! ([`Session::tls_started`]); `PROT P` marks each later [`TransferPlan`] as protected.
 //!
-//! The login gate (RFC 959 §5.4, "530 Not logged in") is checked once, at the top of
-//! [`Session::handle`], not in every command.
+//! The gates are checked once, at the top of [`Session::handle`], not in every command: login
+//! (RFC 959 §5.4, "530 Not logged in"), TLS before login when the server requires it (530), and
+//! TLS on data connections when the server requires it (RFC 4217 §10.2, 521).
 
 use crate::config::ServerConfig;
 use crate::data_channel::Job;
 pub use crate::error::{SessionError, describe_io};
 use crate::paths::{Jail, Resolved};
+use crate::tls::TlsSummary;
 use ftp_proto::{Command, DataDirection, Reply, ReplyCode};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
@@ -57,6 +60,34 @@ pub enum Representation {
     Image,
 }
 
+/// Where the session is with FTPS (RFC 4217): is the control connection inside TLS?
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// No AUTH TLS (yet): commands, replies and files cross in clear.
+    Clear,
+    /// AUTH TLS was answered 234; the connection loop runs the handshake.
+    Handshaking {
+        /// What data connections get once it is done.
+        data: DataProtection,
+    },
+    /// The control connection is inside TLS.
+    Protected {
+        /// What data connections get.
+        data: DataProtection,
+    },
+}
+
+/// What data connections get after AUTH TLS (RFC 2228 §3: PBSZ, then PROT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataProtection {
+    /// No PBSZ yet, so no PROT either: data connections are clear (PROT C is the default).
+    AwaitingPbsz,
+    /// PROT C (or none): files cross in clear.
+    Clear,
+    /// PROT P: every data connection is a TLS connection.
+    Private,
+}
+
 /// What the connection loop must do after a command.
 #[derive(Debug)]
 pub enum Action {
@@ -75,6 +106,9 @@ pub enum Action {
     OpenPassive(PassiveRequest),
     /// Open the data connection and run a transfer.
     Transfer(Box<TransferPlan>),
+    /// Send this reply (234), then run the TLS handshake on the control connection and call
+    /// [`Session::tls_started`]; a failed handshake ends the connection.
+    StartTls(Reply),
 }
 
 /// How the next data connection will be made (RFC 959 §3.2), as PORT/EPRT or PASV/EPSV set it up.
@@ -120,6 +154,9 @@ pub struct TransferPlan {
     pub kind: DataDirection,
     /// The command, for logs (`RETR /pub/a.bin`).
     pub description: String,
+    /// PROT P: the data connection is a TLS connection (the server is the TLS server, RFC 4217
+    /// §7, in passive and active mode alike).
+    pub protected: bool,
 }
 
 /// A session's state. Owned by its connection task; never shared.
@@ -140,6 +177,10 @@ pub struct Session {
     pub(crate) epsv_all: bool,
     /// The last data connection, for STAT.
     pub(crate) last_data: Option<String>,
+    /// FTPS state (AUTH TLS, PBSZ, PROT).
+    pub(crate) security: Security,
+    /// What the control connection's handshake agreed on, for STAT.
+    pub(crate) control_tls: Option<TlsSummary>,
 }
 
 /// The outcome of handling one command.
@@ -160,6 +201,8 @@ impl Session {
             rename_from: None,
             epsv_all: false,
             last_data: None,
+            security: Security::Clear,
+            control_tls: None,
         }
     }
 
@@ -175,6 +218,12 @@ impl Session {
     pub fn handle(&mut self, command: Command) -> Handled {
         if !self.is_logged_in() && needs_login(&command) {
             return Err(SessionError::NotLoggedIn);
+        }
+        if matches!(command, Command::User { .. } | Command::Pass { .. }) {
+            self.check_login_protection()?;
+        }
+        if command.data_direction().is_some() {
+            self.check_data_protection()?;
         }
         // RNFR must be followed directly by RNTO (RFC 959 §4.1.3).
         let rename_from = self.rename_from.take();
@@ -234,14 +283,11 @@ impl Session {
             Feat => self.feat(),
             Opts { option } => self.opts(&option),
             Noop => reply(ReplyCode::OK, "NOOP ok."),
-            // RFC 2228 security extensions: not yet (FTPS is a later lab).
-            Auth { .. } => reply(
-                ReplyCode::NOT_IMPLEMENTED,
-                "AUTH not supported: this server speaks clear-text FTP only (FTPS comes later).",
-            ),
-            Pbsz { .. } | Prot { .. } => Err(SessionError::BadSequence(
-                "PBSZ and PROT need a successful AUTH first.",
-            )),
+            // Security extensions (RFC 2228, RFC 4217)
+            Auth { mechanism } => self.auth(&mechanism),
+            Pbsz { size } => self.pbsz(&size),
+            Prot { level } => self.prot(&level),
+            Ccc => self.ccc(),
             Unknown { verb, .. } if matches!(verb.as_str(), "SITE" | "SMNT") => reply(
                 ReplyCode::NOT_IMPLEMENTED,
                 format!("{verb} not implemented."),
@@ -259,6 +305,25 @@ impl Session {
     /// REIN, PORT after PASV…), so no port stays open for a transfer that will not come.
     pub fn data_setup(&self) -> Option<DataSetup> {
         self.data
+    }
+
+    /// Whether the control connection is inside TLS.
+    pub fn is_protected(&self) -> bool {
+        matches!(self.security, Security::Protected { .. })
+    }
+
+    /// Whether data connections are TLS connections (PROT P).
+    pub fn data_protected(&self) -> bool {
+        self.security
+            == Security::Protected {
+                data: DataProtection::Private,
+            }
+    }
+
+    /// Moves to a new FTPS state, logged like the login state.
+    pub(crate) fn set_security(&mut self, next: Security) {
+        tracing::debug!(session = self.id, from = ?self.security, to = ?next, "security state");
+        self.security = next;
     }
 
     /// Whether USER/PASS succeeded.
@@ -325,6 +390,7 @@ fn needs_login(command: &Command) -> bool {
             | Auth { .. }
             | Pbsz { .. }
             | Prot { .. }
+            | Ccc
             | Rein
             | Stat { path: None }
             | Abor
@@ -591,6 +657,159 @@ mod tests {
         let request = passive_request(session.handle_line("PASV"));
         session.passive_opened(&request, Ok("127.0.0.1:50004".parse().unwrap()));
         assert_eq!(code(session.handle_line("ABOR")), 225);
+    }
+
+    fn tls_config(control: crate::config::TlsPolicy) -> Arc<ServerConfig> {
+        Arc::new(ServerConfig {
+            tls: crate::config::TlsPolicies {
+                control,
+                data: control,
+                keylog: None,
+            },
+            ..ServerConfig::default()
+        })
+    }
+
+    fn protected_session(control: crate::config::TlsPolicy) -> Session {
+        let mut session = Session::new(
+            1,
+            "127.0.0.1:40000".parse().unwrap(),
+            "127.0.0.1:2121".parse().unwrap(),
+            tls_config(control),
+        );
+        match session.handle_line("AUTH TLS") {
+            Action::StartTls(reply) => assert_eq!(reply.code.0, 234),
+            other => panic!("{other:?}"),
+        }
+        assert!(!session.is_protected(), "not before the handshake is done");
+        session.tls_started(&TlsSummary {
+            version: "TLSv1_3".into(),
+            cipher_suite: "TLS13_AES_128_GCM_SHA256".into(),
+            resumed: false,
+        });
+        assert!(session.is_protected());
+        session
+    }
+
+    #[test]
+    fn auth_is_refused_without_a_certificate_and_pbsz_prot_need_it() {
+        let mut session = Session::new(
+            1,
+            "127.0.0.1:1".parse().unwrap(),
+            "127.0.0.1:2".parse().unwrap(),
+            Arc::new(ServerConfig::default()),
+        );
+        assert_eq!(code(session.handle_line("AUTH TLS")), 502);
+        assert_eq!(code(session.handle_line("PBSZ 0")), 503);
+        assert_eq!(code(session.handle_line("PROT P")), 503);
+        assert_eq!(code(session.handle_line("CCC")), 503);
+        let feat = reply_of(session.handle_line("FEAT")).text();
+        assert!(!feat.contains("AUTH TLS"), "{feat}");
+    }
+
+    #[test]
+    fn auth_pbsz_prot_follow_rfc_2228_order() {
+        let mut session = protected_session(crate::config::TlsPolicy::Optional);
+        assert_eq!(code(session.handle_line("AUTH TLS")), 503, "already in TLS");
+        assert_eq!(code(session.handle_line("PROT P")), 503, "PBSZ first");
+        assert_eq!(code(session.handle_line("PBSZ x")), 501);
+        let pbsz = reply_of(session.handle_line("PBSZ 16384"));
+        assert_eq!((pbsz.code.0, pbsz.text()), (200, "PBSZ=0".to_owned()));
+        assert_eq!(code(session.handle_line("PROT S")), 536);
+        assert_eq!(code(session.handle_line("PROT E")), 536);
+        assert_eq!(code(session.handle_line("PROT X")), 504);
+        assert_eq!(code(session.handle_line("PROT C")), 200);
+        assert!(!session.data_protected());
+        assert_eq!(code(session.handle_line("PROT P")), 200);
+        assert!(session.data_protected());
+        assert_eq!(code(session.handle_line("CCC")), 534);
+        assert!(session.is_protected(), "CCC changes nothing");
+        let feat = reply_of(session.handle_line("FEAT")).text();
+        for line in ["AUTH TLS", "PBSZ", "PROT"] {
+            assert!(feat.lines().any(|l| l.trim() == line), "{line} in {feat}");
+        }
+    }
+
+    #[test]
+    fn stat_says_what_tls_protects() {
+        let mut session = Session::new(
+            1,
+            "127.0.0.1:1".parse().unwrap(),
+            "127.0.0.1:2".parse().unwrap(),
+            tls_config(crate::config::TlsPolicy::Optional),
+        );
+        let clear = reply_of(session.handle_line("STAT")).text();
+        assert!(
+            clear.contains("Control connection: NOT encrypted"),
+            "{clear}"
+        );
+        let mut session = protected_session(crate::config::TlsPolicy::Optional);
+        let text = reply_of(session.handle_line("STAT")).text();
+        assert!(text.contains("Control connection: TLS (TLSv1_3"), "{text}");
+        assert!(text.contains("data connections: NOT encrypted"), "{text}");
+        session.handle_line("PBSZ 0");
+        session.handle_line("PROT P");
+        let text = reply_of(session.handle_line("STAT")).text();
+        assert!(text.contains("data connections: TLS (PROT P)"), "{text}");
+    }
+
+    #[test]
+    fn auth_mechanisms_other_than_tls_get_504_and_ssl_is_an_alias() {
+        let mut session = Session::new(
+            1,
+            "127.0.0.1:1".parse().unwrap(),
+            "127.0.0.1:2".parse().unwrap(),
+            tls_config(crate::config::TlsPolicy::Optional),
+        );
+        assert_eq!(code(session.handle_line("AUTH GSSAPI")), 504);
+        assert!(matches!(
+            session.handle_line("AUTH SSL"),
+            Action::StartTls(_)
+        ));
+    }
+
+    #[test]
+    fn tls_required_refuses_clear_logins_with_530_and_clear_transfers_with_521() {
+        let mut session = Session::new(
+            1,
+            "127.0.0.1:40000".parse().unwrap(),
+            "127.0.0.1:2121".parse().unwrap(),
+            tls_config(crate::config::TlsPolicy::Required),
+        );
+        let refused = reply_of(session.handle_line("USER user1"));
+        assert_eq!(refused.code.0, 530);
+        assert!(refused.text().contains("AUTH TLS"), "{refused:?}");
+        assert_eq!(code(session.handle_line("PASS x")), 530);
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), b"x").unwrap();
+        let mut session = protected_session(crate::config::TlsPolicy::Required);
+        assert_eq!(code(session.handle_line("USER user1")), 331);
+        let user = LoggedInUser {
+            name: "user1".into(),
+            jail: Jail::new(dir.path()).unwrap(),
+            read_only: false,
+        };
+        session.set_state(LoginState::LoggedIn { user });
+        assert_eq!(code(session.handle_line("PORT 127,0,0,1,195,80")), 200);
+        assert_eq!(code(session.handle_line("RETR f")), 521);
+        assert_eq!(code(session.handle_line("PBSZ 0")), 200);
+        assert_eq!(code(session.handle_line("PROT C")), 534);
+        assert_eq!(code(session.handle_line("PROT P")), 200);
+        assert!(plan(session.handle_line("RETR f")).protected);
+    }
+
+    #[test]
+    fn auth_after_login_asks_for_the_login_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut session = logged_in(dir.path());
+        session.config = tls_config(crate::config::TlsPolicy::Optional);
+        assert!(matches!(
+            session.handle_line("AUTH TLS"),
+            Action::StartTls(_)
+        ));
+        assert!(!session.is_logged_in());
+        assert_eq!(code(session.handle_line("PWD")), 530);
     }
 
     #[test]

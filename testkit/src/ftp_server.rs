@@ -23,6 +23,9 @@ pub struct ServeOptions<'a> {
     /// Options after `serve`. Unless they set `--login-failure-delay-ms`, it is 0: failed logins
     /// must not slow the tests down.
     pub extra: &'a [&'a str],
+    /// Serve FTPS with the demo certificate that `init --demo` made (`--tls-cert`, `--tls-key`;
+    /// policies such as `--tls required` go in `extra`).
+    pub tls: bool,
 }
 
 /// A running `ftp-server serve` with demo users `user1..user4` / `pass1..pass4` whose roots are
@@ -64,15 +67,21 @@ impl FtpServerProcess {
         } else {
             &["--login-failure-delay-ms", "0"]
         };
-        let mut process = Spawned::start(
-            Command::new(bin)
-                .args(["--db", &db_url])
-                .args(options.global)
-                .args(["serve", "--listen", &listen.to_string()])
-                .args(delay)
-                .args(options.extra),
-            "ftp-server serve",
-        );
+        let tls_dir = dir.path().join("base").join("tls");
+        let mut command = Command::new(bin);
+        command
+            .args(["--db", &db_url])
+            .args(options.global)
+            .args(["serve", "--listen", &listen.to_string()])
+            .args(delay);
+        if options.tls {
+            command
+                .arg("--tls-cert")
+                .arg(tls_dir.join("cert.pem"))
+                .arg("--tls-key")
+                .arg(tls_dir.join("key.pem"));
+        }
+        let mut process = Spawned::start(command.args(options.extra), "ftp-server serve");
         let port = process.wait_for_port(
             "ftp-server serve printed no `listening on ftp://ADDR` line",
             parse_listening_line,
@@ -90,6 +99,12 @@ impl FtpServerProcess {
     /// The server process's id (to look at its open descriptors in /proc).
     pub fn pid(&self) -> u32 {
         self.process.pid()
+    }
+
+    /// `base/tls/cert.pem`, the self-signed demo certificate `init --demo` made (for clients'
+    /// CA files; it names localhost, 127.0.0.1 and ::1).
+    pub fn tls_cert(&self) -> PathBuf {
+        self.dir.path().join("base").join("tls").join("cert.pem")
     }
 
     /// `base/rootN`, the root folder of demo user `userN`.

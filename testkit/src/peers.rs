@@ -78,16 +78,24 @@ from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.handlers import FTPHandler
 from pyftpdlib.servers import FTPServer
 logging.basicConfig(level=logging.WARNING)
-ip, user, password, root, anonymous, banner = sys.argv[1:7]
+ip, user, password, root, anonymous, banner, certfile, keyfile = sys.argv[1:9]
 auth = DummyAuthorizer()
 auth.add_user(user, password, root, perm="elradfmwMT")
 if anonymous == "yes":
     auth.add_anonymous(root)
-class Handler(FTPHandler):
+Base = FTPHandler
+if certfile:
+    from pyftpdlib.handlers import TLS_FTPHandler as Base
+class Handler(Base):
     authorizer = auth
     auth_failed_timeout = 0
 if banner:
     Handler.banner = banner
+if certfile:
+    Handler.certfile = certfile
+    Handler.keyfile = keyfile
+    Handler.tls_control_required = True
+    Handler.tls_data_required = True
 server = FTPServer((ip, 0), Handler)
 print("port", server.socket.getsockname()[1], flush=True)
 server.serve_forever()
@@ -96,6 +104,16 @@ server.serve_forever()
 impl Pyftpdlib {
     /// Starts it and waits until it has said its port.
     pub fn start(&self) -> Peer {
+        self.start_with(None)
+    }
+
+    /// Starts it with FTPS required on control and data connections (`TLS_FTPHandler`, which
+    /// needs pyOpenSSL: `pip install pyopenssl`), with this certificate and key (PEM files).
+    pub fn start_with_tls(&self, cert: &Path, key: &Path) -> Peer {
+        self.start_with(Some((cert, key)))
+    }
+
+    fn start_with(&self, tls: Option<(&Path, &Path)>) -> Peer {
         let dir = tempfile::tempdir().expect("create temp dir");
         let root = self.root.clone().unwrap_or_else(|| dir.path().join("root"));
         fs::create_dir_all(&root).unwrap_or_else(|e| panic!("create {}: {e}", root.display()));
@@ -105,9 +123,14 @@ impl Pyftpdlib {
             .arg(&root)
             .arg(if self.anonymous { "yes" } else { "no" })
             .arg(self.banner.as_deref().unwrap_or(""));
+        match tls {
+            Some((cert, key)) => cmd.arg(cert).arg(key),
+            None => cmd.args(["", ""]),
+        };
         let mut process = Spawned::start(&mut cmd, "python3 (apt-get install python3)");
         let port = process.wait_for_port(
-            "pyftpdlib did not start (pip install pyftpdlib, or apt-get install python3-pyftpdlib)",
+            "pyftpdlib did not start (pip install pyftpdlib, or apt-get install python3-pyftpdlib; \
+             with TLS also pip install pyopenssl)",
             |line| line.trim().strip_prefix("port ")?.parse().ok(),
         );
         Peer {
@@ -157,6 +180,18 @@ impl Vsftpd {
     /// Starts it and waits until it greets with 220. The peer's user is `anonymous`, its
     /// password `test@`, its root the anonymous root.
     pub fn start(&self) -> Peer {
+        self.start_with(None)
+    }
+
+    /// Like [`Vsftpd::start`], with FTPS forced for the anonymous user's login and data
+    /// (`ssl_enable`, `force_anon_logins_ssl`, `force_anon_data_ssl`, and `require_ssl_reuse`:
+    /// data connections must resume the control connection's TLS session), with this
+    /// certificate and key (PEM files).
+    pub fn start_with_tls(&self, cert: &Path, key: &Path) -> Peer {
+        self.start_with(Some((cert, key)))
+    }
+
+    fn start_with(&self, tls: Option<(&Path, &Path)>) -> Peer {
         let bin = ["/usr/sbin/vsftpd", "/usr/bin/vsftpd"]
             .into_iter()
             .find(|p| Path::new(p).exists())
@@ -204,6 +239,14 @@ impl Vsftpd {
         }
         if let Some(banner) = &self.banner {
             conf.push_str(&format!("ftpd_banner={banner}\n"));
+        }
+        if let Some((cert, key)) = tls {
+            conf.push_str(&format!(
+                "ssl_enable=YES\nrsa_cert_file={}\nrsa_private_key_file={}\nallow_anon_ssl=YES\n\
+                 force_anon_logins_ssl=YES\nforce_anon_data_ssl=YES\nrequire_ssl_reuse=YES\n",
+                cert.display(),
+                key.display()
+            ));
         }
         let conf_path = dir.path().join("vsftpd.conf");
         fs::write(&conf_path, conf).expect("write vsftpd.conf");

@@ -5,12 +5,13 @@ use super::{ListKind, Outcome, PutMode, Session};
 use crate::data::{self, DataMode, PendingData};
 use crate::error::ClientError;
 use crate::progress::Progress;
+use crate::tls::DataStream;
 use crate::transfer::{self, CopyOptions, Direction};
 use ftp_proto::host_port::{format_eprt_argument, parse_epsv_reply, parse_pasv_reply};
 use ftp_proto::{Command, Reply, ReplyCode, transfer_size};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -132,7 +133,7 @@ impl Session {
         &mut self,
         command: &Command,
         offset: u64,
-    ) -> Result<(TcpStream, Reply), ClientError> {
+    ) -> Result<(DataStream, Reply), ClientError> {
         let pending = self.open_data()?;
         if offset > 0 {
             self.rest(offset)?;
@@ -148,6 +149,18 @@ impl Session {
         self.trace
             .data(&format!("data connection open: {addresses}"));
         self.last_data = Some(addresses);
+        let stream = match (&self.tls, self.data_tls) {
+            // PROT P: we are the TLS client in passive and active mode alike (RFC 4217 §7).
+            (Some(tls), true) => {
+                let tls = tls.handshake(&self.tls_host, stream).inspect_err(|_| {
+                    self.settle_after_failure();
+                })?;
+                self.trace
+                    .data(&format!("data connection encrypted: {}", tls.summary()));
+                DataStream::Tls(tls)
+            }
+            _ => DataStream::Plain(stream),
+        };
         Ok((stream, first))
     }
 
@@ -339,7 +352,9 @@ impl Session {
         let (mut stream, first) = self.start_transfer(command, offset)?;
         // Short reads, so that Ctrl-C is noticed while a server sends nothing; the copy itself
         // gives up after the session's timeout without a byte.
-        let _ = stream.set_read_timeout(Some(STALL_CHECK.min(self.settings.timeout)));
+        let _ = stream
+            .tcp()
+            .set_read_timeout(Some(STALL_CHECK.min(self.settings.timeout)));
         let total = transfer_size(&first.text()).map(|n| n + offset);
         let mut progress = Progress::new(self.settings.progress, name, total, offset);
         let start = Instant::now();
@@ -350,7 +365,7 @@ impl Session {
             &mut progress,
         );
         progress.finish();
-        drop(stream);
+        let _ = stream.close();
         let bytes = match copied {
             Ok(bytes) => bytes,
             Err((transfer::CopyError::Interrupted, bytes)) => {
@@ -515,7 +530,7 @@ impl Session {
         if matches!(copied, Err((transfer::CopyError::Interrupted, _))) {
             // A plain close would tell the server the file is complete: reset the connection
             // instead, so that the server sees a broken upload, and then send ABOR.
-            let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+            let _ = socket2::SockRef::from(stream.tcp()).set_linger(Some(Duration::ZERO));
             drop(stream);
             self.abort_transfer();
             let bytes = copied.err().map_or(0, |(_, b)| b);
@@ -527,8 +542,14 @@ impl Session {
             });
         }
         // Closing the data connection is what tells the server the file is complete
-        // (RFC 959 §3.4, stream mode: end of file is the close of the connection).
-        drop(stream);
+        // (RFC 959 §3.4, stream mode: end of file is the close of the connection); inside TLS
+        // close_notify says it first, so a cut connection cannot pass for the end of the file.
+        let closed = stream.close();
+        let copied = copied.and_then(|bytes| {
+            closed
+                .map(|()| bytes)
+                .map_err(|e| (transfer::CopyError::Write(e), bytes))
+        });
         let bytes = match copied {
             Ok(bytes) => bytes,
             Err((error, bytes)) => {

@@ -62,6 +62,8 @@ pub struct Peer {
     pub dir: PathBuf,
     /// The remote folder to `cd` into first ("/" or "pub").
     pub remote_dir: String,
+    /// `--tls --tls-fingerprint SHA256:…` when the server speaks FTPS, else nothing.
+    pub tls_args: Vec<String>,
     /// Holds the test's local folders.
     temp: tempfile::TempDir,
     process: Process,
@@ -77,6 +79,47 @@ impl Peer {
         }
     }
 
+    /// Starts the server of `kind` with FTPS required on control and data connections and a
+    /// self-signed certificate; [`Peer::client`] then passes `--tls --tls-fingerprint …`.
+    pub fn start_tls(kind: Kind) -> Peer {
+        match kind {
+            Kind::Ours => {
+                let options = ServeOptions {
+                    extra: &["--tls", "required"],
+                    tls: true,
+                    ..ServeOptions::default()
+                };
+                let server = FtpServerProcess::start(&server_bin(), options);
+                let fingerprint = server
+                    .stdout()
+                    .split_whitespace()
+                    .find(|w| w.starts_with("SHA256:"))
+                    .map(str::to_owned)
+                    .expect("ftp-server serve --tls-cert prints the certificate's fingerprint");
+                let mut peer = Peer::from_ours(server);
+                peer.tls_args = vec!["--tls".into(), "--tls-fingerprint".into(), fingerprint];
+                peer
+            }
+            Kind::Pyftpdlib | Kind::Vsftpd => {
+                let temp = tempfile::tempdir().expect("temp dir");
+                let (cert, key, fingerprint) = demo_certificate(temp.path());
+                let mut peer = if kind == Kind::Vsftpd {
+                    let started = Vsftpd {
+                        access: VsftpdAccess::UploadsInPub,
+                        ..Vsftpd::default()
+                    }
+                    .start_with_tls(&cert, &key);
+                    Peer::from_vsftpd(started)
+                } else {
+                    Peer::from_pyftpdlib(Pyftpdlib::default().start_with_tls(&cert, &key))
+                };
+                peer.temp = temp;
+                peer.tls_args = vec!["--tls".into(), "--tls-fingerprint".into(), fingerprint];
+                peer
+            }
+        }
+    }
+
     /// Our server, user1/pass1, with `extra` options for `serve`.
     pub fn ours(extra: &[&str]) -> Peer {
         Peer::ours_at("127.0.0.1:0", extra)
@@ -89,8 +132,12 @@ impl Peer {
             extra,
             ..ServeOptions::default()
         };
-        let server = FtpServerProcess::start(&server_bin(), options);
+        Peer::from_ours(FtpServerProcess::start(&server_bin(), options))
+    }
+
+    fn from_ours(server: FtpServerProcess) -> Peer {
         Peer {
+            tls_args: Vec::new(),
             kind: Kind::Ours,
             port: server.port,
             user: "user1".into(),
@@ -104,8 +151,12 @@ impl Peer {
 
     /// pyftpdlib on port 0, user `bench`/`bench` with full rights in a temp folder.
     pub fn pyftpdlib() -> Peer {
-        let peer = Pyftpdlib::default().start();
+        Peer::from_pyftpdlib(Pyftpdlib::default().start())
+    }
+
+    fn from_pyftpdlib(peer: testkit::peers::Peer) -> Peer {
         Peer {
+            tls_args: Vec::new(),
             kind: Kind::Pyftpdlib,
             port: peer.port(),
             user: peer.user.clone(),
@@ -119,12 +170,18 @@ impl Peer {
 
     /// vsftpd (needs root) with anonymous access, uploads allowed in `/pub`.
     pub fn vsftpd() -> Peer {
-        let peer = Vsftpd {
-            access: VsftpdAccess::UploadsInPub,
-            ..Vsftpd::default()
-        }
-        .start();
+        Peer::from_vsftpd(
+            Vsftpd {
+                access: VsftpdAccess::UploadsInPub,
+                ..Vsftpd::default()
+            }
+            .start(),
+        )
+    }
+
+    fn from_vsftpd(peer: testkit::peers::Peer) -> Peer {
         Peer {
+            tls_args: Vec::new(),
             kind: Kind::Vsftpd,
             port: peer.port(),
             user: peer.user.clone(),
@@ -160,6 +217,7 @@ impl Peer {
         cmd.current_dir(cwd)
             .args(["127.0.0.1", &self.port.to_string()])
             .args(["--user", &self.user, "--password-stdin", "-c", &script])
+            .args(&self.tls_args)
             .args(extra);
         run_with_stdin(&mut cmd, format!("{}\n", self.password).as_bytes())
     }
@@ -176,6 +234,22 @@ impl Peer {
         );
         out
     }
+}
+
+/// A self-signed certificate and key made by `ftp-server init --demo` in `dir`, with the
+/// fingerprint it printed.
+pub fn demo_certificate(dir: &Path) -> (PathBuf, PathBuf, String) {
+    let db = format!("sqlite://{}/certs.db", dir.display());
+    let out = run(Command::new(server_bin())
+        .args(["--db", &db, "init", "--demo"])
+        .arg(dir.join("base")));
+    assert_success(&out, "ftp-server init --demo");
+    let fingerprint = stdout(&out)
+        .lines()
+        .find_map(|l| l.strip_prefix("fingerprint: ").map(str::to_owned))
+        .expect("init prints `fingerprint: SHA256:…`");
+    let tls = dir.join("base").join("tls");
+    (tls.join("cert.pem"), tls.join("key.pem"), fingerprint)
 }
 
 /// stderr as text.

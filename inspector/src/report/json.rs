@@ -85,17 +85,14 @@ mod tests {
     #[test]
     fn kind_comes_first_and_file_last() {
         let analysis = Analysis {
-            events: vec![Event::Warning(WarningEvent {
-                frame: 3,
-                message: "m".into(),
-            })],
+            events: vec![Event::Warning(WarningEvent::new(3, "m".into()))],
             ..Analysis::default()
         };
         let mut out = Vec::new();
         write(&mut out, &analysis, Some("a \"b\".pcap")).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "{\"kind\":\"warning\",\"frame\":3,\"message\":\"m\",\"file\":\"a \\\"b\\\".pcap\"}\n"
+            "{\"kind\":\"warning\",\"frame\":3,\"message\":\"m\",\"count\":1,\"last_frame\":3,\"file\":\"a \\\"b\\\".pcap\"}\n"
         );
     }
 }

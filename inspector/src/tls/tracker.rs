@@ -91,10 +91,10 @@ impl Tracker {
                 session.id,
                 if from_client { "client" } else { "server" }
             );
-            self.events.push(Event::Warning(crate::event::WarningEvent {
-                frame: ctx.frame,
-                message,
-            }));
+            self.events
+                .push(Event::Warning(crate::event::WarningEvent::new(
+                    ctx.frame, message,
+                )));
         }
         (!out.is_empty()).then_some(out)
     }

@@ -53,12 +53,17 @@ impl Conn {
         }
     }
     fn client(&mut self, data: &[u8], out: &mut Vec<Vec<u8>>) {
-        out.push(tcp(self.c, self.s, self.cseq, self.sseq, "PA", data));
-        self.cseq += data.len() as u32;
+        for piece in data.chunks(1400) {
+            out.push(tcp(self.c, self.s, self.cseq, self.sseq, "PA", piece));
+            self.cseq += piece.len() as u32;
+        }
     }
     fn server(&mut self, data: &[u8], out: &mut Vec<Vec<u8>>) {
-        out.push(tcp(self.s, self.c, self.sseq, self.cseq, "PA", data));
-        self.sseq += data.len() as u32;
+        // Segments of at most 1400 bytes, as on an Ethernet path.
+        for piece in data.chunks(1400) {
+            out.push(tcp(self.s, self.c, self.sseq, self.cseq, "PA", piece));
+            self.sseq += piece.len() as u32;
+        }
     }
     fn close(&mut self, out: &mut Vec<Vec<u8>>) {
         out.push(tcp(self.s, self.c, self.sseq, self.cseq, "FA", b""));
@@ -69,6 +74,12 @@ impl Conn {
 
 /// A login (one failure, one success), PASV, RETR of [`FILE`], QUIT: IPv4 packets in order.
 pub fn session_packets() -> Vec<Vec<u8>> {
+    session_with(b"227 Entering Passive Mode (10,0,0,1,195,80).\r\n", false)
+}
+
+/// [`session_packets`] with `pasv_reply` as the reply to PASV, and, when `conflicting_copy`,
+/// a second copy of bytes 5..12 of the file with different bytes right after the first.
+pub fn session_with(pasv_reply: &[u8], conflicting_copy: bool) -> Vec<Vec<u8>> {
     let client = ([10, 0, 0, 2], 40000);
     let server = ([10, 0, 0, 1], 21);
     let mut out = Vec::new();
@@ -83,17 +94,18 @@ pub fn session_packets() -> Vec<Vec<u8>> {
     c.client(b"PASS s3cret\r\n", &mut out);
     c.server(b"230 Login successful.\r\n", &mut out);
     c.client(b"PASV\r\n", &mut out);
-    c.server(
-        b"227 Entering Passive Mode (10,0,0,1,195,80).\r\n",
-        &mut out,
-    );
+    c.server(pasv_reply, &mut out);
     let mut d = Conn::open((client.0, 40001), (server.0, 50000), &mut out);
     c.client(b"RETR plans.txt\r\n", &mut out);
     c.server(
         b"150 Opening BINARY mode data connection for plans.txt (22 bytes).\r\n",
         &mut out,
     );
+    let file_start = d.sseq;
     d.server(FILE, &mut out);
+    if conflicting_copy {
+        out.push(tcp(d.s, d.c, file_start + 5, d.cseq, "PA", b"FORGED!"));
+    }
     d.close(&mut out);
     c.server(b"226 Transfer complete.\r\n", &mut out);
     c.client(b"QUIT\r\n", &mut out);

@@ -7,7 +7,10 @@ mod lab2;
 mod lab3;
 mod lab4;
 
-use crate::events::{Events, number};
+pub use lab4::{BOUNCE_PASSWORD, BOUNCE_USER, THIRD_PARTY_IP};
+
+use crate::events::{Events, number, text};
+use crate::packets::Packets;
 use crate::seed::Secrets;
 use serde_json::Value;
 
@@ -28,6 +31,8 @@ pub struct ServerSpec {
 pub struct ClientRun {
     /// Index into the lab's servers.
     pub server: usize,
+    /// Another user than the lab's (lab 4's bounce uses a demo account).
+    pub user: Option<&'static str>,
     /// The password typed.
     pub password: String,
     /// The `-c` commands.
@@ -50,12 +55,14 @@ pub enum Action {
 }
 
 /// What the student should have seen, after the lab.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Seen {
     /// The inspector's events (live, or from the capture).
     pub events: Events,
     /// Files the inspector extracted, as (file name, sha256).
     pub extracted: Vec<(String, String)>,
+    /// The capture's TCP segments.
+    pub packets: Packets,
 }
 
 /// One expectation and whether it was met.
@@ -79,36 +86,84 @@ fn expect(what: impl Into<String>, met: bool) -> Expectation {
 pub enum Expected {
     /// Text, compared trimmed and case-insensitively.
     Text(String),
+    /// Text exactly as it was on the wire: case and spaces matter (passwords, verbs).
+    Exact(String),
     /// A number.
     Number(i64),
+    /// Any of these numbers (a sequence number relative, as Wireshark shows it, or absolute).
+    AnyNumber(Vec<i64>),
+    /// A number within `within` of `value` (times, where rounding differs).
+    Near {
+        /// The value.
+        value: i64,
+        /// How far off an answer may be.
+        within: i64,
+    },
     /// Any of these words, compared trimmed and case-insensitively.
     OneOf(Vec<&'static str>),
     /// The capture does not show what the question is about (wrong capture or seed): the reason.
     Unknown(&'static str),
 }
 
+/// Where the answer to a question is found: questions go from the inspector's table to headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Knowledge, from the lab text or the RFC: the same in every capture.
+    Concept,
+    /// In the inspector's table (or its live `[inspector]` lines).
+    Table,
+    /// Only in the frames' headers or bytes (`inspector frame`, Wireshark, tshark).
+    Packet,
+}
+
 /// A question of a lab and its right answer.
 #[derive(Debug, Clone)]
 pub struct Answer {
-    /// Key in `labs/answers/labN.toml`.
+    /// Key in the answers file.
     pub key: &'static str,
     /// The question as the student reads it.
     pub question: &'static str,
+    /// Where the answer is found.
+    pub level: Level,
+    /// Graded hints: first where to look, then how to read it; never the value.
+    pub hints: &'static [&'static str],
     /// The right answer.
     pub expected: Expected,
 }
 
-fn answer(key: &'static str, question: &'static str, expected: Expected) -> Answer {
-    Answer {
-        key,
-        question,
-        expected,
+/// A question without its answer: what `hint` and the answers file need.
+#[derive(Debug, Clone, Copy)]
+pub struct Question {
+    /// Key in the answers file.
+    pub key: &'static str,
+    /// The question.
+    pub question: &'static str,
+    /// Where the answer is found.
+    pub level: Level,
+    /// Graded hints.
+    pub hints: &'static [&'static str],
+}
+
+impl Question {
+    /// The question with its right answer.
+    pub fn answer(self, expected: Expected) -> Answer {
+        Answer {
+            key: self.key,
+            question: self.question,
+            level: self.level,
+            hints: self.hints,
+            expected,
+        }
     }
 }
 
-/// What the capture shows does not belong to this seed.
+/// What the capture shows does not belong to this lab.
 const NOT_THIS_CAPTURE: &str =
-    "the capture does not show this lab's session for this seed: check `capture` and `seed`";
+    "the capture does not show what this question is about: check `capture` in your answers file";
+
+/// The capture's logins are another user's: it was made with another seed.
+pub const OTHER_SEED: &str =
+    "this capture was made with another seed: check `seed` and `capture` in your answers file";
 
 /// A lab: everything but its text.
 pub struct Lab {
@@ -122,10 +177,67 @@ pub struct Lab {
     pub observe_step: usize,
     /// Whether the inspector should extract files (lab 3).
     pub extract: bool,
-    /// What the student must see.
+    /// What the student must see: whether the capture holds each event, never its values.
     pub expect: fn(&Seen, &Secrets) -> Vec<Expectation>,
+    /// The questions, in the order asked.
+    pub questions: &'static [Question],
     /// Right answers to the questions, from what was seen and the seed.
-    pub answers: fn(&Events, &Secrets) -> Vec<Answer>,
+    pub answers: fn(&Seen, &Secrets) -> Vec<Answer>,
+    /// Whether the lab keeps the account's password out of the header (lab 4 finds it).
+    pub secret_password: bool,
+    /// Whether the lab needs a third party listening on 127.0.0.3 (lab 4's bounce).
+    pub third_party: bool,
+}
+
+impl Lab {
+    /// The answers for a capture, or "cannot check" for every capture-derived answer when the
+    /// capture's logins belong to another seed's user.
+    pub fn answers_for(&self, seen: &Seen, s: &Secrets) -> Vec<Answer> {
+        let mut answers = (self.answers)(seen, s);
+        if other_seed(&seen.events, s) {
+            for a in &mut answers {
+                if a.level != Level::Concept {
+                    a.expected = Expected::Unknown(OTHER_SEED);
+                }
+            }
+        }
+        answers
+    }
+
+    /// The question with this key or 1-based number.
+    pub fn question(&self, key: &str) -> Option<&'static Question> {
+        let key = key.trim();
+        match key.parse::<usize>() {
+            Ok(n) => self.questions.get(n.checked_sub(1)?),
+            Err(_) => self.questions.iter().find(|q| q.key == key),
+        }
+    }
+}
+
+/// True when the capture has logins but none by this seed's user.
+pub fn other_seed(events: &Events, s: &Secrets) -> bool {
+    let mut users = events
+        .credentials()
+        .filter_map(|c| text(c, "user"))
+        .peekable();
+    users.peek().is_some()
+        && !events
+            .credentials()
+            .any(|c| text(c, "user") == Some(&s.user))
+}
+
+/// The question `key` of `questions` (a lab's own table; a missing key is a bug in the lab).
+fn q(questions: &'static [Question], key: &str) -> Question {
+    questions
+        .iter()
+        .find(|q| q.key == key)
+        .copied()
+        .unwrap_or(Question {
+            key: "missing",
+            question: "a question the lab forgot",
+            level: Level::Concept,
+            hints: &[],
+        })
 }
 
 /// Lab `n` (0-4).
@@ -142,6 +254,7 @@ pub fn get(n: u8) -> &'static Lab {
 fn client(server: usize, password: &str, commands: &str, expect_ok: bool) -> Action {
     Action::Client(ClientRun {
         server,
+        user: None,
         password: password.to_string(),
         commands: commands.to_string(),
         args: Vec::new(),
@@ -161,4 +274,98 @@ fn credential_reply_code(events: &Events, credential: &Value) -> Option<i64> {
 
 fn number_or_unknown(n: Option<i64>) -> Expected {
     n.map_or(Expected::Unknown(NOT_THIS_CAPTURE), Expected::Number)
+}
+
+fn word_or_unknown(w: Option<&'static str>) -> Expected {
+    w.map_or(Expected::Unknown(NOT_THIS_CAPTURE), |w| {
+        Expected::OneOf(vec![w])
+    })
+}
+
+/// A sequence or acknowledgement number: relative (as Wireshark shows it) or absolute.
+fn seq_or_unknown(relative_and_absolute: Option<(u32, u32)>) -> Expected {
+    relative_and_absolute.map_or(Expected::Unknown(NOT_THIS_CAPTURE), |(r, a)| {
+        Expected::AnyNumber(vec![i64::from(r), i64::from(a)])
+    })
+}
+
+/// Microseconds between two frames' times, rounded to milliseconds or kept in µs.
+fn elapsed(packets: &Packets, from: i64, to: i64) -> Option<u64> {
+    let f = packets.frame(u64::try_from(from).ok()?)?;
+    let t = packets.frame(u64::try_from(to).ok()?)?;
+    t.micros.checked_sub(f.micros)
+}
+
+/// The SYN that opened the data connection of a transfer event (from its `data_frames`).
+fn data_syn<'a>(packets: &'a Packets, transfer: &Value) -> Option<&'a crate::packets::Packet> {
+    let first = transfer.get("data_frames")?.get(0)?.as_u64()?;
+    packets.opening_syn(first)
+}
+
+/// The port a 227 (`(h1,h2,h3,h4,p1,p2)`) or 229 (`(|||port|)`) reply announces, or a PORT
+/// argument names (`h1,h2,h3,h4,p1,p2`).
+fn announced_port(text: &str) -> Option<u16> {
+    if let Some(i) = text.find("|||") {
+        let rest = text.get(i + 3..)?;
+        return rest.split('|').next()?.trim().parse().ok();
+    }
+    let inner = match (text.find('('), text.find(')')) {
+        (Some(a), Some(b)) if a < b => text.get(a + 1..b)?,
+        _ => text
+            .split_whitespace()
+            .find(|w| w.matches(',').count() == 5)
+            .unwrap_or(text),
+    };
+    let n: Vec<u16> = inner
+        .split(',')
+        .filter_map(|x| x.trim().parse().ok())
+        .collect();
+    match n.as_slice() {
+        [_, _, _, _, p1, p2] if *p1 < 256 && *p2 < 256 => Some(p1 * 256 + p2),
+        _ => None,
+    }
+}
+
+/// The last 227/229 reply of `session` before frame `before`: (its frame, the announced port).
+fn passive_reply_before(events: &Events, session: i64, before: i64) -> Option<(i64, u16)> {
+    events
+        .kind("reply")
+        .filter(|r| {
+            number(r, "session") == Some(session)
+                && number(r, "frame").is_some_and(|f| f < before)
+                && matches!(number(r, "code"), Some(227 | 229))
+        })
+        .last()
+        .and_then(|r| Some((number(r, "frame")?, announced_port(text(r, "text")?)?)))
+}
+
+/// The server's IP address of a session.
+fn server_ip(events: &Events, session: i64) -> Option<std::net::IpAddr> {
+    let s = events
+        .kind("session")
+        .find(|s| number(s, "session") == Some(session))?;
+    text(s, "server")?
+        .parse::<std::net::SocketAddr>()
+        .ok()
+        .map(|a| a.ip())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn announced_ports_are_read_from_227_229_and_port() {
+        assert_eq!(
+            announced_port("Entering Passive Mode (127,0,0,33,152,124)."),
+            Some(152 * 256 + 124)
+        );
+        assert_eq!(
+            announced_port("Entering Extended Passive Mode (|||39014|)"),
+            Some(39014)
+        );
+        assert_eq!(announced_port("127,0,0,1,200,10"), Some(51210));
+        assert_eq!(announced_port("127,0,0,1,300,10"), None);
+        assert_eq!(announced_port("no numbers"), None);
+    }
 }

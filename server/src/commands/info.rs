@@ -1,6 +1,10 @@
 //! RFC 959 §4.1.3, RFC 2389 and RFC 2640: STAT, HELP, FEAT, OPTS.
 
-use crate::session::{Action, DataSetup, Handled, LoginState, Representation, Session, reply};
+use crate::config::TlsPolicy;
+use crate::session::{
+    Action, DataProtection, DataSetup, Handled, LoginState, Representation, Security, Session,
+    reply,
+};
 use ftp_proto::{Reply, ReplyCode};
 
 /// Every command the server implements, with a one-line description for HELP.
@@ -11,8 +15,9 @@ const COMMANDS: &[(&str, &str)] = &[
     ("APPE", "<path>: append uploaded data to a file"),
     (
         "AUTH",
-        "<TLS|SSL>: start TLS (not supported yet: this server is clear-text)",
+        "<TLS|SSL>: start TLS on the control connection (RFC 4217)",
     ),
+    ("CCC", "clear the control connection (always refused)"),
     ("CDUP", "go to the parent folder"),
     ("CWD", "<path>: change the working folder"),
     ("DELE", "<path>: delete a file"),
@@ -39,6 +44,7 @@ const COMMANDS: &[(&str, &str)] = &[
     ("NOOP", "do nothing, answer 200"),
     ("OPTS", "<UTF8 ON|MLST facts>: set options"),
     ("PASS", "<password>: the password (sent in clear text!)"),
+    ("PBSZ", "<0>: protection buffer size, 0 with TLS (RFC 4217)"),
     (
         "PASV",
         "passive mode: the server listens, the client connects",
@@ -47,6 +53,7 @@ const COMMANDS: &[(&str, &str)] = &[
         "PORT",
         "h1,h2,h3,h4,p1,p2: active mode: the server connects to the client",
     ),
+    ("PROT", "<P|C>: data connections in TLS (P) or in clear (C)"),
     ("PWD", "print the working folder (also XPWD)"),
     ("QUIT", "log out and close the connection"),
     ("REIN", "log out, keep the connection"),
@@ -92,7 +99,7 @@ impl Session {
             who,
             format!("TYPE: {representation}, MODE: Stream, STRUcture: File"),
             format!("Data connection: {data}"),
-            "Control and data connections are NOT encrypted.".to_owned(),
+            self.security_status(),
         ];
         if let Some(last) = &self.last_data {
             lines.push(format!("Last transfer: {last}"));
@@ -102,6 +109,21 @@ impl Session {
             ReplyCode::SYSTEM_STATUS,
             lines,
         )))
+    }
+
+    /// One STAT line on what TLS protects in this session.
+    fn security_status(&self) -> String {
+        let control = match (&self.security, &self.control_tls) {
+            (Security::Protected { .. }, Some(tls)) => format!("Control connection: TLS ({tls})"),
+            _ => "Control connection: NOT encrypted".to_owned(),
+        };
+        let data = match self.security {
+            Security::Protected {
+                data: DataProtection::Private,
+            } => "data connections: TLS (PROT P)",
+            _ => "data connections: NOT encrypted",
+        };
+        format!("{control}; {data}.")
     }
 
     pub(crate) fn help(&mut self, topic: Option<&str>) -> Handled {
@@ -125,8 +147,13 @@ impl Session {
     }
 
     pub(crate) fn feat(&mut self) -> Handled {
-        let lines = [
-            "Features:",
+        // RFC 4217 §6: a server that offers TLS lists AUTH TLS, PBSZ and PROT.
+        let tls: &[&str] = if self.config.tls.control == TlsPolicy::Off {
+            &[]
+        } else {
+            &["AUTH TLS", "PBSZ", "PROT"]
+        };
+        let lines = ["Features:"].iter().chain(tls).chain(&[
             "EPRT",
             "EPSV",
             "MDTM",
@@ -137,10 +164,10 @@ impl Session {
             "TVFS",
             "UTF8",
             "End",
-        ];
+        ]);
         Ok(Action::Reply(Reply::multiline(
             ReplyCode::SYSTEM_STATUS,
-            lines.iter().map(|l| (*l).to_owned()).collect(),
+            lines.map(|l| (*l).to_owned()).collect(),
         )))
     }
 

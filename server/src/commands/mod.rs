@@ -7,4 +7,5 @@ mod info;
 mod listing;
 mod login;
 mod navigation;
+mod security;
 mod transfer;

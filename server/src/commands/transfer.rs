@@ -143,6 +143,7 @@ impl Session {
             opening: Reply::new(ReplyCode::ABOUT_TO_OPEN_DATA, opening),
             kind,
             description,
+            protected: self.data_protected(),
         })))
     }
 }

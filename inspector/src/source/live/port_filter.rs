@@ -72,7 +72,7 @@ impl PortFilter {
         let segment = match frame::decode(frame) {
             Ok(Decoded::Tcp(segment)) => segment,
             Ok(Decoded::Other) => return self.all,
-            Ok(Decoded::Fragment { .. }) | Err(_) => return true,
+            Ok(Decoded::Fragment(_)) | Err(_) => return true,
         };
         let (src, dst) = (segment.src.port(), segment.dst.port());
         if !segment.payload.is_empty()
