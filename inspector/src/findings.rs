@@ -14,20 +14,166 @@ use std::net::{IpAddr, SocketAddr};
 /// suggests limiting attempts).
 const BRUTE_FORCE_FAILURES: usize = 5;
 
-/// Builds the findings for everything the tracker saw.
+/// Builds the findings for everything the tracker saw (and kept: a reader that keeps every
+/// event, `--sort` and live capture).
 pub fn find(tracker: &Tracker) -> Vec<FindingEvent> {
     let mut out = Vec::new();
-    // Per client address and server: two servers in one capture are two targets.
-    let mut failures: BTreeMap<(IpAddr, SocketAddr), Vec<u64>> = BTreeMap::new();
-    let mut cleartext_files = 0u64;
-    let mut first_file_frame = None;
+    let mut global = Global::default();
     for event in &tracker.events {
+        event_findings(event, &mut out);
+        global.observe(tracker, event);
+    }
+    global.finish(&mut out);
+    for s in &tracker.sessions {
+        session_findings(s, &mut out);
+    }
+    out.extend(crate::tls::findings::find(tracker));
+    conflicting_transfers(&tracker.events, &mut out);
+    for s in &tracker.sessions {
+        conflicting_control(s, &mut out);
+    }
+    with_filters(out)
+}
+
+/// The findings of one session that is over, from its events (a streaming reader calls it
+/// before the session is dropped; what needs every session is [`Global`]'s).
+pub fn find_for_session(tracker: &Tracker, s: usize, events: &[Event]) -> Vec<FindingEvent> {
+    let mut out = Vec::new();
+    for event in events {
+        event_findings(event, &mut out);
+    }
+    if let Some(session) = tracker.sessions.get(s) {
+        session_findings(session, &mut out);
+        out.extend(crate::tls::findings::find_for_session(
+            tracker, session, events,
+        ));
+        conflicting_transfers(events, &mut out);
+        conflicting_control(session, &mut out);
+    }
+    with_filters(out)
+}
+
+/// The findings of events that belong to no session (a data connection whose control
+/// connection is not in the capture).
+pub fn find_for_events(events: &[Event]) -> Vec<FindingEvent> {
+    let mut out = Vec::new();
+    conflicting_transfers(events, &mut out);
+    with_filters(out)
+}
+
+/// The findings that span sessions, with their filters.
+pub fn find_global(tracker: &Tracker, global: Global) -> Vec<FindingEvent> {
+    let mut out = Vec::new();
+    global.finish(&mut out);
+    out.extend(crate::tls::findings::find_global(tracker));
+    with_filters(out)
+}
+
+/// Most findings show one frame; the filter shows what the finding names.
+fn with_filters(mut out: Vec<FindingEvent>) -> Vec<FindingEvent> {
+    for f in &mut out {
+        if f.frames.is_empty() {
+            f.frames = vec![f.frame];
+        }
+        f.filter = crate::report::frame_filter(&f.frames);
+    }
+    out
+}
+
+/// Failed logins listed per client address and server in `brute-force`: beyond this many, only
+/// the count grows (the finding says so).
+pub const BRUTE_FORCE_FRAMES_KEPT: usize = 1000;
+
+/// What the findings that span sessions need, gathered event by event: failed logins per
+/// client address and server (`brute-force`), files sent in clear (`cleartext-data`). Its
+/// size grows with the number of client addresses, not of events.
+#[derive(Debug, Default)]
+pub struct Global {
+    // Per client address and server: two servers in one capture are two targets.
+    failures: BTreeMap<(IpAddr, SocketAddr), (u64, Vec<u64>)>,
+    cleartext_files: u64,
+    first_file_frame: Option<u64>,
+}
+
+impl Global {
+    /// Takes note of one event (its session must still be in `tracker`).
+    pub fn observe(&mut self, tracker: &Tracker, event: &Event) {
         match event {
             Event::Credential(c) => {
-                let anonymous =
-                    c.user.eq_ignore_ascii_case("anonymous") || c.user.eq_ignore_ascii_case("ftp");
-                if c.password.is_some() && !anonymous && !c.decrypted_with_keylog {
-                    out.push(FindingEvent {
+                if c.accepted == Some(false)
+                    && let Some(key) = tracker
+                        .sessions
+                        .get(c.session.saturating_sub(1))
+                        .map(|s| (s.client.ip(), s.server))
+                {
+                    let (count, frames) = self.failures.entry(key).or_default();
+                    *count += 1;
+                    if frames.len() < BRUTE_FORCE_FRAMES_KEPT {
+                        frames.push(c.frame);
+                    }
+                }
+            }
+            Event::Transfer(t) if t.bytes > 0 && !t.tls.is_some_and(|x| x.encrypted) => {
+                self.cleartext_files += 1;
+                self.first_file_frame.get_or_insert(t.frame);
+            }
+            _ => {}
+        }
+    }
+
+    /// The findings that span sessions, at the end of the capture.
+    fn finish(self, out: &mut Vec<FindingEvent>) {
+        let Global {
+            failures,
+            cleartext_files,
+            first_file_frame,
+        } = self;
+        for ((ip, server), (count, frames)) in failures {
+            if count >= BRUTE_FORCE_FAILURES as u64 {
+                out.push(FindingEvent {
+                id: "brute-force",
+                severity: "high",
+                message: if count > frames.len() as u64 {
+                    format!("{count} failed logins from {ip} to {server} (the first {} listed)", frames.len())
+                } else {
+                    format!("{count} failed logins from {ip} to {server}")
+                },
+                frame: frames.first().copied().unwrap_or(0),
+                filter: crate::report::frame_filter(&frames),
+                frames,
+                session: None,
+                why: "repeated failures from one address are password guessing",
+                fix: "limit failed attempts per address and slow down replies (the server's --max-login-failures)",
+                reference: "RFC 2577 §5",
+            });
+            }
+        }
+        if cleartext_files > 0 {
+            out.push(FindingEvent {
+                frames: Vec::new(),
+                filter: String::new(),
+            id: "cleartext-data",
+            severity: "medium",
+            message: format!("{cleartext_files} file(s) or listing(s) sent in clear text"),
+            frame: first_file_frame.unwrap_or(0),
+            session: None,
+            why: "every byte of the files can be read and rebuilt from the capture, as this tool does",
+            fix: "use FTPS with PROT P, or SFTP (the SSH File Transfer Protocol, not FTP)",
+            reference: "RFC 4217 §9",
+        });
+        }
+    }
+}
+
+/// The findings one event shows by itself: a password in clear, a login that worked, a path
+/// that climbs out.
+fn event_findings(event: &Event, out: &mut Vec<FindingEvent>) {
+    match event {
+        Event::Credential(c) => {
+            let anonymous =
+                c.user.eq_ignore_ascii_case("anonymous") || c.user.eq_ignore_ascii_case("ftp");
+            if c.password.is_some() && !anonymous && !c.decrypted_with_keylog {
+                out.push(FindingEvent {
                 frames: Vec::new(),
                 filter: String::new(),
                         id: "cleartext-credentials",
@@ -43,9 +189,9 @@ pub fn find(tracker: &Tracker) -> Vec<FindingEvent> {
                         fix: "use FTPS (AUTH TLS) or SFTP (the SSH File Transfer Protocol, not FTP); disable plain FTP logins",
                         reference: "RFC 2577 §6, RFC 4217",
                     });
-                }
-                if c.accepted == Some(true) && (anonymous || !c.decrypted_with_keylog) {
-                    out.push(FindingEvent {
+            }
+            if c.accepted == Some(true) && (anonymous || !c.decrypted_with_keylog) {
+                out.push(FindingEvent {
                 frames: Vec::new(),
                 filter: String::new(),
                         id: if anonymous { "anonymous-login" } else { "cleartext-login-success" },
@@ -69,87 +215,28 @@ pub fn find(tracker: &Tracker) -> Vec<FindingEvent> {
                         },
                         reference: if anonymous { "RFC 1635" } else { "RFC 2577 §6, RFC 4217 §4" },
                     });
-                }
-                if c.accepted == Some(false)
-                    && let Some(key) = tracker
-                        .sessions
-                        .get(c.session.saturating_sub(1))
-                        .map(|s| (s.client.ip(), s.server))
-                {
-                    failures.entry(key).or_default().push(c.frame);
-                }
             }
-            Event::Command(cmd) => {
-                if let Some(arg) = &cmd.arg
-                    && is_traversal(arg)
-                {
-                    out.push(FindingEvent {
-                        frames: Vec::new(),
-                        filter: String::new(),
-                        id: "path-traversal",
-                        severity: "high",
-                        message: format!(
-                            "{} {:?} tries to leave the user's folder",
-                            cmd.command, arg
-                        ),
-                        frame: cmd.frame,
-                        session: Some(cmd.session),
-                        why: "a server that does not jail users hands out system files",
-                        fix: "resolve paths inside a chroot/jail and refuse `..` that leaves it",
-                        reference: "CWE-22",
-                    });
-                }
+        }
+        Event::Command(cmd) => {
+            if let Some(arg) = &cmd.arg
+                && is_traversal(arg)
+            {
+                out.push(FindingEvent {
+                    frames: Vec::new(),
+                    filter: String::new(),
+                    id: "path-traversal",
+                    severity: "high",
+                    message: format!("{} {:?} tries to leave the user's folder", cmd.command, arg),
+                    frame: cmd.frame,
+                    session: Some(cmd.session),
+                    why: "a server that does not jail users hands out system files",
+                    fix: "resolve paths inside a chroot/jail and refuse `..` that leaves it",
+                    reference: "CWE-22",
+                });
             }
-            Event::Transfer(t) if t.bytes > 0 && !t.tls.is_some_and(|x| x.encrypted) => {
-                cleartext_files += 1;
-                first_file_frame.get_or_insert(t.frame);
-            }
-            _ => {}
         }
+        _ => {}
     }
-    for ((ip, server), frames) in failures {
-        if frames.len() >= BRUTE_FORCE_FAILURES {
-            out.push(FindingEvent {
-                id: "brute-force",
-                severity: "high",
-                message: format!("{} failed logins from {ip} to {server}", frames.len()),
-                frame: frames.first().copied().unwrap_or(0),
-                filter: crate::report::frame_filter(&frames),
-                frames,
-                session: None,
-                why: "repeated failures from one address are password guessing",
-                fix: "limit failed attempts per address and slow down replies (the server's --max-login-failures)",
-                reference: "RFC 2577 §5",
-            });
-        }
-    }
-    if cleartext_files > 0 {
-        out.push(FindingEvent {
-                frames: Vec::new(),
-                filter: String::new(),
-            id: "cleartext-data",
-            severity: "medium",
-            message: format!("{cleartext_files} file(s) or listing(s) sent in clear text"),
-            frame: first_file_frame.unwrap_or(0),
-            session: None,
-            why: "every byte of the files can be read and rebuilt from the capture, as this tool does",
-            fix: "use FTPS with PROT P, or SFTP (the SSH File Transfer Protocol, not FTP)",
-            reference: "RFC 4217 §9",
-        });
-    }
-    for s in &tracker.sessions {
-        session_findings(s, &mut out);
-    }
-    out.extend(crate::tls::findings::find(tracker));
-    conflicting_copies(tracker, &mut out);
-    // Most findings show one frame; the filter shows what the finding names.
-    for f in &mut out {
-        if f.frames.is_empty() {
-            f.frames = vec![f.frame];
-        }
-        f.filter = crate::report::frame_filter(&f.frames);
-    }
-    out
 }
 
 fn session_findings(s: &crate::ftp_session::Session, out: &mut Vec<FindingEvent>) {
@@ -251,11 +338,12 @@ fn session_findings(s: &crate::ftp_session::Session, out: &mut Vec<FindingEvent>
 
 /// Segments whose bytes differ from an earlier copy: one finding per file and per control
 /// connection, naming the frames.
-fn conflicting_copies(tracker: &Tracker, out: &mut Vec<FindingEvent>) {
-    const WHY: &str = "TCP receivers differ in which copy they keep, so what this report (or an \
-                       IDS) shows may not be what the receiver got: injection or a rewriting \
-                       middlebox";
-    for event in &tracker.events {
+const CONFLICT_WHY: &str = "TCP receivers differ in which copy they keep, so what this \
+    report (or an IDS) shows may not be what the receiver got: injection or a rewriting middlebox";
+
+/// Transfers among `events` built from segments that contradicted each other.
+fn conflicting_transfers(events: &[Event], out: &mut Vec<FindingEvent>) {
+    for event in events {
         if let Event::Transfer(t) = event
             && let Some(&first) = t.conflicting_frames.first()
         {
@@ -276,14 +364,18 @@ fn conflicting_copies(tracker: &Tracker, out: &mut Vec<FindingEvent>) {
                 session: t.session,
                 frames: t.conflicting_frames.clone(),
                 filter: String::new(),
-                why: WHY,
+                why: CONFLICT_WHY,
                 fix: "find who injects or rewrites traffic on the path; use FTPS, whose integrity \
                       check rejects altered bytes",
                 reference: "RFC 9293 §3.10.7.4, RFC 4217",
             });
         }
     }
-    for s in &tracker.sessions {
+}
+
+/// A control connection built from segments that contradicted each other.
+fn conflicting_control(s: &crate::ftp_session::Session, out: &mut Vec<FindingEvent>) {
+    {
         if let Some(&first) = s.conflicting_frames.first() {
             out.push(FindingEvent {
                 id: "conflicting-segments",
@@ -297,7 +389,7 @@ fn conflicting_copies(tracker: &Tracker, out: &mut Vec<FindingEvent>) {
                 session: Some(s.id),
                 frames: s.conflicting_frames.clone(),
                 filter: String::new(),
-                why: WHY,
+                why: CONFLICT_WHY,
                 fix: "find who injects or rewrites traffic on the path; use FTPS (AUTH TLS)",
                 reference: "RFC 9293 §3.10.7.4, RFC 4217",
             });

@@ -137,9 +137,9 @@ pub struct Session {
 #[derive(Default)]
 pub struct Tracker {
     /// Control connections, in order of discovery.
-    pub sessions: Vec<Session>,
+    pub sessions: crate::slots::Slots<Session>,
     /// Data connections and transfers.
-    pub transfers: Vec<Transfer>,
+    pub transfers: crate::slots::Slots<Transfer>,
     /// Everything found so far (not sorted).
     pub events: Vec<Event>,
     /// Data connections announced but not yet seen: listener address → (session index, mode).
@@ -148,6 +148,9 @@ pub struct Tracker {
     extract: Option<Box<dyn ExtractSink>>,
     /// TLS control and data connections (FTPS, RFC 4217) and the key log.
     pub tls: crate::tls::TlsState,
+    /// Sessions whose control connection ended, for the reader to take (a streaming reader
+    /// reports and drops them).
+    pub ended: Vec<usize>,
 }
 
 impl std::fmt::Debug for Tracker {
@@ -782,7 +785,10 @@ impl Tracker {
                 let reset = reset && !self.tls_closed_cleanly(transfer);
                 self.data_closed(transfer, reset, ends_seen);
             }
-            ConnectionRole::Control { session, .. } => self.tls_control_closed(session),
+            ConnectionRole::Control { session, .. } => {
+                self.tls_control_closed(session);
+                self.ended.push(session);
+            }
         }
     }
 
@@ -828,30 +834,107 @@ impl Tracker {
     /// End of the capture: whatever is still open is reported as far as it got.
     pub fn finish(&mut self) {
         self.tls_finish();
-        for t in &mut self.transfers {
-            if t.state == TransferState::Reported {
-                continue;
-            }
-            let encrypted = t
-                .tls
-                .is_some_and(|x| x.encrypted_bytes_to_server + x.encrypted_bytes_to_client > 0);
-            if t.session.is_none() && (t.two_way || t.bytes() == 0)
-                || t.command.is_none() && t.bytes() == 0 && !encrypted
-            {
-                // Not an FTP data connection, or nothing of it captured.
-                if let Some(sink) = self.extract.as_deref_mut() {
-                    sink.discard(t.id);
-                }
-                continue;
-            }
-            let event = t.finish(self.extract.as_deref_mut());
-            self.events.push(Event::Transfer(Box::new(event)));
+        for idx in 0..self.transfers.len() {
+            self.finish_transfer(idx);
         }
         for s in &mut self.sessions {
             if let Some(attempt) = s.attempt.take() {
                 let event = credential(s, attempt, None);
                 self.events.push(Event::Credential(Box::new(event)));
             }
+        }
+    }
+}
+
+impl Tracker {
+    /// Transfer `idx`, unless reported already, reported as far as it got.
+    fn finish_transfer(&mut self, idx: TransferId) {
+        let Some(t) = self.transfers.get_mut(idx) else {
+            return;
+        };
+        if t.state == TransferState::Reported {
+            return;
+        }
+        let encrypted = t
+            .tls
+            .is_some_and(|x| x.encrypted_bytes_to_server + x.encrypted_bytes_to_client > 0);
+        if t.session.is_none() && (t.two_way || t.bytes() == 0)
+            || t.command.is_none() && t.bytes() == 0 && !encrypted
+        {
+            // Not an FTP data connection, or nothing of it captured.
+            if let Some(sink) = self.extract.as_deref_mut() {
+                sink.discard(t.id);
+            }
+            return;
+        }
+        let event = t.finish(self.extract.as_deref_mut());
+        self.events.push(Event::Transfer(Box::new(event)));
+    }
+
+    /// Session `s` is over (its control connection ended and no data connection of it is
+    /// open): what [`Tracker::finish`] would report of it is reported now, and it and its
+    /// transfers are dropped, so that memory does not grow with the number of sessions.
+    /// Its events must be taken from [`Tracker::events`] before the next call.
+    pub fn end_session(&mut self, s: usize) {
+        self.tls_finish_control(s);
+        let Some(id) = self.sessions.get(s).map(|x| x.id) else {
+            return;
+        };
+        let transfers: Vec<TransferId> = self
+            .transfers
+            .iter()
+            .filter(|t| t.session == Some(id))
+            .map(|t| t.id)
+            .collect();
+        for &idx in &transfers {
+            self.finish_transfer(idx);
+        }
+        if let Some(session) = self.sessions.get_mut(s)
+            && let Some(attempt) = session.attempt.take()
+        {
+            let event = credential(session, attempt, None);
+            self.events.push(Event::Credential(Box::new(event)));
+        }
+    }
+
+    /// Drops session `s` and its transfers (after [`Tracker::end_session`] and its findings).
+    pub fn drop_session(&mut self, s: usize) {
+        let Some(id) = self.sessions.get(s).map(|x| x.id) else {
+            return;
+        };
+        let transfers: Vec<TransferId> = self
+            .transfers
+            .iter()
+            .filter(|t| t.session == Some(id))
+            .map(|t| t.id)
+            .collect();
+        for idx in transfers {
+            self.transfers.retire(idx);
+            self.tls.data.remove(&idx);
+        }
+        self.sessions.retire(s);
+        self.tls.forget_control(s);
+    }
+
+    /// True while a data connection of session `s` is open (its content still coming).
+    pub fn data_open(&self, s: usize) -> bool {
+        let id = s + 1;
+        self.transfers
+            .iter()
+            .any(|t| t.session == Some(id) && t.state == TransferState::Open)
+    }
+
+    /// Transfers of no session that are over: dropped (their events are out already).
+    pub fn drop_orphans(&mut self) {
+        let done: Vec<TransferId> = self
+            .transfers
+            .iter()
+            .filter(|t| t.session.is_none() && t.state == TransferState::Reported)
+            .map(|t| t.id)
+            .collect();
+        for idx in done {
+            self.transfers.retire(idx);
+            self.tls.data.remove(&idx);
         }
     }
 }

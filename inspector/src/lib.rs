@@ -11,6 +11,7 @@
 //! - [`reassembly`]: one TCP byte stream per direction, with explicit gaps.
 //! - [`ftp_session`]: commands, replies, logins, TLS, data connections (decoded with `ftp-proto`).
 //! - [`tls`]: FTPS: TLS records, handshake facts, decryption with a key log (`--keylog`).
+//! - [`content_hash`]: a transfer's sha256, on a thread of its own for large files.
 //! - [`transfer`]: data connection content streamed into sha256 and an extract sink; a
 //!   transfer's life as one state.
 //! - [`extract`]: `--extract`, the sink the caller passes in that writes files to a folder.
@@ -18,6 +19,8 @@
 //! - [`findings`]: security findings (RFC 2577, RFC 4217).
 //! - [`event`]: the events, which are the `--json` contract.
 //! - [`report`]: tables for people and JSON lines for programs.
+//! - [`stream`]: the event flow of `read`: each session written when it is over, a bounded summary.
+//! - [`slots`]: numbered sessions and transfers that are dropped once reported.
 //! - [`read`]: `inspector read` (capture files → report).
 //! - [`packet_view`]: `inspector frame` (one frame, layer by layer, as Wireshark shows it).
 //! - [`live`]: `inspector live` and `inspector interfaces` (capture from an interface).
@@ -26,6 +29,7 @@
 //! Data flow: `PacketSource` → [`frame::decode`] → [`flow::FlowTable`] → [`reassembly::Reassembler`]
 //! → [`ftp_session::Tracker`] → [`findings::find`] → events → [`report`].
 
+pub mod content_hash;
 pub mod defrag;
 pub mod duplicates;
 pub mod event;
@@ -40,12 +44,14 @@ pub mod packet_view;
 pub mod read;
 pub mod reassembly;
 pub mod report;
+pub mod slots;
 pub mod source;
 pub mod stitch;
+pub mod stream;
 pub mod tls;
 pub mod transfer;
 
-use event::{Event, WarningEvent};
+use event::{Event, FindingEvent, WarningEvent};
 use extract::ExtractSink;
 use frame::Decoded;
 use ftp_session::{Ctx, Tracker};
@@ -104,33 +110,65 @@ pub fn analyze(source: &mut dyn PacketSource, options: &Options) -> Analysis {
     analyze_with(source, options, None, &mut |_| {})
 }
 
-/// Like [`analyze`], hands the content of every data connection to `extract` when given
-/// (`--extract`: [`extract::FolderExtractor`]), and each session, command, reply, credential
-/// and transfer event to `on_event` as soon as it is known (a live capture prints them as they
-/// happen). Findings, stitched downloads and warnings need the whole capture: they come only in
-/// the result.
-pub fn analyze_with(
+/// What the frame loop hands its findings to: the reader that keeps every event
+/// ([`analyze_with`]) or the one that streams them ([`analyze_streaming`]).
+trait FrameSink {
+    /// A warning of the reader itself (a frame or record that could not be used).
+    fn warn(&mut self, warning: WarningEvent);
+    /// After each frame, and once more when every flow is closed.
+    fn after_frame(&mut self, tracker: &mut Tracker);
+    /// The timestamp of the first frame.
+    fn first_time(&mut self, _time: f64) {}
+}
+
+/// Keeps every event; hands the tracker's to `on_event` as they come.
+struct Keep<'a> {
+    warnings: Vec<WarningEvent>,
+    announced: usize,
+    on_event: &'a mut dyn FnMut(&Event),
+}
+
+impl FrameSink for Keep<'_> {
+    fn warn(&mut self, warning: WarningEvent) {
+        self.warnings.push(warning);
+    }
+    fn after_frame(&mut self, tracker: &mut Tracker) {
+        for event in tracker.events.get(self.announced..).unwrap_or_default() {
+            (self.on_event)(event);
+        }
+        self.announced = tracker.events.len();
+    }
+}
+
+impl FrameSink for stream::Streamer<'_> {
+    fn warn(&mut self, warning: WarningEvent) {
+        stream::Streamer::warn(self, warning);
+    }
+    fn after_frame(&mut self, tracker: &mut Tracker) {
+        stream::Streamer::after_frame(self, tracker);
+    }
+    fn first_time(&mut self, time: f64) {
+        self.first_time = time;
+    }
+}
+
+/// Reads every frame of `source` into `tracker` (repeated frames left out, IP fragments put
+/// back together) and closes every flow at the end; counts go to `analysis`. Returns the
+/// findings about the capture as a whole (repeated frames, fragments that disagree).
+fn read_frames(
     source: &mut dyn PacketSource,
     options: &Options,
-    extract: Option<Box<dyn ExtractSink>>,
-    on_event: &mut dyn FnMut(&Event),
-) -> Analysis {
+    tracker: &mut Tracker,
+    analysis: &mut Analysis,
+    sink: &mut dyn FrameSink,
+) -> Vec<FindingEvent> {
     let mut ports = vec![FTP_PORT];
     ports.extend(&options.ports);
     let mut flows = flow::FlowTable::new(ports, options.stream_cap);
-    let mut tracker = Tracker::new(extract);
-    tracker.tls.keylog = options.keylog.clone();
-    let mut analysis = Analysis {
-        name: source.name().to_owned(),
-        ..Analysis::default()
-    };
-    let mut warnings = Vec::new();
     let mut duplicates = duplicates::Duplicates::new();
     let mut defrag = defrag::Defragmenter::new();
     let mut broken_rebuilt: (u64, u64) = (0, 0);
     let mut last = Ctx::default();
-    // Tracker events already handed to `on_event`.
-    let mut announced = 0;
     loop {
         let frame = match source.next_frame() {
             Ok(Some(frame)) => frame,
@@ -143,7 +181,7 @@ pub fn analyze_with(
                     }
                     _ => 0,
                 };
-                warnings.push(WarningEvent::new(frame, e.to_string()));
+                sink.warn(WarningEvent::new(frame, e.to_string()));
                 continue;
             }
         };
@@ -154,6 +192,7 @@ pub fn analyze_with(
         };
         if analysis.frames == 1 {
             analysis.first_time = ctx.time;
+            sink.first_time(ctx.time);
         }
         last = ctx;
         let decoded = frame::decode(&frame);
@@ -166,11 +205,11 @@ pub fn analyze_with(
             continue;
         }
         match decoded {
-            Ok(Decoded::Tcp(segment)) => flows.push(&segment, ctx, &mut tracker),
+            Ok(Decoded::Tcp(segment)) => flows.push(&segment, ctx, tracker),
             Ok(Decoded::Fragment(fragment)) => {
                 if let Some(datagram) = defrag.push(fragment, frame.number, frame.timestamp) {
                     match frame::rebuilt_segment(datagram.src, datagram.dst, &datagram.payload) {
-                        Some(segment) => flows.push(&segment, ctx, &mut tracker),
+                        Some(segment) => flows.push(&segment, ctx, tracker),
                         None => {
                             broken_rebuilt.0 += 1;
                             if broken_rebuilt.1 == 0 {
@@ -183,23 +222,20 @@ pub fn analyze_with(
             Ok(Decoded::Other) => {}
             Err(e) => {
                 analysis.skipped += 1;
-                warnings.push(WarningEvent::new(
+                sink.warn(WarningEvent::new(
                     frame.number,
                     format!("{}: {}: {}", analysis.name, e.layer, e.detail),
                 ));
             }
         }
-        for event in tracker.events.get(announced..).unwrap_or_default() {
-            on_event(event);
-        }
-        announced = tracker.events.len();
+        sink.after_frame(tracker);
     }
     defrag.finish();
     let stats = defrag.stats;
     if stats.given_up > 0 {
         analysis.skipped += stats.given_up;
         let first = stats.first_given_up.unwrap_or(0);
-        warnings.push(WarningEvent::new(
+        sink.warn(WarningEvent::new(
             first,
             format!(
                 "{}: {} fragmented IP datagram(s) could not be put back together (a fragment \
@@ -212,7 +248,7 @@ pub fn analyze_with(
     }
     if stats.truncated > 0 {
         analysis.skipped += stats.truncated;
-        warnings.push(WarningEvent::new(
+        sink.warn(WarningEvent::new(
             stats.first_truncated.unwrap_or(0),
             format!(
                 "{}: {} IP fragment(s) cut short by the capture's snap length could not be used",
@@ -222,7 +258,7 @@ pub fn analyze_with(
     }
     if broken_rebuilt.0 > 0 {
         analysis.skipped += broken_rebuilt.0;
-        warnings.push(WarningEvent::new(
+        sink.warn(WarningEvent::new(
             broken_rebuilt.1,
             format!(
                 "{}: {} IP datagram(s) rebuilt from fragments hold no readable TCP header, \
@@ -231,14 +267,42 @@ pub fn analyze_with(
             ),
         ));
     }
-    flows.finish(last, &mut tracker);
-    tracker.finish();
-    for event in tracker.events.get(announced..).unwrap_or_default() {
-        on_event(event);
-    }
-    let mut found = findings::find(&tracker);
-    found.extend(duplicates.finding(&analysis.name));
+    flows.finish(last, tracker);
+    let mut found: Vec<FindingEvent> = duplicates.finding(&analysis.name).into_iter().collect();
     found.extend(fragment_overlap_finding(&defrag, &analysis.name));
+    found
+}
+
+/// Like [`analyze`], hands the content of every data connection to `extract` when given
+/// (`--extract`: [`extract::FolderExtractor`]), and each session, command, reply, credential
+/// and transfer event to `on_event` as soon as it is known (a live capture prints them as they
+/// happen). Findings, stitched downloads and warnings need the whole capture: they come only in
+/// the result. Keeps every event (memory grows with the capture: [`analyze_streaming`] does not).
+pub fn analyze_with(
+    source: &mut dyn PacketSource,
+    options: &Options,
+    extract: Option<Box<dyn ExtractSink>>,
+    on_event: &mut dyn FnMut(&Event),
+) -> Analysis {
+    let mut tracker = Tracker::new(extract);
+    tracker.tls.keylog = options.keylog.clone();
+    let mut analysis = Analysis {
+        name: source.name().to_owned(),
+        ..Analysis::default()
+    };
+    let mut keep = Keep {
+        warnings: Vec::new(),
+        announced: 0,
+        on_event,
+    };
+    let capture_findings = read_frames(source, options, &mut tracker, &mut analysis, &mut keep);
+    // Control connections that ended need no more than their events here.
+    tracker.ended.clear();
+    tracker.finish();
+    keep.after_frame(&mut tracker);
+    let mut warnings = keep.warnings;
+    let mut found = findings::find(&tracker);
+    found.extend(capture_findings);
     let servers: Vec<String> = tracker
         .sessions
         .iter()
@@ -267,10 +331,35 @@ pub fn analyze_with(
     analysis
 }
 
+/// Reads `source` and writes what it finds through `report` as soon as it is final: each
+/// session when it is over, the rest and a bounded [`stream::Summary`] at the end. Memory stays
+/// flat however many sessions the capture holds (only open sessions are kept).
+pub fn analyze_streaming(
+    source: &mut dyn PacketSource,
+    options: &Options,
+    extract: Option<Box<dyn ExtractSink>>,
+    report: &mut dyn stream::Report,
+) -> std::io::Result<stream::Summary> {
+    let mut tracker = Tracker::new(extract);
+    tracker.tls.keylog = options.keylog.clone();
+    let mut analysis = Analysis {
+        name: source.name().to_owned(),
+        ..Analysis::default()
+    };
+    let mut streamer = stream::Streamer::new(&analysis.name, report);
+    let capture_findings = read_frames(source, options, &mut tracker, &mut analysis, &mut streamer);
+    streamer.finish(
+        &mut tracker,
+        analysis.frames,
+        analysis.skipped,
+        capture_findings,
+    )
+}
+
 /// One warning per message: a message repeated (an over-long line cut into many segments, a
 /// link type met in every frame) becomes one warning with the count and the first and last
 /// frame, in the order of first appearance.
-fn group_warnings(warnings: Vec<WarningEvent>) -> Vec<WarningEvent> {
+pub(crate) fn group_warnings(warnings: Vec<WarningEvent>) -> Vec<WarningEvent> {
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut out: Vec<WarningEvent> = Vec::new();
     for w in warnings {
@@ -350,6 +439,17 @@ fn sort_by_frame(events: Vec<Event>) -> Vec<Event> {
     keys.iter()
         .filter_map(|&(_, i)| slots.get_mut(i).and_then(Option::take))
         .collect()
+}
+
+/// Opens one capture file and streams what it finds through `report` ([`analyze_streaming`]).
+pub fn analyze_file_streaming(
+    path: &std::path::Path,
+    options: &Options,
+    extract: Option<Box<dyn ExtractSink>>,
+    report: &mut dyn stream::Report,
+) -> Result<std::io::Result<stream::Summary>, SourceError> {
+    let mut source = source::open_file(path)?;
+    Ok(analyze_streaming(source.as_mut(), options, extract, report))
 }
 
 /// Opens and analyses one capture file.

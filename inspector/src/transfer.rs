@@ -5,7 +5,6 @@ use crate::event::TransferEvent;
 use crate::extract::{ExtractSink, Extracted};
 use crate::reassembly::Chunk;
 use ftp_proto::{DataDirection, ReplyCode};
-use sha2::{Digest, Sha256};
 
 /// How much of a data connection's start is kept to guess its type when no command names it.
 const SNIFF_LEN: usize = 512;
@@ -96,7 +95,7 @@ pub struct Transfer {
     pub two_way: bool,
     /// Which reassembler direction (0 or 1) carries the content, once bytes arrived.
     content_dir: Option<usize>,
-    hasher: Sha256,
+    hasher: crate::content_hash::ContentHash,
     bytes: u64,
     offset: u64,
     gaps: Vec<[u64; 2]>,
@@ -130,7 +129,7 @@ impl Transfer {
             state: TransferState::AwaitingConnection,
             two_way: false,
             content_dir: None,
-            hasher: Sha256::new(),
+            hasher: crate::content_hash::ContentHash::default(),
             bytes: 0,
             offset: 0,
             gaps: Vec::new(),
@@ -419,7 +418,8 @@ impl Transfer {
                 && connected
                 && unreadable.is_none()
                 && !self.tls.is_some_and(|t| t.records_lost))
-            .then(|| hex::encode(hasher.finalize())),
+            .then(|| hasher.finalize().map(hex::encode))
+            .flatten(),
             complete: reasons.is_empty(),
             incomplete_reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
             expected_bytes: self.expected_bytes,

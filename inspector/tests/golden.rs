@@ -27,13 +27,82 @@ fn inspect(args: &[&str]) -> String {
     )
 }
 
+/// `{name}-table` and `{name}-json` are the grouped order of `--sort` (the order before the
+/// report was streamed); `{name}-streamed` is the default, session by session. The streamed
+/// JSON holds the same lines as the sorted one, and the streamed tables the same rows.
 fn golden(name: &str, file: &str, extra: &[&str]) {
     let mut args = extra.to_vec();
     args.push(file);
-    insta::assert_snapshot!(format!("{name}-table"), inspect(&args));
-    let mut json = vec!["--json"];
+    let mut sorted = vec!["--sort"];
+    sorted.extend(&args);
+    let sorted_table = inspect(&sorted);
+    insta::assert_snapshot!(format!("{name}-table"), sorted_table);
+    let streamed_table = inspect(&args);
+    insta::assert_snapshot!(format!("{name}-streamed"), streamed_table);
+    let mut json = vec!["--json", "--sort"];
     json.extend(&args);
-    insta::assert_snapshot!(format!("{name}-json"), inspect(&json));
+    let sorted_json = inspect(&json);
+    insta::assert_snapshot!(format!("{name}-json"), sorted_json);
+    let streamed_json = inspect(&json[..1].iter().chain(&args).copied().collect::<Vec<_>>());
+    assert_eq!(
+        lines(&streamed_json),
+        lines(&sorted_json),
+        "{name}: streamed JSON differs from the sorted JSON in more than order"
+    );
+    let (streamed, sorted) = (rows(&streamed_table, false), rows(&sorted_table, true));
+    let only_streamed: Vec<_> = streamed.iter().filter(|r| !sorted.contains(r)).collect();
+    let only_sorted: Vec<_> = sorted.iter().filter(|r| !streamed.contains(r)).collect();
+    assert_eq!(
+        streamed, sorted,
+        "{name}: the streamed tables differ from the sorted ones in more than order: \
+         only streamed {only_streamed:?}, only sorted {only_sorted:?}"
+    );
+}
+
+/// The output's lines, sorted (the exit code and stderr included).
+fn lines(output: &str) -> Vec<&str> {
+    let mut l: Vec<&str> = output.lines().collect();
+    l.sort_unstable();
+    l
+}
+
+/// The data rows of every table, cells trimmed, sorted; the summary's grouped findings left
+/// out, and the first line (which names the frames count in the sorted output only).
+fn rows(output: &str, sorted: bool) -> Vec<Vec<String>> {
+    let body = if sorted {
+        output
+    } else {
+        let (sessions, summary) = output.split_once("━━ Summary ━━").unwrap_or((output, ""));
+        // The Decode As hints are in the summary of the streamed output.
+        let hints = summary
+            .split_once("Findings (grouped by kind)")
+            .map_or(summary, |(h, _)| h);
+        return rows_of(&format!("{sessions}{hints}"));
+    };
+    rows_of(body)
+}
+
+fn rows_of(text: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut header = false;
+    for l in text.lines() {
+        // The line after a table's top border is its header (tables without rows are left
+        // out of the streamed output).
+        if l.starts_with('┌') {
+            header = true;
+            continue;
+        }
+        if l.starts_with('│') && !std::mem::take(&mut header) {
+            out.push(
+                l.trim_matches('│')
+                    .split('┆')
+                    .map(|c| c.trim().to_owned())
+                    .collect::<Vec<_>>(),
+            );
+        }
+    }
+    out.sort();
+    out
 }
 
 #[test]
@@ -45,7 +114,7 @@ fn ftplab_curl() {
 fn ftplab_curl_found_by_content_without_port() {
     insta::assert_snapshot!(
         "ftplab-curl-no-port",
-        inspect(&["--json", "ftplab-curl.pcap"])
+        inspect(&["--json", "--sort", "ftplab-curl.pcap"])
     );
 }
 

@@ -3,6 +3,7 @@
 
 use crate::Analysis;
 use crate::event::Event;
+use crate::stream::{BlockInfo, Report, Summary};
 use std::io::{self, Write};
 
 /// Writes one event as one line (a live capture streams them).
@@ -14,15 +15,41 @@ pub fn write_event(out: &mut impl Write, event: &Event) -> io::Result<()> {
 
 /// Writes the events of `analysis`; with `file` set, each object also names the capture.
 pub fn write(out: &mut impl Write, analysis: &Analysis, file: Option<&str>) -> io::Result<()> {
-    let file_field = match file {
-        Some(f) => Some(serde_json::to_string(f).map_err(io::Error::other)?),
-        None => None,
-    };
-    let mut line = Vec::with_capacity(512);
+    let mut lines = Lines::new(out, file)?;
     for event in &analysis.events {
+        lines.event(event)?;
+    }
+    Ok(())
+}
+
+/// JSON lines, each naming the capture when asked to.
+pub struct Lines<'w, W: Write> {
+    out: &'w mut W,
+    /// The capture's name as a JSON string, when each object names it.
+    file: Option<String>,
+    line: Vec<u8>,
+}
+
+impl<'w, W: Write> Lines<'w, W> {
+    /// Lines to `out`; with `file` set, each object also names the capture.
+    pub fn new(out: &'w mut W, file: Option<&str>) -> io::Result<Self> {
+        let file = match file {
+            Some(f) => Some(serde_json::to_string(f).map_err(io::Error::other)?),
+            None => None,
+        };
+        Ok(Lines {
+            out,
+            file,
+            line: Vec::with_capacity(512),
+        })
+    }
+
+    /// Writes one event as one line.
+    pub fn event(&mut self, event: &Event) -> io::Result<()> {
+        let line = &mut self.line;
         line.clear();
-        serde_json::to_writer(&mut line, event).map_err(io::Error::other)?;
-        if let Some(f) = &file_field
+        serde_json::to_writer(&mut *line, event).map_err(io::Error::other)?;
+        if let Some(f) = &self.file
             && line.last() == Some(&b'}')
         {
             line.pop();
@@ -31,9 +58,23 @@ pub fn write(out: &mut impl Write, analysis: &Analysis, file: Option<&str>) -> i
             line.push(b'}');
         }
         line.push(b'\n');
-        out.write_all(&line)?;
+        self.out.write_all(line)
     }
-    Ok(())
+}
+
+/// The streaming reader writes each block's events as lines; the summary adds nothing (every
+/// event, findings included, is a line already).
+impl<W: Write> Report for Lines<'_, W> {
+    fn block(&mut self, _info: &BlockInfo<'_>, events: &[Event]) -> io::Result<()> {
+        for event in events {
+            self.event(event)?;
+        }
+        Ok(())
+    }
+
+    fn summary(&mut self, _summary: &Summary) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

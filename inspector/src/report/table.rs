@@ -3,6 +3,7 @@
 
 use crate::Analysis;
 use crate::event::Event;
+use crate::stream::{BlockInfo, BlockKind, Report, Summary};
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -105,6 +106,161 @@ pub fn write(out: &mut impl Write, analysis: &Analysis, style: Style) -> io::Res
         section(out, "Warnings", &t)?;
     }
     Ok(())
+}
+
+/// Tables written block by block as the streaming reader hands them over: each session's
+/// tables when it is over, then the events of no session and a summary.
+pub struct Streaming<'w, W: Write> {
+    out: &'w mut W,
+    style: Style,
+    started: bool,
+}
+
+impl<'w, W: Write> Streaming<'w, W> {
+    /// Tables to `out`.
+    pub fn new(out: &'w mut W, style: Style) -> Self {
+        Streaming {
+            out,
+            style,
+            started: false,
+        }
+    }
+}
+
+impl<W: Write> Report for Streaming<'_, W> {
+    fn block(&mut self, info: &BlockInfo<'_>, events: &[Event]) -> io::Result<()> {
+        let (out, style) = (&mut *self.out, self.style);
+        if !self.started {
+            writeln!(out, "{}", info.name)?;
+            writeln!(out)?;
+            self.started = true;
+        }
+        let title = match info.kind {
+            BlockKind::Session(n) => format!("Session {n}"),
+            BlockKind::SessionPart(n) => format!("Session {n} so far (it goes on below)"),
+            BlockKind::Other => "Not in any session".to_owned(),
+        };
+        writeln!(out, "━━ {title} ━━")?;
+        writeln!(out)?;
+        if events.iter().any(|e| matches!(e, Event::Session(_))) {
+            section(out, "Sessions", &sessions(events, style))?;
+        }
+        if let Some(t) = super::tls::handshakes(events, style) {
+            section(out, "TLS", &t)?;
+        }
+        let tables = [
+            ("Credentials", credentials(events, style)),
+            ("Conversation", conversation(events, info.first_time, style)),
+            ("Transfers", transfers(events, style)),
+        ];
+        for (title, t) in &tables {
+            if t.row_count() > 0 {
+                section(out, title, t)?;
+            }
+        }
+        if let Some(t) = resumed_downloads(events, style) {
+            section(out, "Resumed downloads (REST)", &t)?;
+        }
+        let t = findings(events, style);
+        if t.row_count() > 0 {
+            section(out, "Findings", &t)?;
+        }
+        if let Some(t) = warnings(events, style) {
+            section(out, "Warnings", &t)?;
+        }
+        Ok(())
+    }
+
+    fn summary(&mut self, summary: &Summary) -> io::Result<()> {
+        let (out, style) = (&mut *self.out, self.style);
+        if !self.started {
+            writeln!(out, "{}", summary.name)?;
+            writeln!(out)?;
+        }
+        writeln!(out, "━━ Summary ━━")?;
+        writeln!(out)?;
+        writeln!(out, "{}: {} frames", summary.name, summary.frames)?;
+        let [ok, refused, unknown] = summary.logins;
+        writeln!(
+            out,
+            "{} session(s), {} with TLS; {} command(s), {} reply(ies); logins: {ok} accepted, \
+             {refused} refused, {unknown} without a reply; {} transfer(s); {} warning(s)",
+            summary.sessions,
+            summary.tls_sessions,
+            summary.commands,
+            summary.replies,
+            summary.transfers,
+            summary.warnings_total,
+        )?;
+        writeln!(out)?;
+        if !summary.ports.is_empty() {
+            let mut t = table(
+                style,
+                &[
+                    "FTP server port (not 21)",
+                    "sessions",
+                    "tshark",
+                    "Wireshark (Decode As)",
+                ],
+            );
+            for (port, list, count) in &summary.ports {
+                let mut shown: Vec<String> = list.iter().map(usize::to_string).collect();
+                if *count > list.len() as u64 {
+                    shown.push(format!("… ({count} in all)"));
+                }
+                t.add_row(vec![
+                    Cell::new(port),
+                    Cell::new(shown.join(", ")),
+                    Cell::new(format!("-d tcp.port=={port},ftp")),
+                    Cell::new(format!("Analyze ▸ Decode As… ▸ TCP port {port} ▸ FTP")),
+                ]);
+            }
+            writeln!(
+                out,
+                "Wireshark shows FTP by itself only on port 21; for these servers use Decode As:"
+            )?;
+            writeln!(out, "{t}")?;
+            writeln!(
+                out,
+                "Data connections are labelled FTP-DATA only where Wireshark decoded the PORT or \
+                 PASV exchange that announced them, so only with this Decode As."
+            )?;
+            writeln!(out)?;
+        }
+        let mut t = table(
+            style,
+            &[
+                "severity",
+                "finding",
+                "count",
+                "first frames",
+                "what (first)",
+                "fix (reference)",
+            ],
+        );
+        for (id, g) in &summary.findings {
+            let Some(f) = g.examples.first() else {
+                continue;
+            };
+            let mut frames: Vec<String> = g.examples.iter().map(|e| e.frame.to_string()).collect();
+            if g.count > g.examples.len() as u64 {
+                frames.push("…".to_owned());
+            }
+            t.add_row(vec![
+                colored(style, f.severity, severity_color(f.severity)),
+                Cell::new(id),
+                Cell::new(g.count),
+                Cell::new(frames.join(", ")),
+                Cell::new(&f.message),
+                Cell::new(format!("{} ({})", f.fix, f.reference)),
+            ]);
+        }
+        section(out, "Findings (grouped by kind)", &t)?;
+        for note in &summary.notes {
+            writeln!(out, "note: {note}")?;
+        }
+        Ok(())
+    }
 }
 
 /// One row per session, with what happened in it.

@@ -2,30 +2,65 @@
 //! did or could not do, as findings.
 
 use super::connection::{Decryption, TlsConnection, suite_name, version_name};
-use crate::event::{Event, FindingEvent};
+use crate::event::{CommandEvent, Event, FindingEvent};
 use crate::ftp_session::{Session, Tracker};
+use std::collections::HashMap;
 
 /// The TLS findings for everything the tracker saw.
 pub fn find(tracker: &Tracker) -> Vec<FindingEvent> {
     let mut out = Vec::new();
-    for (i, s) in tracker.sessions.iter().enumerate() {
-        leaks(tracker, s, &mut out);
-        if let Some(control) = tracker.tls.control.get(&i) {
+    // USER and CCC commands by session, found once (not once per session: a capture of many
+    // sessions made that quadratic).
+    let mut commands: HashMap<usize, Vec<&CommandEvent>> = HashMap::new();
+    for c in leak_commands(&tracker.events) {
+        commands.entry(c.session).or_default().push(c);
+    }
+    for s in &tracker.sessions {
+        let none = Vec::new();
+        leaks(tracker, commands.get(&s.id).unwrap_or(&none), s, &mut out);
+        if let Some(control) = tracker.tls.control.get(&(s.id - 1)) {
             connection(&control.conn, "control connection", s, &mut out);
         }
     }
-    data_connections(tracker, &mut out);
-    keylog(tracker, &mut out);
+    data_connections(tracker, None, &mut out);
+    keylog_bad_lines(tracker, &mut out);
+    keylog_credentials(&tracker.events, &mut out);
     out
 }
 
-fn leaks(tracker: &Tracker, s: &Session, out: &mut Vec<FindingEvent>) {
-    let commands = || {
-        tracker.events.iter().filter_map(move |e| match e {
-            Event::Command(c) if c.session == s.id => Some(c),
-            _ => None,
-        })
-    };
+/// The TLS findings of session `s`, which is over, from its events.
+pub fn find_for_session(tracker: &Tracker, s: &Session, events: &[Event]) -> Vec<FindingEvent> {
+    let mut out = Vec::new();
+    let commands: Vec<&CommandEvent> = leak_commands(events).collect();
+    leaks(tracker, &commands, s, &mut out);
+    if let Some(control) = tracker.tls.control.get(&(s.id - 1)) {
+        connection(&control.conn, "control connection", s, &mut out);
+    }
+    data_connections(tracker, Some(s.id), &mut out);
+    if tracker.tls.keylog.is_some() {
+        keylog_credentials(events, &mut out);
+    }
+    out
+}
+
+/// The TLS findings about the whole capture: key log lines that could not be read.
+pub fn find_global(tracker: &Tracker) -> Vec<FindingEvent> {
+    let mut out = Vec::new();
+    keylog_bad_lines(tracker, &mut out);
+    out
+}
+
+/// The commands [`leaks`] looks at: USER and CCC.
+fn leak_commands(events: &[Event]) -> impl Iterator<Item = &CommandEvent> {
+    events.iter().filter_map(|e| match e {
+        Event::Command(c) if c.command == "USER" || c.command == "CCC" => Some(c),
+        _ => None,
+    })
+}
+
+/// What a TLS session still shows; `commands` are its USER and CCC commands.
+fn leaks(tracker: &Tracker, commands: &[&CommandEvent], s: &Session, out: &mut Vec<FindingEvent>) {
+    let commands = || commands.iter().copied().filter(|c| c.session == s.id);
     if let Some(tls_frame) = s.encrypted
         && let Some(user) = commands().find(|c| c.command == "USER" && c.frame < tls_frame)
     {
@@ -77,12 +112,11 @@ fn leaks(tracker: &Tracker, s: &Session, out: &mut Vec<FindingEvent>) {
             fix: "refuse CCC on the server unless a NAT firewall truly needs it",
             reference: "RFC 2228 (CCC), RFC 4217",
         });
-    } else if let Some(i) = tracker.sessions.iter().position(|x| x.id == s.id)
-        && tracker
-            .tls
-            .control
-            .get(&i)
-            .is_some_and(|c| c.conn.cleared.iter().any(|x| *x))
+    } else if tracker
+        .tls
+        .control
+        .get(&(s.id - 1))
+        .is_some_and(|c| c.conn.cleared.iter().any(|x| *x))
     {
         out.push(FindingEvent {
             id: "ccc",
@@ -172,7 +206,8 @@ fn decryption_finding(
     })
 }
 
-fn data_connections(tracker: &Tracker, out: &mut Vec<FindingEvent>) {
+/// Findings about data connections of TLS sessions: of every session, or of session `only`.
+fn data_connections(tracker: &Tracker, only: Option<usize>, out: &mut Vec<FindingEvent>) {
     // Per session: the first data connection in clear (PROT C) and the encrypted ones.
     let mut clear: Vec<(usize, u64, Option<String>)> = Vec::new();
     let mut encrypted: Vec<(usize, u64, u64, bool)> = Vec::new();
@@ -181,6 +216,9 @@ fn data_connections(tracker: &Tracker, out: &mut Vec<FindingEvent>) {
         let (Some(tls), Some(session)) = (t.tls, t.session) else {
             continue;
         };
+        if only.is_some_and(|o| o != session) {
+            continue;
+        }
         let frame = t.command_frame.or(t.first_data_frame()).unwrap_or(0);
         if !tls.encrypted {
             if !clear.iter().any(|c| c.0 == session) && t.bytes() > 0 {
@@ -256,7 +294,7 @@ fn data_connections(tracker: &Tracker, out: &mut Vec<FindingEvent>) {
     out.extend(failed);
 }
 
-fn keylog(tracker: &Tracker, out: &mut Vec<FindingEvent>) {
+fn keylog_bad_lines(tracker: &Tracker, out: &mut Vec<FindingEvent>) {
     let Some(log) = &tracker.tls.keylog else {
         return;
     };
@@ -280,7 +318,11 @@ fn keylog(tracker: &Tracker, out: &mut Vec<FindingEvent>) {
             reference: "NSS key log format",
         });
     }
-    for e in &tracker.events {
+}
+
+/// Passwords the key log made readable.
+fn keylog_credentials(events: &[Event], out: &mut Vec<FindingEvent>) {
+    for e in events {
         if let Event::Credential(c) = e
             && c.decrypted_with_keylog
             && let Some(password) = &c.password

@@ -72,6 +72,12 @@ pub struct TlsState {
 }
 
 impl TlsState {
+    /// Session `s` was reported and dropped: its control connection's state goes too.
+    pub(crate) fn forget_control(&mut self, s: usize) {
+        self.control.remove(&s);
+        self.closed_controls.remove(&s);
+    }
+
     /// True once the control connection of session index `s` gives bytes the FTP parser can
     /// read after its 234 (decrypted with the key log, or clear after CCC).
     pub fn readable(&self, s: usize) -> bool {

@@ -176,19 +176,24 @@ impl Tracker {
     /// same hosts is open (a guess, and said so); otherwise a data connection of no session.
     pub fn guess_data(&mut self, src: SocketAddr, dst: SocketAddr, first: &[u8]) -> ConnectionRole {
         let tls = looks_like_handshake(first);
-        let found = self.sessions.iter().enumerate().rev().find(|(i, s)| {
-            let hosts = (s.client.ip() == src.ip() && s.server.ip() == dst.ip())
-                || (s.client.ip() == dst.ip() && s.server.ip() == src.ip());
-            let not_control =
-                ![s.client, s.server].contains(&src) && ![s.client, s.server].contains(&dst);
-            s.encrypted.is_some()
+        let found = self
+            .sessions
+            .iter()
+            .rev()
+            .map(|s| (s.id - 1, s))
+            .find(|(i, s)| {
+                let hosts = (s.client.ip() == src.ip() && s.server.ip() == dst.ip())
+                    || (s.client.ip() == dst.ip() && s.server.ip() == src.ip());
+                let not_control =
+                    ![s.client, s.server].contains(&src) && ![s.client, s.server].contains(&dst);
+                s.encrypted.is_some()
                 && !self.tls.readable(*i)
                 && !self.tls.closed_controls.contains(i)
                 && hosts
                 && not_control
                 // RFC 4217 §7: the FTP client is the TLS client on data connections too.
                 && (!tls || s.client.ip() == src.ip())
-        });
+            });
         let Some((_, session)) = found else {
             return self.orphan_data();
         };
@@ -246,6 +251,13 @@ impl Tracker {
     /// Control connection `s` ended.
     pub(crate) fn tls_control_closed(&mut self, s: usize) {
         self.tls.closed_controls.insert(s);
+    }
+
+    /// Session `s` is over: its handshake event, if not reported yet.
+    pub(crate) fn tls_finish_control(&mut self, s: usize) {
+        if self.tls.control.get(&s).is_some_and(|c| !c.reported) {
+            self.report_control_tls(s);
+        }
     }
 
     /// End of the capture: handshake events of control connections not reported yet.

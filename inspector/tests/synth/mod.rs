@@ -298,3 +298,63 @@ pub fn control_only(lines: &[(bool, &[u8])]) -> Vec<Vec<u8>> {
     c.close(&mut out);
     out
 }
+
+/// Writes a classic pcap (raw IPv4, link type 101) of `n` complete sessions one after another,
+/// each from its own client address: login (every 7th one refused), and every 10th a passive
+/// RETR of [`FILE`]; every connection is closed. Written as it is made, so a capture of
+/// 100,000 sessions needs no more memory than one session.
+pub fn many_sessions(n: u32, out: &mut impl std::io::Write) -> std::io::Result<u64> {
+    out.write_all(&0xa1b2_c3d4u32.to_le_bytes())?;
+    out.write_all(&2u16.to_le_bytes())?;
+    out.write_all(&4u16.to_le_bytes())?;
+    out.write_all(&[0u8; 8])?;
+    out.write_all(&262_144u32.to_le_bytes())?;
+    out.write_all(&101u32.to_le_bytes())?;
+    let server = ([10, 0, 0, 1], 21);
+    let mut frames = 0u64;
+    let mut packets = Vec::new();
+    for i in 0..n {
+        packets.clear();
+        let ip = [10, 1 + (i >> 16) as u8, (i >> 8) as u8, i as u8];
+        let client = (ip, 40000);
+        let mut c = Conn::open(client, server, &mut packets);
+        c.server(b"220 FTP server ready.\r\n", &mut packets);
+        c.client(format!("USER user{i}\r\n").as_bytes(), &mut packets);
+        c.server(b"331 Password required.\r\n", &mut packets);
+        c.client(format!("PASS pass{i}\r\n").as_bytes(), &mut packets);
+        if i % 7 == 3 {
+            c.server(b"530 Login incorrect.\r\n", &mut packets);
+        } else {
+            c.server(b"230 Login successful.\r\n", &mut packets);
+        }
+        if i % 10 == 5 {
+            c.client(b"PASV\r\n", &mut packets);
+            c.server(
+                b"227 Entering Passive Mode (10,0,0,1,195,80).\r\n",
+                &mut packets,
+            );
+            let mut d = Conn::open((ip, 40001), (server.0, 50000), &mut packets);
+            c.client(b"RETR plans.txt\r\n", &mut packets);
+            c.server(
+                b"150 Opening BINARY mode data connection.\r\n",
+                &mut packets,
+            );
+            d.server(FILE, &mut packets);
+            d.close(&mut packets);
+            c.server(b"226 Transfer complete.\r\n", &mut packets);
+        }
+        c.client(b"QUIT\r\n", &mut packets);
+        c.server(b"221 Goodbye.\r\n", &mut packets);
+        c.close(&mut packets);
+        for p in &packets {
+            let t = 1_700_000_000 + frames / 1_000_000;
+            out.write_all(&(t as u32).to_le_bytes())?;
+            out.write_all(&((frames % 1_000_000) as u32).to_le_bytes())?;
+            out.write_all(&(p.len() as u32).to_le_bytes())?;
+            out.write_all(&(p.len() as u32).to_le_bytes())?;
+            out.write_all(p)?;
+            frames += 1;
+        }
+    }
+    Ok(frames)
+}
