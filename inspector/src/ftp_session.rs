@@ -880,12 +880,7 @@ impl Tracker {
         let Some(id) = self.sessions.get(s).map(|x| x.id) else {
             return;
         };
-        let transfers: Vec<TransferId> = self
-            .transfers
-            .iter()
-            .filter(|t| t.session == Some(id))
-            .map(|t| t.id)
-            .collect();
+        let transfers = self.transfers_of(id);
         for &idx in &transfers {
             self.finish_transfer(idx);
         }
@@ -897,17 +892,21 @@ impl Tracker {
         }
     }
 
+    /// The transfers of the session with `id`.
+    fn transfers_of(&self, id: usize) -> Vec<TransferId> {
+        self.transfers
+            .iter()
+            .filter(|t| t.session == Some(id))
+            .map(|t| t.id)
+            .collect()
+    }
+
     /// Drops session `s` and its transfers (after [`Tracker::end_session`] and its findings).
     pub fn drop_session(&mut self, s: usize) {
         let Some(id) = self.sessions.get(s).map(|x| x.id) else {
             return;
         };
-        let transfers: Vec<TransferId> = self
-            .transfers
-            .iter()
-            .filter(|t| t.session == Some(id))
-            .map(|t| t.id)
-            .collect();
+        let transfers = self.transfers_of(id);
         for idx in transfers {
             self.transfers.retire(idx);
             self.tls.data.remove(&idx);

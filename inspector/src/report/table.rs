@@ -74,17 +74,7 @@ pub fn write(out: &mut impl Write, analysis: &Analysis, style: Style) -> io::Res
         section(out, "TLS", &t)?;
     }
     if let Some(t) = wireshark_hints(events, style) {
-        writeln!(
-            out,
-            "Wireshark shows FTP by itself only on port 21; for these servers use Decode As:"
-        )?;
-        writeln!(out, "{t}")?;
-        writeln!(
-            out,
-            "Data connections are labelled FTP-DATA only where Wireshark decoded the PORT or \
-             PASV exchange that announced them, so only with this Decode As."
-        )?;
-        writeln!(out)?;
+        decode_as_section(out, &t)?;
     }
     section(out, "Credentials", &credentials(events, style))?;
     let conversation = conversation(events, analysis.first_time, style);
@@ -215,17 +205,7 @@ impl<W: Write> Report for Streaming<'_, W> {
                     Cell::new(format!("Analyze ▸ Decode As… ▸ TCP port {port} ▸ FTP")),
                 ]);
             }
-            writeln!(
-                out,
-                "Wireshark shows FTP by itself only on port 21; for these servers use Decode As:"
-            )?;
-            writeln!(out, "{t}")?;
-            writeln!(
-                out,
-                "Data connections are labelled FTP-DATA only where Wireshark decoded the PORT or \
-                 PASV exchange that announced them, so only with this Decode As."
-            )?;
-            writeln!(out)?;
+            decode_as_section(out, &t)?;
         }
         let mut t = table(
             style,
@@ -638,6 +618,21 @@ fn grouped_findings(events: &[Event], style: Style) -> Table {
         ]);
     }
     t
+}
+
+/// The Decode As table with what it is for: Wireshark names FTP by itself only on port 21.
+fn decode_as_section(out: &mut impl Write, t: &Table) -> io::Result<()> {
+    writeln!(
+        out,
+        "Wireshark shows FTP by itself only on port 21; for these servers use Decode As:"
+    )?;
+    writeln!(out, "{t}")?;
+    writeln!(
+        out,
+        "Data connections are labelled FTP-DATA only where Wireshark decoded the PORT or \
+         PASV exchange that announced them, so only with this Decode As."
+    )?;
+    writeln!(out)
 }
 
 /// How to see the sessions in Wireshark: one Decode As hint per server port that is not 21,
