@@ -7,7 +7,7 @@ import json
 import statistics
 import sys
 
-SERVERS = ["ftplab", "vsftpd", "pyftpdlib", "ftplab-clear"]
+SERVERS = ["ftplab", "vsftpd", "pyftpdlib", "ftplab-clear", "vsftpd-anon"]
 
 
 def cell(vals, nd):
@@ -25,7 +25,7 @@ def med(vals):
 
 def main():
     rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-    figures = []  # (work, {server: [values]}, decimals, higher_is_better)
+    figures = []  # (work, {server: [values]}, decimals, with a ratio)
 
     for test, name in (("retr", "RETR 1 GiB → curl"), ("stor", "STOR 1 GiB ← curl")):
         rs = [r for r in rows if r["test"] == test]
@@ -35,7 +35,7 @@ def main():
         cpu = {s: [r["mon"]["cpu_s"] / (r["bytes"] / 2**30) for r in rs
                    if r["server"] == s and r["ok"] and r["mon"].get("cpu_s") is not None] for s in SERVERS}
         figures.append((f"{name}, MB/s", mbps, 0, True))
-        figures.append((f"{name}: server CPU s/GiB", cpu, 2, False))
+        figures.append((f"{name}: server CPU s/GiB", cpu, 2, True))
         bad = {s: sum(1 for r in rs if r["server"] == s and not r["ok"]) for s in SERVERS}
         if any(bad.values()):
             figures.append((f"{name}: failed runs", {s: [bad[s]] for s in SERVERS}, 0, False))
@@ -48,22 +48,24 @@ def main():
         figures.append((f"{conc} TLS sessions: server CPU ms/session",
                         {s: [r["mon"]["cpu_s"] * 1000 / r["load"]["ok"] for r in rs
                              if r["server"] == s and r["load"].get("ok") and r["mon"].get("cpu_s") is not None]
-                         for s in SERVERS}, 2, False))
+                         for s in SERVERS}, 2, True))
         figures.append((f"{conc} TLS sessions: client CPU ms/session",
                         {s: [r["load"]["client_cpu_s"] * 1000 / r["load"]["ok"] for r in rs
                              if r["server"] == s and r["load"].get("ok")] for s in SERVERS}, 2, False))
-        figures.append((f"{conc} TLS sessions: p99 ms", {s: g(s, "lat_ms_p99") for s in SERVERS}, 0, False))
-        figures.append((f"{conc} TLS sessions: errors", {s: [sum(g(s, "errors"))] if g(s, "errors") else [] for s in SERVERS}, 0, False))
+        figures.append((f"{conc} TLS sessions: p99 ms", {s: g(s, "lat_ms_p99") for s in SERVERS}, 0, True))
+        figures.append((f"{conc} TLS sessions: errors (all runs)", {s: [sum(g(s, "errors"))] if g(s, "errors") else [] for s in SERVERS}, 0, False))
+        figures.append((f"{conc} TLS sessions: sessions (all runs)", {s: [sum(g(s, "ok"))] if g(s, "ok") else [] for s in SERVERS}, 0, False))
         figures.append((f"{conc} TLS sessions: data connections resumed", {
-            s: [sum(g(s, "data_resumed"))] if s != "ftplab-clear" and g(s, "data_resumed") else [] for s in SERVERS}, 0, True))
+            s: [sum(g(s, "data_resumed"))] if s != "ftplab-clear" and g(s, "data_resumed") else [] for s in SERVERS}, 0, False))
 
-    print("| work | ftplab | vsftpd | pyftpdlib | ratio ftplab ÷ vsftpd, ÷ pyftpdlib | ftplab in clear |")
-    print("|---|---|---|---|---|---|")
-    for work, vals, nd, _ in figures:
+    print("| work | ftplab | vsftpd | pyftpdlib | ratio ftplab ÷ vsftpd, ÷ pyftpdlib | ftplab in clear | vsftpd anonymous |")
+    print("|---|---|---|---|---|---|---|")
+    for work, vals, nd, with_ratio in figures:
         a, b, c = med(vals["ftplab"]), med(vals["vsftpd"]), med(vals["pyftpdlib"])
-        ratio = " / ".join(f"{a / x:.2f}×" if a is not None and x else "–" for x in (b, c))
+        ratio = " / ".join(f"{a / x:.2f}×" if a is not None and x else "–" for x in (b, c)) if with_ratio else ""
         print(f"| {work} | {cell(vals['ftplab'], nd)} | {cell(vals['vsftpd'], nd)} | "
-              f"{cell(vals['pyftpdlib'], nd)} | {ratio} | {cell(vals['ftplab-clear'], nd)} |")
+              f"{cell(vals['pyftpdlib'], nd)} | {ratio} | {cell(vals['ftplab-clear'], nd)} | "
+              f"{cell(vals['vsftpd-anon'], nd)} |")
     loads = [r["load1"] for r in rows]
     print(f"\n1-minute load average at the start of each measurement: median {med(loads):.2f} "
           f"({min(loads):.2f}–{max(loads):.2f}, n={len(loads)}) on 2 cores.")

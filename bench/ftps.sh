@@ -15,7 +15,8 @@
 # children included: vsftpd forks two processes per session). Each row also keeps the 1-minute
 # load average. Variables: RUNS (3) rounds of RETR and STOR, CONC_REPS (3) rounds of the session
 # test, CONC (100), DURATION (10 s, upper bound), SERVERS ("ftplab-clear ftplab vsftpd
-# pyftpdlib"), TESTS ("retr stor conc"). Ports 2241–2243, passive 28000–30999. Results and a
+# pyftpdlib vsftpd-anon"; the last, anonymous logins over TLS, only in the session test), TESTS
+# ("retr stor conc"). Ports 2241–2244, passive 27000–30999. Results and a
 # summary table: $PERF/ftps/run-*/ (results.jsonl, summary.md).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")/.." && pwd)"
@@ -25,7 +26,7 @@ RUNS=${RUNS:-3}
 CONC_REPS=${CONC_REPS:-3}
 CONC=${CONC:-100}
 DURATION=${DURATION:-10}
-SERVERS=${SERVERS:-"ftplab-clear ftplab vsftpd pyftpdlib"}
+SERVERS=${SERVERS:-"ftplab-clear ftplab vsftpd pyftpdlib vsftpd-anon"}
 TESTS=${TESTS:-"retr stor conc"}
 WORK="$PERF/ftps"
 ROOT="$WORK/root"
@@ -55,7 +56,7 @@ chown bench "$ROOT/up"
 chmod 777 "$ROOT/up"
 
 # ---- servers --------------------------------------------------------------------------------------
-declare -A PORT=([ftplab]=2241 [ftplab-clear]=2241 [vsftpd]=2242 [pyftpdlib]=2243)
+declare -A PORT=([ftplab]=2241 [ftplab-clear]=2241 [vsftpd]=2242 [pyftpdlib]=2243 [vsftpd-anon]=2244)
 declare -A PID=()
 PIDS=()
 stop_all() {
@@ -109,10 +110,40 @@ ssl_ciphers=HIGH
 CONF
 start vsftpd vsftpd "$OUT/vsftpd.conf"
 
+# vsftpd with anonymous logins over TLS, for the session test only: without PAM's password hash
+# (yescrypt, tens of ms per login) the figure shows what vsftpd's TLS and process per session cost.
+cat > "$OUT/vsftpd-anon.conf" <<CONF
+listen=YES
+listen_address=127.0.0.1
+listen_port=${PORT[vsftpd-anon]}
+background=NO
+anonymous_enable=YES
+no_anon_password=YES
+anon_root=$ROOT
+local_enable=NO
+write_enable=NO
+pasv_min_port=27000
+pasv_max_port=27999
+max_clients=5000
+max_per_ip=5000
+seccomp_sandbox=NO
+xferlog_enable=NO
+secure_chroot_dir=/var/run/vsftpd/empty
+ssl_enable=YES
+rsa_cert_file=$CERT
+rsa_private_key_file=$KEY
+allow_anon_ssl=YES
+force_anon_logins_ssl=YES
+force_anon_data_ssl=YES
+require_ssl_reuse=YES
+ssl_ciphers=HIGH
+CONF
+start vsftpd-anon vsftpd "$OUT/vsftpd-anon.conf"
+
 start pyftpdlib python3 "$HERE/bench/pyftpd-tls-launch.py" --port "${PORT[pyftpdlib]}" --root "$ROOT" \
   --pasv 30000-30999 --cert "$CERT" --key "$KEY"
 
-for name in ftplab vsftpd pyftpdlib; do
+for name in ftplab vsftpd pyftpdlib vsftpd-anon; do
   for _ in $(seq 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/${PORT[$name]}") 2>/dev/null && break
     kill -0 "${PID[$name]}" 2>/dev/null || { log "$name exited; see $OUT/$name.log"; exit 1; }
@@ -133,7 +164,8 @@ url() { echo "ftp://127.0.0.1:${PORT[$1]}$2"; }
 # Sanity and the negotiated protocol and suite, once per server (curl -v prints them).
 for s in $SERVERS; do
   # shellcheck disable=SC2046
-  curl -sS -v $(curl_opts "$s") -u bench:bench -o /dev/null "$(url "$s" /small64k.bin)" 2> "$OUT/curl-v-$s.log" \
+  cred=bench:bench; [ "$s" = vsftpd-anon ] && cred=anonymous:
+  curl -sS -v $(curl_opts "$s") -u "$cred" -o /dev/null "$(url "$s" /small64k.bin)" 2> "$OUT/curl-v-$s.log" \
     || { log "sanity RETR on $s failed: $OUT/curl-v-$s.log"; exit 1; }
   log "$s: $(grep -m1 'SSL connection using' "$OUT/curl-v-$s.log" || echo clear)"
 done
@@ -155,6 +187,9 @@ transfer() {   # transfer retr|stor SERVER ROUND
   else
     w=$(curl -sS $(curl_opts "$s") -u bench:bench -T "$ROOT/big1g.bin" -w '%{speed_upload} %{size_upload}' "$(url "$s" "/up/stor-$s.bin")") || ok=false
   fi
+  # vsftpd's session processes exit after curl has its last reply: let the listener reap them,
+  # so that their CPU time is in its cutime when procmon reads it.
+  sleep 0.5
   mon_stop
   set -- ${w:-0 0}
   [ "$2" = 1073741824 ] || ok=false
@@ -171,12 +206,13 @@ transfer() {   # transfer retr|stor SERVER ROUND
 }
 
 sessions() {   # sessions SERVER ROUND
-  local s=$1 i=$2 la r extra=""
+  local s=$1 i=$2 la r extra="" user=bench
   [ "$s" = ftplab-clear ] && extra=--clear
+  [ "$s" = vsftpd-anon ] && user=anonymous
   sleep 2
   la=$(load1)
   mon_start "${PID[$s]}"
-  r=$(python3 "$HERE/bench/ftps-load.py" --port "${PORT[$s]}" --user bench --password bench \
+  r=$(python3 "$HERE/bench/ftps-load.py" --port "${PORT[$s]}" --user "$user" --password bench \
       --path /small64k.bin --expect-bytes 65536 --conc "$CONC" --duration "$DURATION" \
       --sessions 20000 --timeout 30 $extra) || r='{"ok":0,"errors":-1}'
   mon_stop
@@ -187,7 +223,9 @@ sessions() {   # sessions SERVER ROUND
 log "load before: $(uptime)"
 for test in retr stor; do
   [[ " $TESTS " == *" $test "* ]] || continue
-  for i in $(seq "$RUNS"); do for s in $SERVERS; do transfer "$test" "$s" "$i"; done; done
+  for i in $(seq "$RUNS"); do
+    for s in $SERVERS; do [ "$s" = vsftpd-anon ] || transfer "$test" "$s" "$i"; done
+  done
 done
 if [[ " $TESTS " == *" conc "* ]]; then
   for i in $(seq "$CONC_REPS"); do for s in $SERVERS; do sessions "$s" "$i"; done; done
