@@ -1,5 +1,10 @@
 #!/usr/bin/env python3
-"""Summarises bench/ftps.sh's results.jsonl as a Markdown table: medians (min–max) per server.
+"""Summarises bench/ftps.sh's results.jsonl (one or several runs) as a Markdown table: medians
+(min–max) per server.
+
+A transfer whose server CPU reads under 0.1 s left no trace in the sampled process tree (seen
+with vsftpd's STOR: its session processes were gone before procmon read them; moving 1 GiB
+through TLS costs more than a second): it counts for MB/s, not for CPU s/GiB.
 
     python3 bench/ftps-summary.py $PERF/ftps/run-*/results.jsonl
 """
@@ -24,7 +29,7 @@ def med(vals):
 
 
 def main():
-    rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+    rows = [json.loads(line) for path in sys.argv[1:] for line in open(path) if line.strip()]
     figures = []  # (work, {server: [values]}, decimals, with a ratio)
 
     for test, name in (("retr", "RETR 1 GiB → curl"), ("stor", "STOR 1 GiB ← curl")):
@@ -33,7 +38,7 @@ def main():
             continue
         mbps = {s: [r["mbps"] for r in rs if r["server"] == s and r["ok"]] for s in SERVERS}
         cpu = {s: [r["mon"]["cpu_s"] / (r["bytes"] / 2**30) for r in rs
-                   if r["server"] == s and r["ok"] and r["mon"].get("cpu_s") is not None] for s in SERVERS}
+                   if r["server"] == s and r["ok"] and r["mon"].get("cpu_s", 0) >= 0.1] for s in SERVERS}
         figures.append((f"{name}, MB/s", mbps, 0, True))
         figures.append((f"{name}: server CPU s/GiB", cpu, 2, True))
         bad = {s: sum(1 for r in rs if r["server"] == s and not r["ok"]) for s in SERVERS}
