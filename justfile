@@ -65,6 +65,10 @@ fuzz name *args:
 bench *args:
     bench/serve.sh "$@"
 
+# Benchmark FTPS: ftp-server against vsftpd and pyftpdlib with TLS, interleaved (bench/ftps.sh; root)
+bench-tls:
+    bench/ftps.sh
+
 # Build the lab runner and the programs it starts (says what to do without a toolchain); cargo
 # shows its own progress (one `Finished` line once everything is built)
 _build:
