@@ -56,9 +56,12 @@ impl Server {
     /// Binds every `--listen` address.
     ///
     /// `tls` is the rustls configuration ([`tls::server_config`]) when `config.tls` allows TLS.
+    /// `failures` says where failed logins are counted: [`login_guard::FailureBackend::Shared`]
+    /// shares the lockouts with every instance on the same database.
     pub fn bind(
         config: ServerConfig,
         store: Arc<dyn UserStore>,
+        failures: login_guard::FailureBackend,
         tls: Option<Arc<rustls::ServerConfig>>,
     ) -> std::io::Result<Server> {
         let open_files = listener::raise_open_file_limit();
@@ -72,10 +75,11 @@ impl Server {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let guard = login_guard::LoginGuard::new(
+        let guard = login_guard::LoginGuard::with_backend(
             config.max_login_failures,
             config.max_user_login_failures,
             config.lockout,
+            failures,
         );
         let shared = Arc::new(Shared {
             config: Arc::new(config),
@@ -164,6 +168,7 @@ async fn admit_and_serve(
     let refusal = shared
         .guard
         .address_locked_for(peer.ip())
+        .await
         .map(login_guard::lockout_message);
     let permit = match (refusal, limits.admit(peer.ip())) {
         (Some(text), _) => Err(text),

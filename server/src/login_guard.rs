@@ -16,19 +16,36 @@
 //! for a moment, and no more than the budget's number of wrong guesses is ever judged.
 //!
 //! The counting lives behind this one small interface (`begin` → [`LoginAttempt::succeeded`] /
-//! [`LoginAttempt::failed`], plus [`LoginGuard::address_locked_for`] at connect), so that it can
-//! move to a shared store later without touching the connection loop.
+//! [`LoginAttempt::failed`], plus [`LoginGuard::address_locked_for`] at connect), with two
+//! backends ([`FailureBackend`]):
+//! - [`FailureBackend::Memory`] (the default with a SQLite file): everything in this process;
+//! - [`FailureBackend::Shared`] (the default with MySQL/MariaDB): failures and lockouts in SQL
+//!   tables ([`SqlFailureLog`]), so several `ftp-server` instances on one database (a class
+//!   server) lock out an address that guesses across all of them. The checks in flight are
+//!   still counted per instance: with N instances, at most N budgets' worth of checks can be in
+//!   flight at once, so a guesser spreading over them gets at most that many wrong guesses
+//!   judged beyond the limit. When the tables cannot be read, logins are refused (530, and a log
+//!   line): a guesser must not get an unlimited budget by knocking the database over.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::user_store::{BudgetState, SqlFailureLog};
+
 /// Most budgets remembered; beyond that, budgets with nothing recent in them are forgotten.
 const MAX_TRACKED: usize = 10_000;
 
 /// How long a login waits for a place in a budget filled by checks in flight.
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
+
+/// How often a waiting login looks at the shared tables again (verdicts of other instances
+/// wake nobody here).
+const SHARED_POLL: Duration = Duration::from_millis(200);
+
+/// How often the shared tables are swept of expired failures and lockouts.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 /// User names longer than this share a budget: an attacker's 4 KiB names must not fill memory.
 const MAX_NAME_KEY: usize = 128;
@@ -43,12 +60,15 @@ pub enum Lockout {
     /// As many password checks are running for this address as its budget allows, and none
     /// finished within [`MAX_WAIT`].
     InFlight,
+    /// The shared failure tables could not be read: refused, since an unreadable budget must
+    /// not become an unlimited one.
+    Unavailable,
 }
 
 impl Lockout {
     /// Whether the control connection should close (the whole address is refused).
     pub fn closes_connection(self) -> bool {
-        !matches!(self, Lockout::User(_))
+        !matches!(self, Lockout::User(_) | Lockout::Unavailable)
     }
 
     /// The reply text: says what is refused and for how long, never whether a name exists.
@@ -61,6 +81,10 @@ impl Lockout {
             ),
             Lockout::InFlight => {
                 "Too many logins in progress from your address; try again in a moment.".to_owned()
+            }
+            Lockout::Unavailable => {
+                "Login refused: the login failure database is unavailable; try again later."
+                    .to_owned()
             }
         }
     }
@@ -103,11 +127,6 @@ impl Budget {
             .filter(|left| !left.is_zero())
     }
 
-    /// Whether one more check would go over `limit` (0: no limit).
-    fn full(&self, limit: u32) -> bool {
-        limit > 0 && self.failures.len() + self.in_flight as usize >= limit as usize
-    }
-
     /// Turns a check in flight into a failure; locks when the limit is reached.
     fn fail(&mut self, now: Instant, limit: u32, window: Duration) -> bool {
         self.in_flight = self.in_flight.saturating_sub(1);
@@ -133,6 +152,20 @@ impl Budget {
     }
 }
 
+/// Whether one more check would go over `limit` (0: no limit).
+fn full(limit: u32, failures: u32, in_flight: u32) -> bool {
+    limit > 0 && u64::from(failures) + u64::from(in_flight) >= u64::from(limit)
+}
+
+/// Where failures and lockouts are kept.
+#[derive(Debug, Clone)]
+pub enum FailureBackend {
+    /// In this process (lost at restart, private to this instance).
+    Memory,
+    /// In the SQL tables of the user database, shared by every instance on it.
+    Shared(SqlFailureLog),
+}
+
 #[derive(Debug, Default)]
 struct Budgets {
     addresses: HashMap<IpAddr, Budget>,
@@ -148,6 +181,11 @@ pub struct LoginGuard {
     budgets: Mutex<Budgets>,
     /// Woken at every verdict, for the logins waiting for a place.
     settled: tokio::sync::Notify,
+    /// The shared tables, when failures live there; the local budgets then count only the
+    /// checks in flight in this instance.
+    shared: Option<SqlFailureLog>,
+    /// When the shared tables were last swept of expired rows.
+    last_sweep: Mutex<Option<Instant>>,
 }
 
 impl LoginGuard {
@@ -155,13 +193,33 @@ impl LoginGuard {
     /// one address, within `window` lock that address (or that name from it) for `window`.
     /// A limit of 0 switches that budget off.
     pub fn new(per_address: u32, per_user: u32, window: Duration) -> LoginGuard {
+        LoginGuard::with_backend(per_address, per_user, window, FailureBackend::Memory)
+    }
+
+    /// [`LoginGuard::new`] with failures kept in `backend`.
+    pub fn with_backend(
+        per_address: u32,
+        per_user: u32,
+        window: Duration,
+        backend: FailureBackend,
+    ) -> LoginGuard {
         LoginGuard {
             per_address,
             per_user,
             window,
             budgets: Mutex::new(Budgets::default()),
             settled: tokio::sync::Notify::new(),
+            shared: match backend {
+                FailureBackend::Memory => None,
+                FailureBackend::Shared(log) => Some(log),
+            },
+            last_sweep: Mutex::new(None),
         }
+    }
+
+    /// Whether failures are shared with other instances through the database.
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
     }
 
     fn lock(&self) -> MutexGuard<'_, Budgets> {
@@ -172,26 +230,55 @@ impl LoginGuard {
     }
 
     /// How much longer `ip` as a whole is locked out, if it is (checked at connect).
-    pub fn address_locked_for(&self, ip: IpAddr) -> Option<Duration> {
+    ///
+    /// When the shared tables cannot be read, the address is let in: its login will be
+    /// refused by [`LoginGuard::begin`], while anonymous users and the 220 greeting still work.
+    pub async fn address_locked_for(&self, ip: IpAddr) -> Option<Duration> {
+        let ip = ip.to_canonical();
+        if let Some(log) = &self.shared {
+            return match log.address_locked_for(ip).await {
+                Ok(left) => left,
+                Err(error) => {
+                    tracing::error!(%error, %ip, "cannot read the login lockouts; \
+                        logins are refused until the database answers");
+                    None
+                }
+            };
+        }
         let budgets = self.lock();
-        budgets
-            .addresses
-            .get(&ip.to_canonical())?
-            .locked_for(Instant::now())
+        budgets.addresses.get(&ip)?.locked_for(Instant::now())
     }
 
     /// Takes a place in both budgets before a password is checked, waiting (at most
     /// [`MAX_WAIT`]) while checks in flight fill them; or says why not.
     pub async fn begin(&self, ip: IpAddr, user: &str) -> Result<LoginAttempt<'_>, Lockout> {
+        let ip = ip.to_canonical();
         let deadline = tokio::time::Instant::now() + MAX_WAIT;
         loop {
             // Registered before looking, so a verdict in between is not missed.
             let settled = self.settled.notified();
             tokio::pin!(settled);
             settled.as_mut().enable();
-            match self.try_begin(ip, user) {
+            let remote = match &self.shared {
+                None => None,
+                Some(log) => match log.state(ip, &name_key(user), self.window).await {
+                    Ok(state) => Some(state),
+                    Err(error) => {
+                        tracing::error!(%error, %ip, user, "cannot read the login failure \
+                            tables; login refused until the database answers");
+                        return Err(Lockout::Unavailable);
+                    }
+                },
+            };
+            match self.try_begin_with(ip, user, remote.as_ref()) {
                 Err(Lockout::InFlight) => {
-                    if tokio::time::timeout_at(deadline, settled).await.is_err() {
+                    // Verdicts of other instances wake nobody here: look again now and then.
+                    let wake = match self.shared {
+                        Some(_) => deadline.min(tokio::time::Instant::now() + SHARED_POLL),
+                        None => deadline,
+                    };
+                    let woken = tokio::time::timeout_at(wake, settled).await.is_ok();
+                    if !woken && tokio::time::Instant::now() >= deadline {
                         return Err(Lockout::InFlight);
                     }
                 }
@@ -202,7 +289,19 @@ impl LoginGuard {
 
     /// [`LoginGuard::begin`] without waiting: [`Lockout::InFlight`] when the budgets are full
     /// of checks in flight.
+    /// With shared tables, their failures are not looked at: use [`LoginGuard::begin`].
     pub fn try_begin(&self, ip: IpAddr, user: &str) -> Result<LoginAttempt<'_>, Lockout> {
+        self.try_begin_with(ip, user, None)
+    }
+
+    /// Takes a place in both budgets, with failures and lockouts from `remote` (the shared
+    /// tables) or, when it is `None`, from this process's budgets.
+    fn try_begin_with(
+        &self,
+        ip: IpAddr,
+        user: &str,
+        remote: Option<&BudgetState>,
+    ) -> Result<LoginAttempt<'_>, Lockout> {
         let now = Instant::now();
         let ip = ip.to_canonical();
         let key = (ip, name_key(user));
@@ -215,18 +314,26 @@ impl LoginGuard {
         let Budgets { addresses, users } = &mut *budgets;
         let address = addresses.entry(ip).or_default();
         address.expire(now, self.window);
-        if let Some(left) = address.locked_for(now) {
+        let (locked, failures) = match remote {
+            Some(state) => (state.address_locked, state.address_failures),
+            None => (address.locked_for(now), count(&address.failures)),
+        };
+        if let Some(left) = locked {
             return Err(Lockout::Address(left));
         }
-        if address.full(self.per_address) {
+        if full(self.per_address, failures, address.in_flight) {
             return Err(Lockout::InFlight);
         }
         let per_user = users.entry(key.clone()).or_default();
         per_user.expire(now, self.window);
-        if let Some(left) = per_user.locked_for(now) {
+        let (locked, failures) = match remote {
+            Some(state) => (state.user_locked, state.user_failures),
+            None => (per_user.locked_for(now), count(&per_user.failures)),
+        };
+        if let Some(left) = locked {
             return Err(Lockout::User(left));
         }
-        if per_user.full(self.per_user) {
+        if full(self.per_user, failures, per_user.in_flight) {
             return Err(Lockout::InFlight);
         }
         address.in_flight += 1;
@@ -247,6 +354,43 @@ impl LoginGuard {
         }
         if let Some(address) = budgets.addresses.get_mut(&key.0) {
             address.in_flight = address.in_flight.saturating_sub(1);
+        }
+    }
+
+    /// A wrong password, in the shared tables; the place in flight is given back after the
+    /// failure is recorded, so no waiting login is judged against a count without it.
+    async fn fail_shared(&self, log: &SqlFailureLog, key: &(IpAddr, String)) -> Option<Lockout> {
+        let limits = (self.per_address, self.per_user);
+        let recorded = log.record_failure(key.0, &key.1, limits, self.window).await;
+        self.release(key);
+        self.sweep_now_and_then(log).await;
+        match recorded {
+            Ok(new) if new.address => Some(Lockout::Address(self.window)),
+            Ok(new) if new.user => Some(Lockout::User(self.window)),
+            Ok(_) => None,
+            Err(error) => {
+                tracing::error!(%error, ip = %key.0, user = %key.1,
+                    "cannot record a failed login in the shared tables");
+                None
+            }
+        }
+    }
+
+    /// Deletes expired rows of the shared tables, at most every [`SWEEP_EVERY`].
+    async fn sweep_now_and_then(&self, log: &SqlFailureLog) {
+        {
+            let mut last = self
+                .last_sweep
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let now = Instant::now();
+            if last.is_some_and(|at| now.duration_since(at) < SWEEP_EVERY) {
+                return;
+            }
+            *last = Some(now);
+        }
+        if let Err(error) = log.forget_expired(self.window).await {
+            tracing::warn!(%error, "cannot delete expired login failures");
         }
     }
 
@@ -274,6 +418,11 @@ impl LoginGuard {
         }
         lockout
     }
+}
+
+/// The number of failures in a budget, as the budgets' counters count.
+fn count(failures: &VecDeque<Instant>) -> u32 {
+    u32::try_from(failures.len()).unwrap_or(u32::MAX)
 }
 
 /// Wakes the waiting logins once the budgets' lock is released.
@@ -305,8 +454,16 @@ pub struct LoginAttempt<'a> {
 
 impl LoginAttempt<'_> {
     /// The password was right.
-    pub fn succeeded(mut self) {
+    pub async fn succeeded(mut self) {
         self.settled = true;
+        if let Some(log) = &self.guard.shared {
+            if let Err(error) = log.forgive(self.key.0, &self.key.1).await {
+                tracing::error!(%error, ip = %self.key.0, user = %self.key.1,
+                    "cannot clear the user's failed logins in the shared tables");
+            }
+            self.guard.release(&self.key);
+            return;
+        }
         self.guard.settle(&self.key, true);
     }
 
@@ -317,16 +474,40 @@ impl LoginAttempt<'_> {
     }
 
     /// The password was wrong; returns the lockout this failure started, if any.
-    pub fn failed(mut self) -> Option<Lockout> {
+    pub async fn failed(mut self) -> Option<Lockout> {
         self.settled = true;
-        self.guard.settle(&self.key, false)
+        match &self.guard.shared {
+            Some(log) => self.guard.fail_shared(log, &self.key).await,
+            None => self.guard.settle(&self.key, false),
+        }
     }
 }
 
 impl Drop for LoginAttempt<'_> {
     fn drop(&mut self) {
-        if !self.settled {
+        if self.settled {
+            return;
+        }
+        let Some(log) = &self.guard.shared else {
             self.guard.settle(&self.key, false);
+            return;
+        };
+        // Dropped mid-check: the failure is recorded by a task of its own.
+        self.guard.release(&self.key);
+        let (log, key) = (log.clone(), self.key.clone());
+        let limits = (self.guard.per_address, self.guard.per_user);
+        let window = self.guard.window;
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if let Err(error) = log.record_failure(key.0, &key.1, limits, window).await {
+                        tracing::error!(%error, ip = %key.0, user = %key.1,
+                            "cannot record an unfinished login in the shared tables");
+                    }
+                });
+            }
+            Err(_) => tracing::error!(ip = %key.0, user = %key.1,
+                "an unfinished login was not recorded: no runtime to record it"),
         }
     }
 }
@@ -347,28 +528,31 @@ mod tests {
         LoginGuard::new(per_address, per_user, Duration::from_secs(60))
     }
 
-    fn fail(guard: &LoginGuard, addr: &str, user: &str) -> Option<Lockout> {
-        guard.try_begin(ip(addr), user).unwrap().failed()
+    async fn fail(guard: &LoginGuard, addr: &str, user: &str) -> Option<Lockout> {
+        guard.try_begin(ip(addr), user).unwrap().failed().await
     }
 
-    #[test]
-    fn an_address_is_locked_after_its_budget_and_only_that_address() {
+    #[tokio::test]
+    async fn an_address_is_locked_after_its_budget_and_only_that_address() {
         let guard = guard(3, 0);
-        assert_eq!(fail(&guard, A, "u1"), None);
-        assert_eq!(fail(&guard, A, "u2"), None);
-        assert!(guard.address_locked_for(ip(A)).is_none());
-        assert!(matches!(fail(&guard, A, "u3"), Some(Lockout::Address(_))));
-        assert!(guard.address_locked_for(ip(A)).is_some());
+        assert_eq!(fail(&guard, A, "u1").await, None);
+        assert_eq!(fail(&guard, A, "u2").await, None);
+        assert!(guard.address_locked_for(ip(A)).await.is_none());
+        assert!(matches!(
+            fail(&guard, A, "u3").await,
+            Some(Lockout::Address(_))
+        ));
+        assert!(guard.address_locked_for(ip(A)).await.is_some());
         assert!(matches!(
             guard.try_begin(ip(A), "u1"),
             Err(Lockout::Address(_))
         ));
-        assert!(guard.address_locked_for(ip(B)).is_none());
+        assert!(guard.address_locked_for(ip(B)).await.is_none());
         assert!(guard.try_begin(ip(B), "u1").is_ok());
     }
 
-    #[test]
-    fn checks_in_flight_count_before_their_verdict() {
+    #[tokio::test]
+    async fn checks_in_flight_count_before_their_verdict() {
         let guard = guard(10, 0);
         let attempts: Vec<_> = (0..10)
             .map(|_| guard.try_begin(ip(A), "u1").unwrap())
@@ -376,7 +560,7 @@ mod tests {
         // The eleventh is refused while ten are being checked.
         assert_eq!(guard.try_begin(ip(A), "u1").unwrap_err(), Lockout::InFlight);
         for attempt in attempts {
-            attempt.failed();
+            attempt.failed().await;
         }
         assert!(matches!(
             guard.try_begin(ip(A), "u1"),
@@ -384,39 +568,42 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn a_success_frees_its_place_and_clears_only_that_users_failures() {
+    #[tokio::test]
+    async fn a_success_frees_its_place_and_clears_only_that_users_failures() {
         let guard = guard(5, 3);
-        fail(&guard, A, "victim");
-        fail(&guard, A, "victim");
-        guard.try_begin(ip(A), "mine").unwrap().succeeded();
+        fail(&guard, A, "victim").await;
+        fail(&guard, A, "victim").await;
+        guard.try_begin(ip(A), "mine").unwrap().succeeded().await;
         // The victim's failures are still counted: one more locks the victim's name…
-        assert!(matches!(fail(&guard, A, "victim"), Some(Lockout::User(_))));
+        assert!(matches!(
+            fail(&guard, A, "victim").await,
+            Some(Lockout::User(_))
+        ));
         assert!(matches!(
             guard.try_begin(ip(A), "victim"),
             Err(Lockout::User(_))
         ));
         // …and the address keeps its three failures: two more lock it.
-        assert_eq!(fail(&guard, A, "other"), None);
+        assert_eq!(fail(&guard, A, "other").await, None);
         assert!(matches!(
-            fail(&guard, A, "other2"),
+            fail(&guard, A, "other2").await,
             Some(Lockout::Address(_))
         ));
     }
 
-    #[test]
-    fn a_locked_user_does_not_lock_the_others_behind_the_same_address() {
+    #[tokio::test]
+    async fn a_locked_user_does_not_lock_the_others_behind_the_same_address() {
         let guard = guard(50, 3);
         for _ in 0..3 {
-            fail(&guard, A, "user3");
+            fail(&guard, A, "user3").await;
         }
         assert!(matches!(
             guard.try_begin(ip(A), "user3"),
             Err(Lockout::User(_))
         ));
-        guard.try_begin(ip(A), "user1").unwrap().succeeded();
-        guard.try_begin(ip(A), "user2").unwrap().succeeded();
-        assert!(guard.address_locked_for(ip(A)).is_none());
+        guard.try_begin(ip(A), "user1").unwrap().succeeded().await;
+        guard.try_begin(ip(A), "user2").unwrap().succeeded().await;
+        assert!(guard.address_locked_for(ip(A)).await.is_none());
     }
 
     #[tokio::test]
@@ -427,7 +614,15 @@ mod tests {
             .collect();
         let waiter = {
             let guard = guard.clone();
-            tokio::spawn(async move { guard.begin(ip(A), "u").await.map(|a| a.succeeded()) })
+            tokio::spawn(async move {
+                match guard.begin(ip(A), "u").await {
+                    Ok(attempt) => {
+                        attempt.succeeded().await;
+                        Ok(())
+                    }
+                    Err(lockout) => Err(lockout),
+                }
+            })
         };
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(
@@ -435,43 +630,51 @@ mod tests {
             "a fourth check ran while three were in flight"
         );
         // One success frees a place: the waiter gets it.
-        held.pop().unwrap().succeeded();
+        held.pop().unwrap().succeeded().await;
         assert_eq!(waiter.await.unwrap(), Ok(()));
         // Two failures plus one more waiting: that one ends with the address's lockout.
         let waiter = {
             let guard = guard.clone();
-            tokio::spawn(async move { guard.begin(ip(A), "u").await.map(|a| a.succeeded()) })
+            tokio::spawn(async move {
+                match guard.begin(ip(A), "u").await {
+                    Ok(attempt) => {
+                        attempt.succeeded().await;
+                        Ok(())
+                    }
+                    Err(lockout) => Err(lockout),
+                }
+            })
         };
         for attempt in held {
-            attempt.failed();
+            attempt.failed().await;
         }
         let third = guard.try_begin(ip(A), "u");
         assert!(third.is_ok(), "{third:?}");
-        third.unwrap().failed();
+        third.unwrap().failed().await;
         assert!(matches!(waiter.await.unwrap(), Err(Lockout::Address(_))));
     }
 
-    #[test]
-    fn a_dropped_attempt_counts_as_a_failure() {
+    #[tokio::test]
+    async fn a_dropped_attempt_counts_as_a_failure() {
         let guard = guard(1, 0);
         drop(guard.try_begin(ip(A), "u").unwrap());
-        assert!(guard.address_locked_for(ip(A)).is_some());
+        assert!(guard.address_locked_for(ip(A)).await.is_some());
     }
 
-    #[test]
-    fn zero_switches_a_budget_off() {
+    #[tokio::test]
+    async fn zero_switches_a_budget_off() {
         let guard = guard(0, 0);
         for _ in 0..100 {
-            assert_eq!(fail(&guard, A, "u"), None);
+            assert_eq!(fail(&guard, A, "u").await, None);
         }
         assert!(guard.try_begin(ip(A), "u").is_ok());
     }
 
-    #[test]
-    fn ipv4_mapped_addresses_share_the_ipv4_budget() {
+    #[tokio::test]
+    async fn ipv4_mapped_addresses_share_the_ipv4_budget() {
         let guard = guard(1, 0);
-        fail(&guard, "::ffff:127.0.0.1", "u");
-        assert!(guard.address_locked_for(ip(A)).is_some());
+        fail(&guard, "::ffff:127.0.0.1", "u").await;
+        assert!(guard.address_locked_for(ip(A)).await.is_some());
     }
 
     #[test]
