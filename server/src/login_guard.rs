@@ -515,6 +515,7 @@ impl Drop for LoginAttempt<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::SessionError;
     use std::sync::Arc;
 
     const A: &str = "127.0.0.1";
@@ -682,5 +683,159 @@ mod tests {
         let name = "é".repeat(100);
         assert!(name_key(&name).len() <= MAX_NAME_KEY);
         assert!(name.starts_with(&name_key(&name)));
+    }
+
+    /// Two guards on one SQLite file, as two `ftp-server` instances on one database.
+    async fn shared_pair(
+        per_address: u32,
+        per_user: u32,
+        window: Duration,
+    ) -> (tempfile::TempDir, String, LoginGuard, LoginGuard) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("users.db").display());
+        let mut guards = Vec::new();
+        for _ in 0..2 {
+            let store = crate::user_store::SqlUserStore::connect(&url)
+                .await
+                .unwrap();
+            let backend = FailureBackend::Shared(store.failure_log());
+            guards.push(LoginGuard::with_backend(
+                per_address,
+                per_user,
+                window,
+                backend,
+            ));
+        }
+        let second = guards.pop().unwrap();
+        let first = guards.pop().unwrap();
+        assert!(first.is_shared() && second.is_shared());
+        (dir, url, first, second)
+    }
+
+    async fn fail_at(guard: &LoginGuard, addr: &str, user: &str) -> Option<Lockout> {
+        guard.begin(ip(addr), user).await.unwrap().failed().await
+    }
+
+    #[tokio::test]
+    async fn failures_alternating_between_two_shared_guards_lock_the_address_on_both() {
+        let (_dir, _url, one, two) = shared_pair(4, 0, Duration::from_secs(60)).await;
+        assert_eq!(fail_at(&one, A, "u1").await, None);
+        assert_eq!(fail_at(&two, A, "u2").await, None);
+        assert_eq!(fail_at(&one, A, "u3").await, None);
+        assert!(one.address_locked_for(ip(A)).await.is_none());
+        assert!(matches!(
+            fail_at(&two, A, "u4").await,
+            Some(Lockout::Address(_))
+        ));
+        for guard in [&one, &two] {
+            assert!(guard.address_locked_for(ip(A)).await.is_some());
+            assert!(matches!(
+                guard.begin(ip(A), "u1").await,
+                Err(Lockout::Address(_))
+            ));
+            assert!(guard.address_locked_for(ip(B)).await.is_none());
+        }
+        assert!(two.begin(ip(B), "u1").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_shared_success_clears_only_that_users_failures() {
+        let (_dir, _url, one, two) = shared_pair(5, 3, Duration::from_secs(60)).await;
+        fail_at(&one, A, "victim").await;
+        fail_at(&two, A, "victim").await;
+        two.begin(ip(A), "mine").await.unwrap().succeeded().await;
+        assert!(matches!(
+            fail_at(&one, A, "victim").await,
+            Some(Lockout::User(_))
+        ));
+        assert!(matches!(
+            two.begin(ip(A), "victim").await,
+            Err(Lockout::User(_))
+        ));
+        // The address keeps its three failures: two more, one on each, lock it.
+        assert_eq!(fail_at(&two, A, "other").await, None);
+        assert!(matches!(
+            fail_at(&one, A, "other2").await,
+            Some(Lockout::Address(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_shared_lockout_ends_after_the_window() {
+        let window = Duration::from_millis(400);
+        let (_dir, _url, one, two) = shared_pair(2, 0, window).await;
+        fail_at(&one, A, "u").await;
+        assert!(fail_at(&two, A, "u").await.is_some());
+        assert!(matches!(
+            one.begin(ip(A), "u").await,
+            Err(Lockout::Address(_))
+        ));
+        tokio::time::sleep(window + Duration::from_millis(100)).await;
+        assert!(two.address_locked_for(ip(A)).await.is_none());
+        // A fresh budget: one failure does not lock again.
+        assert_eq!(fail_at(&one, A, "u").await, None);
+        assert!(two.begin(ip(A), "u").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn parallel_guesses_across_two_shared_guards_judge_at_most_the_limit_per_guard() {
+        let limit = 5;
+        let (_dir, _url, one, two) = shared_pair(limit, 0, Duration::from_secs(60)).await;
+        let (one, two) = (Arc::new(one), Arc::new(two));
+        let tasks: Vec<_> = (0..40)
+            .map(|i| {
+                let guard = if i % 2 == 0 { one.clone() } else { two.clone() };
+                tokio::spawn(async move {
+                    let attempt = guard.begin(ip(A), &format!("u{i}")).await.ok()?;
+                    // A password check takes a moment (argon2).
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    attempt.failed().await;
+                    Some(())
+                })
+            })
+            .collect();
+        let mut judged = 0;
+        for task in tasks {
+            judged += u32::from(task.await.unwrap().is_some());
+        }
+        // Each instance counts only its own checks in flight: at most one budget each.
+        assert!(judged >= limit, "{judged} judged");
+        assert!(
+            judged <= 2 * limit,
+            "{judged} judged, limit {limit} on 2 guards"
+        );
+        assert!(one.address_locked_for(ip(A)).await.is_some());
+    }
+
+    #[tokio::test]
+    async fn unreadable_shared_tables_refuse_logins_without_panicking() {
+        use sqlx::Connection;
+        let (_dir, url, one, _two) = shared_pair(3, 3, Duration::from_secs(60)).await;
+        let attempt = one.begin(ip(A), "u").await.unwrap();
+        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+        for table in ["ftplab_login_failures", "ftplab_login_lockouts"] {
+            sqlx::query(&format!("DROP TABLE {table}"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        // The verdict cannot be written: logged, no lockout claimed, no panic.
+        assert_eq!(attempt.failed().await, None);
+        assert_eq!(
+            one.begin(ip(A), "u").await.unwrap_err(),
+            Lockout::Unavailable
+        );
+        assert_eq!(
+            SessionError::Locked {
+                lockout: Lockout::Unavailable,
+                user: "u".into()
+            }
+            .into_reply()
+            .code
+            .0,
+            530
+        );
+        // At connect the address is let in; its login is what gets refused.
+        assert!(one.address_locked_for(ip(A)).await.is_none());
     }
 }
