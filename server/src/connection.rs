@@ -508,7 +508,7 @@ impl Connection {
         let reply = session.finish_login(result);
         if store_failed {
             // A database outage is nobody's guess: it must not lock the class out.
-            attempt.undecided();
+            attempt.undecided().await;
         } else if password_ok {
             attempt.succeeded().await;
             tracing::info!(session = session.id, peer = %session.peer, user = %name, "login ok");

@@ -218,3 +218,56 @@ fn unreadable_lockout_tables_refuse_logins_with_530_and_a_log_line() {
         assert!(!server.stderr().contains("panicked"));
     }
 }
+
+#[test]
+fn parallel_guesses_split_over_two_mariadb_instances_judge_no_more_than_the_limit() {
+    let Some(db) = MysqlDatabase::create() else {
+        return;
+    };
+    let limit = 6;
+    let servers = two_instances(
+        &db.url(),
+        &[
+            "--max-login-failures",
+            "6",
+            "--max-user-login-failures",
+            "0",
+            "--max-sessions-per-address",
+            "200",
+        ],
+    );
+    let mut sessions: Vec<Control> = (0..40)
+        .map(|i| {
+            let mut c = Control::connect(servers[i % 2].addr());
+            assert_eq!(c.read_reply().code, 220);
+            c.expect("USER user1", 331);
+            c
+        })
+        .collect();
+    // All guesses leave at once, half to each instance.
+    for (i, c) in sessions.iter_mut().enumerate() {
+        c.send_raw(format!("PASS guess{i}\r\n").as_bytes());
+    }
+    let mut judged = 0;
+    let mut refused = 0;
+    for c in &mut sessions {
+        let reply = c.read_reply();
+        match reply.code {
+            530 if reply.text.contains("Login incorrect") => judged += 1,
+            421 => refused += 1,
+            _ => panic!("unexpected reply {reply:?}"),
+        }
+    }
+    eprintln!("judged {judged}, refused {refused}");
+    // Checks in flight are rows in the shared tables: an instance lets one through beyond
+    // the limit only when the other's insert was not yet visible to it.
+    assert!(judged >= limit, "{judged} judged");
+    assert!(
+        judged <= limit + 2,
+        "{judged} wrong guesses judged, limit {limit}"
+    );
+    assert_eq!(judged + refused, 40);
+    for server in &servers {
+        assert_address_locked(server, "after the parallel guesses");
+    }
+}

@@ -2,16 +2,23 @@
 //! `ftp-server` instances on one database share the budgets of [`crate::login_guard`].
 //!
 //! ```sql
-//! ftplab_login_failures (scope CHAR(1),          -- 'a': the address's budget, 'u': (address, user)
+//! ftplab_login_failures (id BIGINT AUTO_INCREMENT PRIMARY KEY,
+//!                        scope CHAR(1),          -- 'a': the address's budget, 'u': (address, user)
 //!                        address VARCHAR(45),    -- canonical IP address
 //!                        user_name VARCHAR(128), -- '' in scope 'a'
-//!                        at_ms BIGINT)           -- Unix time of the failure, milliseconds
+//!                        at_ms BIGINT,           -- Unix time, milliseconds
+//!                        pending SMALLINT)       -- 1: a check in flight, 0: a failure
 //! ftplab_login_lockouts (scope, address, user_name, until_ms BIGINT, PRIMARY KEY (scope, address, user_name))
 //! ```
 //!
-//! Every failure is one inserted row, so parallel inserts from several instances never lose a
-//! count; a lockout is an upsert that only ever lengthens. Times come from each instance's
-//! clock: instances on several machines need synchronised clocks (NTP).
+//! As in memory, a check in flight counts as a failure until its verdict: [`SqlFailureLog::begin`]
+//! inserts a pending row in each budget, then counts the rows up to its own id; over the limit,
+//! it takes its rows back and the login waits. Every row is its own insert, so parallel checks
+//! from several instances never lose a count; a check can be let through beyond the limit only
+//! when another instance's insert is not yet visible at that instant (a few milliseconds). A
+//! lockout is an upsert that only ever lengthens. Times come from each instance's clock:
+//! instances on several machines need synchronised clocks (NTP). A pending row left by an
+//! instance that died mid-check counts until it leaves the window.
 
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -39,17 +46,23 @@ impl Scope {
     }
 }
 
-/// What the tables say about the two budgets of one login, at one moment.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BudgetState {
-    /// Failures of the address's budget within the window.
-    pub address_failures: u32,
-    /// How much longer the address is locked, if it is.
-    pub address_locked: Option<Duration>,
-    /// Failures of the (address, user) budget within the window.
-    pub user_failures: u32,
-    /// How much longer the user name is locked from this address, if it is.
-    pub user_locked: Option<Duration>,
+/// The answer of [`SqlFailureLog::begin`].
+#[derive(Debug)]
+pub enum Admission {
+    /// The check may run; its places are these rows.
+    Admitted(Pending),
+    /// The address is locked for this much longer.
+    AddressLocked(Duration),
+    /// The user name is locked from this address for this much longer.
+    UserLocked(Duration),
+    /// Failures and checks in flight fill a budget: wait for a verdict.
+    Full,
+}
+
+/// The pending rows of one check in flight (one per budget with a limit).
+#[derive(Debug, Clone, Default)]
+pub struct Pending {
+    rows: Vec<(Scope, i64)>,
 }
 
 /// Which lockout a recorded failure started.
@@ -112,10 +125,12 @@ impl SqlFailureLog {
         match backend {
             Backend::Sqlite => &[
                 "CREATE TABLE IF NOT EXISTS ftplab_login_failures (\
+                 id INTEGER PRIMARY KEY AUTOINCREMENT, \
                  scope CHAR(1) NOT NULL, \
                  address VARCHAR(45) NOT NULL, \
                  user_name VARCHAR(128) NOT NULL, \
-                 at_ms BIGINT NOT NULL)",
+                 at_ms BIGINT NOT NULL, \
+                 pending SMALLINT NOT NULL)",
                 "CREATE INDEX IF NOT EXISTS ftplab_login_failures_budget \
                  ON ftplab_login_failures (address, scope, user_name, at_ms)",
                 "CREATE INDEX IF NOT EXISTS ftplab_login_failures_at \
@@ -129,10 +144,12 @@ impl SqlFailureLog {
             ],
             Backend::MySql => &[
                 "CREATE TABLE IF NOT EXISTS ftplab_login_failures (\
+                 id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, \
                  scope CHAR(1) NOT NULL, \
                  address VARCHAR(45) NOT NULL, \
                  user_name VARCHAR(128) NOT NULL, \
                  at_ms BIGINT NOT NULL, \
+                 pending SMALLINT NOT NULL, \
                  INDEX ftplab_login_failures_budget (address, scope, user_name, at_ms), \
                  INDEX ftplab_login_failures_at (at_ms)) \
                  CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
@@ -147,58 +164,35 @@ impl SqlFailureLog {
         }
     }
 
-    /// Failures within `window` and running lockouts of the budgets of (`ip`, `user`).
-    pub async fn state(
+    /// The running lockouts of the budgets of (`ip`, `user`): (address, user name).
+    async fn lockouts(
         &self,
-        ip: IpAddr,
+        address: &str,
         user: &str,
-        window: Duration,
-    ) -> Result<BudgetState, StoreError> {
-        let now = now_ms();
-        let address = ip.to_string();
-        let mut state = BudgetState::default();
-        let rows = sqlx::query(
-            "SELECT scope, COUNT(*) AS n FROM ftplab_login_failures \
-             WHERE address = ? AND ((scope = 'a' AND user_name = '') \
-                                    OR (scope = 'u' AND user_name = ?)) \
-             AND at_ms > ? GROUP BY scope",
-        )
-        .bind(&address)
-        .bind(user)
-        .bind(now.saturating_sub(millis(window)))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| self.db_err(e))?;
-        for row in rows {
-            let scope: String = row.try_get("scope").map_err(|e| self.db_err(e))?;
-            let n: i64 = row.try_get("n").map_err(|e| self.db_err(e))?;
-            let n = u32::try_from(n).unwrap_or(u32::MAX);
-            match scope.as_str() {
-                "a" => state.address_failures = n,
-                _ => state.user_failures = n,
-            }
-        }
+        now: i64,
+    ) -> Result<(Option<Duration>, Option<Duration>), StoreError> {
         let rows = sqlx::query(
             "SELECT scope, until_ms FROM ftplab_login_lockouts \
              WHERE address = ? AND ((scope = 'a' AND user_name = '') \
                                     OR (scope = 'u' AND user_name = ?)) \
              AND until_ms > ?",
         )
-        .bind(&address)
+        .bind(address)
         .bind(user)
         .bind(now)
         .fetch_all(&self.pool)
         .await
         .map_err(|e| self.db_err(e))?;
+        let mut locked = (None, None);
         for row in rows {
             let scope: String = row.try_get("scope").map_err(|e| self.db_err(e))?;
             let until: i64 = row.try_get("until_ms").map_err(|e| self.db_err(e))?;
             match scope.as_str() {
-                "a" => state.address_locked = left(until, now),
-                _ => state.user_locked = left(until, now),
+                "a" => locked.0 = left(until, now),
+                _ => locked.1 = left(until, now),
             }
         }
-        Ok(state)
+        Ok(locked)
     }
 
     /// How much longer `ip` as a whole is locked out, if it is.
@@ -216,19 +210,67 @@ impl SqlFailureLog {
         Ok(until.and_then(|until| left(until, now)))
     }
 
-    /// Records one failure in the budgets whose limit is not 0; a budget that reaches its
-    /// limit within `window` is locked for `window` and its failures are forgotten (as in
-    /// memory: the lockout replaces them).
-    pub async fn record_failure(
+    /// Takes a place for one password check in the budgets of (`ip`, `user`) whose limit
+    /// (`limits`: address, user) is not 0, or says why not.
+    pub async fn begin(
         &self,
         ip: IpAddr,
         user: &str,
         limits: (u32, u32),
         window: Duration,
-    ) -> Result<NewLockouts, StoreError> {
+    ) -> Result<Admission, StoreError> {
         let now = now_ms();
         let address = ip.to_string();
-        let mut locked = NewLockouts::default();
+        match self.lockouts(&address, user, now).await? {
+            (Some(left), _) => return Ok(Admission::AddressLocked(left)),
+            (None, Some(left)) => return Ok(Admission::UserLocked(left)),
+            (None, None) => {}
+        }
+        let mut pending = Pending::default();
+        let admitted = self
+            .take_places(&mut pending, &address, user, limits, now, window)
+            .await;
+        // Looked at again after counting: a lockout is written before the failures it
+        // replaces are deleted, so a count made after that delete finds the lockout here.
+        let admitted = match admitted {
+            Ok(true) => match self.lockouts(&address, user, now_ms()).await {
+                Ok((Some(left), _)) => {
+                    self.abandon(&pending).await?;
+                    return Ok(Admission::AddressLocked(left));
+                }
+                Ok((None, Some(left))) => {
+                    self.abandon(&pending).await?;
+                    return Ok(Admission::UserLocked(left));
+                }
+                Ok((None, None)) => Ok(true),
+                Err(error) => Err(error),
+            },
+            other => other,
+        };
+        match admitted {
+            Ok(true) => Ok(Admission::Admitted(pending)),
+            Ok(false) => {
+                self.abandon(&pending).await?;
+                Ok(Admission::Full)
+            }
+            Err(error) => {
+                // Best effort: a row left behind only counts until it leaves the window.
+                self.abandon(&pending).await.ok();
+                Err(error)
+            }
+        }
+    }
+
+    /// Inserts the pending rows into `pending`; false when a budget is over its limit.
+    async fn take_places(
+        &self,
+        pending: &mut Pending,
+        address: &str,
+        user: &str,
+        limits: (u32, u32),
+        now: i64,
+        window: Duration,
+    ) -> Result<bool, StoreError> {
         for (scope, name, limit) in [
             (Scope::Address, "", limits.0),
             (Scope::User, user, limits.1),
@@ -236,8 +278,121 @@ impl SqlFailureLog {
             if limit == 0 {
                 continue;
             }
+            let id = self.insert_pending(scope, address, name, now).await?;
+            pending.rows.push((scope, id));
+            // Rows up to this one: of checks arriving together, the earlier ids go first.
+            let count: i64 = sqlx::query(
+                "SELECT COUNT(*) FROM ftplab_login_failures \
+                 WHERE scope = ? AND address = ? AND user_name = ? AND at_ms > ? AND id <= ?",
+            )
+            .bind(scope.code())
+            .bind(address)
+            .bind(name)
+            .bind(now.saturating_sub(millis(window)))
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|row| row.try_get::<i64, _>(0))
+            .map_err(|e| self.db_err(e))?;
+            if count > i64::from(limit) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Inserts one pending row; returns its id.
+    async fn insert_pending(
+        &self,
+        scope: Scope,
+        address: &str,
+        name: &str,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        const INSERT: &str = "INSERT INTO ftplab_login_failures \
+             (scope, address, user_name, at_ms, pending) VALUES (?, ?, ?, ?, 1)";
+        let id = match self.backend {
+            // sqlx's Any driver gives no last insert id for SQLite; RETURNING does.
+            Backend::Sqlite => sqlx::query(&format!("{INSERT} RETURNING id"))
+                .bind(scope.code())
+                .bind(address)
+                .bind(name)
+                .bind(now)
+                .fetch_one(&self.pool)
+                .await
+                .and_then(|row| row.try_get::<i64, _>(0))
+                .map(Some),
+            Backend::MySql => sqlx::query(INSERT)
+                .bind(scope.code())
+                .bind(address)
+                .bind(name)
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map(|done| done.last_insert_id()),
+        };
+        match id.map_err(|e| self.db_err(e))? {
+            Some(id) => Ok(id),
+            None => Err(self.db_err(sqlx::Error::Protocol(
+                "the database gave no id for an inserted row".into(),
+            ))),
+        }
+    }
+
+    /// Gives the places of a check back without a verdict.
+    pub async fn abandon(&self, pending: &Pending) -> Result<(), StoreError> {
+        for (_, id) in &pending.rows {
+            sqlx::query("DELETE FROM ftplab_login_failures WHERE id = ?")
+                .bind(*id)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| self.db_err(e))?;
+        }
+        Ok(())
+    }
+
+    /// A wrong password: the pending rows become failures. A budget that reaches its limit
+    /// within `window` is locked for `window` and its failures are forgotten (as in memory:
+    /// the lockout replaces them; other checks in flight keep their places).
+    pub async fn fail(
+        &self,
+        ip: IpAddr,
+        user: &str,
+        pending: &Pending,
+        limits: (u32, u32),
+        window: Duration,
+    ) -> Result<NewLockouts, StoreError> {
+        let now = now_ms();
+        let address = ip.to_string();
+        let mut locked = NewLockouts::default();
+        for (scope, id) in &pending.rows {
+            let (name, limit) = match scope {
+                Scope::Address => ("", limits.0),
+                Scope::User => (user, limits.1),
+            };
+            let done =
+                sqlx::query("UPDATE ftplab_login_failures SET pending = 0, at_ms = ? WHERE id = ?")
+                    .bind(now)
+                    .bind(*id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| self.db_err(e))?;
+            if done.rows_affected() == 0 {
+                // Swept meanwhile (a check longer than the window): count it anew.
+                sqlx::query(
+                    "INSERT INTO ftplab_login_failures \
+                     (scope, address, user_name, at_ms, pending) VALUES (?, ?, ?, ?, 0)",
+                )
+                .bind(scope.code())
+                .bind(&address)
+                .bind(name)
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| self.db_err(e))?;
+            }
             if self
-                .record_one(scope, &address, name, limit, now, window)
+                .lock_when_full(*scope, &address, name, limit, now, window)
                 .await?
             {
                 match scope {
@@ -249,8 +404,8 @@ impl SqlFailureLog {
         Ok(locked)
     }
 
-    /// One budget's share of [`SqlFailureLog::record_failure`]; true when it locked.
-    async fn record_one(
+    /// Locks one budget when its failures reached `limit`; true when it did.
+    async fn lock_when_full(
         &self,
         scope: Scope,
         address: &str,
@@ -259,22 +414,11 @@ impl SqlFailureLog {
         now: i64,
         window: Duration,
     ) -> Result<bool, StoreError> {
-        sqlx::query(
-            "INSERT INTO ftplab_login_failures (scope, address, user_name, at_ms) \
-             VALUES (?, ?, ?, ?)",
-        )
-        .bind(scope.code())
-        .bind(address)
-        .bind(name)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| self.db_err(e))?;
-        // Counted after the insert: of instances failing at once, at least the last to
-        // insert sees the limit reached, so the lockout cannot be missed.
+        // Counted after the update: of instances failing at once, at least the last one sees
+        // the limit reached, so the lockout cannot be missed.
         let count: i64 = sqlx::query(
             "SELECT COUNT(*) FROM ftplab_login_failures \
-             WHERE scope = ? AND address = ? AND user_name = ? AND at_ms > ?",
+             WHERE scope = ? AND address = ? AND user_name = ? AND pending = 0 AND at_ms > ?",
         )
         .bind(scope.code())
         .bind(address)
@@ -307,10 +451,10 @@ impl SqlFailureLog {
             .execute(&self.pool)
             .await
             .map_err(|e| self.db_err(e))?;
-        // Only rows up to now: a failure another instance records meanwhile stays counted.
+        // Only failures up to now: one another instance records meanwhile stays counted.
         sqlx::query(
             "DELETE FROM ftplab_login_failures \
-             WHERE scope = ? AND address = ? AND user_name = ? AND at_ms <= ?",
+             WHERE scope = ? AND address = ? AND user_name = ? AND pending = 0 AND at_ms <= ?",
         )
         .bind(scope.code())
         .bind(address)
@@ -322,12 +466,25 @@ impl SqlFailureLog {
         Ok(true)
     }
 
+    /// A right password: the check's places are given back, and the failures of that user
+    /// name from that address are forgotten (only of that budget; the address's budget keeps
+    /// them, and other checks in flight keep their places).
+    pub async fn succeed(
+        &self,
+        ip: IpAddr,
+        user: &str,
+        pending: &Pending,
+    ) -> Result<(), StoreError> {
+        self.abandon(pending).await?;
+        self.forgive(ip, user).await
+    }
+
     /// A right password: forgets the failures of that user name from that address (only of
     /// that budget; the address's budget keeps them).
-    pub async fn forgive(&self, ip: IpAddr, user: &str) -> Result<(), StoreError> {
+    async fn forgive(&self, ip: IpAddr, user: &str) -> Result<(), StoreError> {
         sqlx::query(
             "DELETE FROM ftplab_login_failures \
-             WHERE scope = 'u' AND address = ? AND user_name = ?",
+             WHERE scope = 'u' AND address = ? AND user_name = ? AND pending = 0",
         )
         .bind(ip.to_string())
         .bind(user)

@@ -31,7 +31,7 @@ mod sql;
 use std::path::PathBuf;
 
 pub use db_url::mask_password;
-pub use failure_log::{BudgetState, NewLockouts, SqlFailureLog};
+pub use failure_log::{Admission, NewLockouts, Pending, SqlFailureLog};
 pub use memory::MemoryUserStore;
 pub use sql::SqlUserStore;
 
