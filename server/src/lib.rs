@@ -12,7 +12,8 @@
 //! - [`data_channel`]: opening data connections and moving bytes (sendfile for downloads);
 //!   [`upload`]: where an upload's bytes wait until the client confirms it.
 //! - [`paths`]: the root jail. [`listing_format`]: LIST/NLST/MLSD formats.
-//! - [`login_guard`]: failed-login budgets per address and per (address, user), and lockout.
+//! - [`login_guard`]: failed-login budgets per address and per (address, user), and lockout,
+//!   in memory or shared by every instance on the database.
 //! - [`tls`]: FTPS (RFC 4217): the rustls configuration, the demo certificate, the key log.
 //! - [`user_store`]: the users table; [`user_admin`]: the `user` and `init` subcommands.
 //!

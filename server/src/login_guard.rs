@@ -24,7 +24,7 @@
 //!   server) lock out an address that guesses across all of them. Checks in flight are rows
 //!   there too, so parallel guesses spread over the instances still cannot exceed a budget
 //!   (beyond the few milliseconds in which another instance's insert is not yet visible); a
-//!   login waiting for a place looks again every [`SHARED_POLL`]. When the tables cannot be
+//!   login waiting for a place looks again every 200 ms. When the tables cannot be
 //!   read, logins are refused (530, and a log line): a guesser must not get an unlimited budget
 //!   by knocking the database over.
 

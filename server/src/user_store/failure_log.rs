@@ -18,7 +18,8 @@
 //! when another instance's insert is not yet visible at that instant (a few milliseconds). A
 //! lockout is an upsert that only ever lengthens. Times come from each instance's clock:
 //! instances on several machines need synchronised clocks (NTP). A pending row left by an
-//! instance that died mid-check counts until it leaves the window.
+//! instance that died mid-check counts until it leaves the window. On MariaDB, `utf8mb4_bin`
+//! ignores trailing spaces, so `bob` and `bob ` share a budget there (stricter, not looser).
 
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
