@@ -10,18 +10,21 @@ use std::time::Duration;
 
 use common::{Control, FtpServerProcess, MysqlDatabase, SERVER_BIN, ServeOptions, mariadb};
 
-/// Two instances of `ftp-server serve` on `db_url`, each with `extra` options.
+/// One instance of `ftp-server serve` on `db_url` with `extra` options.
+fn instance(db_url: &str, extra: &[&str]) -> FtpServerProcess {
+    FtpServerProcess::start(
+        Path::new(SERVER_BIN),
+        ServeOptions {
+            db_url: Some(db_url.to_owned()),
+            extra,
+            ..ServeOptions::default()
+        },
+    )
+}
+
+/// Two instances on `db_url`, each with `extra` options.
 fn two_instances(db_url: &str, extra: &[&str]) -> [FtpServerProcess; 2] {
-    [0, 1].map(|_| {
-        FtpServerProcess::start(
-            Path::new(SERVER_BIN),
-            ServeOptions {
-                db_url: Some(db_url.to_owned()),
-                extra,
-                ..ServeOptions::default()
-            },
-        )
-    })
+    [0, 1].map(|_| instance(db_url, extra))
 }
 
 /// Logs in on a new connection; returns the reply code and text of PASS, or the greeting
@@ -270,4 +273,24 @@ fn parallel_guesses_split_over_two_mariadb_instances_judge_no_more_than_the_limi
     for server in &servers {
         assert_address_locked(server, "after the parallel guesses");
     }
+}
+
+#[test]
+fn a_mariadb_lockout_outlives_a_restart_of_the_instance() {
+    let Some(db) = MysqlDatabase::create() else {
+        return;
+    };
+    let options = [
+        "--max-login-failures",
+        "2",
+        "--max-user-login-failures",
+        "0",
+    ];
+    let [mut a, _b] = two_instances(&db.url(), &options);
+    assert_judged_wrong(&a, "user1", "first guess");
+    assert_judged_wrong(&a, "user1", "second guess");
+    assert_address_locked(&a, "before the restart");
+    assert!(a.terminate(Duration::from_secs(10)).is_some());
+    let restarted = instance(&db.url(), &options);
+    assert_address_locked(&restarted, "after the restart");
 }
