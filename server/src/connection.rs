@@ -508,12 +508,12 @@ impl Connection {
         let reply = session.finish_login(result);
         if store_failed {
             // A database outage is nobody's guess: it must not lock the class out.
-            attempt.undecided();
+            attempt.undecided().await;
         } else if password_ok {
-            attempt.succeeded();
+            attempt.succeeded().await;
             tracing::info!(session = session.id, peer = %session.peer, user = %name, "login ok");
         } else {
-            let locked = attempt.failed();
+            let locked = attempt.failed().await;
             tracing::warn!(session = session.id, peer = %session.peer, user = %name, ?locked, "login failed");
             // The pause makes each guess cost the guesser time (RFC 2577 §5).
             tokio::time::sleep(shared.config.login_failure_delay).await;

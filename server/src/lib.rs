@@ -12,7 +12,8 @@
 //! - [`data_channel`]: opening data connections and moving bytes (sendfile for downloads);
 //!   [`upload`]: where an upload's bytes wait until the client confirms it.
 //! - [`paths`]: the root jail. [`listing_format`]: LIST/NLST/MLSD formats.
-//! - [`login_guard`]: failed-login budgets per address and per (address, user), and lockout.
+//! - [`login_guard`]: failed-login budgets per address and per (address, user), and lockout,
+//!   in memory or shared by every instance on the database.
 //! - [`tls`]: FTPS (RFC 4217): the rustls configuration, the demo certificate, the key log.
 //! - [`user_store`]: the users table; [`user_admin`]: the `user` and `init` subcommands.
 //!
@@ -56,9 +57,12 @@ impl Server {
     /// Binds every `--listen` address.
     ///
     /// `tls` is the rustls configuration ([`tls::server_config`]) when `config.tls` allows TLS.
+    /// `failures` says where failed logins are counted: [`login_guard::FailureBackend::Shared`]
+    /// shares the lockouts with every instance on the same database.
     pub fn bind(
         config: ServerConfig,
         store: Arc<dyn UserStore>,
+        failures: login_guard::FailureBackend,
         tls: Option<Arc<rustls::ServerConfig>>,
     ) -> std::io::Result<Server> {
         let open_files = listener::raise_open_file_limit();
@@ -72,10 +76,11 @@ impl Server {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let guard = login_guard::LoginGuard::new(
+        let guard = login_guard::LoginGuard::with_backend(
             config.max_login_failures,
             config.max_user_login_failures,
             config.lockout,
+            failures,
         );
         let shared = Arc::new(Shared {
             config: Arc::new(config),
@@ -164,6 +169,7 @@ async fn admit_and_serve(
     let refusal = shared
         .guard
         .address_locked_for(peer.ip())
+        .await
         .map(login_guard::lockout_message);
     let permit = match (refusal, limits.admit(peer.ip())) {
         (Some(text), _) => Err(text),

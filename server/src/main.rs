@@ -3,6 +3,7 @@
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use ftp_server::config::{ServerConfig, TlsPolicies, TlsPolicy};
+use ftp_server::login_guard::FailureBackend;
 use ftp_server::user_store::{SqlUserStore, UserStore, mask_password};
 use ftp_server::{Server, tls, user_admin};
 use std::net::{IpAddr, SocketAddr};
@@ -115,6 +116,11 @@ struct ServeArgs {
     /// Window for counting failures, and how long a lockout lasts.
     #[arg(long, env = "FTPLAB_LOCKOUT_SECS", default_value_t = 300)]
     lockout_secs: u64,
+    /// Where failed logins are counted: memory (this process only), database (tables in --db,
+    /// shared by every ftp-server on it), or auto (database for MySQL/MariaDB, memory for
+    /// SQLite). Instances that share the database should share the lockout options too.
+    #[arg(long, env = "FTPLAB_LOCKOUT_STORE", value_enum, default_value_t = LockoutStore::Auto)]
+    lockout_store: LockoutStore,
     /// Pause before answering a wrong password.
     #[arg(long, env = "FTPLAB_LOGIN_FAILURE_DELAY_MS", default_value_t = 1000)]
     login_failure_delay_ms: u64,
@@ -164,6 +170,14 @@ struct ServeArgs {
 }
 
 /// `--tls` and `--tls-data` values.
+/// The choices of `--lockout-store`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LockoutStore {
+    Auto,
+    Memory,
+    Database,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum TlsArg {
     Off,
@@ -362,6 +376,7 @@ async fn user_command(db: &str, command: UserCommand) -> Result<()> {
 async fn serve(db: &str, args: ServeArgs) -> Result<()> {
     let policies = args.tls_policies()?;
     let tls_files = args.tls_cert.clone().zip(args.tls_key.clone());
+    let lockout_store = args.lockout_store;
     let config = args.into_config(policies);
     let tls_config = match &tls_files {
         Some((cert, key)) if config.tls.control != TlsPolicy::Off => {
@@ -386,12 +401,27 @@ async fn serve(db: &str, args: ServeArgs) -> Result<()> {
             root.display()
         );
     }
-    let store: Arc<dyn UserStore> = Arc::new(open_store(db).await?);
+    let sql_store = open_store(db).await?;
+    let shared = match lockout_store {
+        LockoutStore::Auto => sql_store.is_mysql(),
+        LockoutStore::Memory => false,
+        LockoutStore::Database => true,
+    };
+    let failures = if shared {
+        println!(
+            "login failures are counted in the database, shared with every ftp-server on {}",
+            mask_password(db)
+        );
+        FailureBackend::Shared(sql_store.failure_log())
+    } else {
+        FailureBackend::Memory
+    };
+    let store: Arc<dyn UserStore> = Arc::new(sql_store);
     for weakening in config.weakenings() {
         eprintln!("WARNING: {weakening}");
         tracing::warn!("weakened rule in force: {weakening}");
     }
-    let server = Server::bind(config, store, tls_config)
+    let server = Server::bind(config, store, failures, tls_config)
         .context("cannot start: is another server on that port?")?;
     for addr in server.local_addrs() {
         println!("listening on ftp://{addr}");

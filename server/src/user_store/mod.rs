@@ -8,7 +8,8 @@
 //!        root VARCHAR(4096) NOT NULL)             -- absolute path of the user's `/`
 //! ```
 //!
-//! plus `schema_version (version INTEGER NOT NULL)`, so a later release can migrate old files.
+//! plus `schema_version (version INTEGER NOT NULL)`, so a later release can migrate old files,
+//! and (version 2) the failed-login tables of [`SqlFailureLog`].
 //! [`MemoryUserStore`] keeps the same rules in a `HashMap` for unit tests of other modules.
 //!
 //! # Layout
@@ -17,9 +18,12 @@
 //! - `password`: argon2id hashing and the login check both stores share.
 //! - `cache`: the per-process login cache that spares argon2 for a repeated login.
 //! - `sql`: [`SqlUserStore`] and its migrations; `memory`: [`MemoryUserStore`].
+//! - `failure_log`: [`SqlFailureLog`], failed logins and lockouts in the same database, shared
+//!   by every `ftp-server` instance on it (schema version 2).
 
 mod cache;
 mod db_url;
+mod failure_log;
 mod memory;
 mod password;
 mod sql;
@@ -27,6 +31,7 @@ mod sql;
 use std::path::PathBuf;
 
 pub use db_url::mask_password;
+pub use failure_log::{Admission, NewLockouts, Pending, SqlFailureLog};
 pub use memory::MemoryUserStore;
 pub use sql::SqlUserStore;
 

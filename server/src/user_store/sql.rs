@@ -9,11 +9,12 @@ use sqlx::migrate::MigrateDatabase;
 use sqlx::{Any, Row};
 
 use super::db_url::{Backend, mask_password, parse_url};
+use super::failure_log::SqlFailureLog;
 use super::password::{PasswordChecker, StoredUser, blocking, dummy_hash, hash_password};
 use super::{StoreError, UserRecord, UserStore, absolute_root, validate_name};
 
 /// Newest schema version this build creates and understands.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 impl Backend {
     /// The `users` table; MySQL gets a binary collation so names compare as SQLite compares them.
@@ -105,6 +106,20 @@ impl SqlUserStore {
         &self.url
     }
 
+    /// The failed-login tables of the same database, for instances that share lockouts.
+    pub fn failure_log(&self) -> SqlFailureLog {
+        SqlFailureLog {
+            pool: self.pool.clone(),
+            backend: self.backend,
+            url: self.url.clone(),
+        }
+    }
+
+    /// Whether the database is MySQL/MariaDB (shared by design) rather than a SQLite file.
+    pub fn is_mysql(&self) -> bool {
+        self.backend == Backend::MySql
+    }
+
     fn db_err(&self, source: sqlx::Error) -> StoreError {
         StoreError::Database {
             url: self.url.clone(),
@@ -142,6 +157,21 @@ impl SqlUserStore {
                 .await
                 .map_err(|e| self.db_err(e))?;
             tracing::info!(url = %self.url, version = 1, "created users table");
+        }
+        if found < 2 {
+            // Version 2: the failed-login tables several instances share.
+            for sql in SqlFailureLog::create_tables(self.backend) {
+                sqlx::query(sql)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| self.db_err(e))?;
+            }
+            sqlx::query("INSERT INTO schema_version (version) VALUES (?)")
+                .bind(2_i64)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| self.db_err(e))?;
+            tracing::info!(url = %self.url, version = 2, "created login failure tables");
         }
         Ok(())
     }
@@ -493,7 +523,7 @@ mod tests {
             .unwrap();
         let err = SqlUserStore::connect(&url).await.unwrap_err();
         assert!(
-            matches!(err, StoreError::SchemaTooNew { found: 2, .. }),
+            matches!(err, StoreError::SchemaTooNew { found: 3, .. }),
             "{err}"
         );
     }
