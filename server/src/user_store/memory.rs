@@ -7,7 +7,7 @@ use std::sync::{Mutex, PoisonError};
 use super::password::{PasswordChecker, StoredUser, hash_password};
 use super::{StoreError, UserRecord, UserStore, absolute_root, validate_name};
 
-/// Users in memory with the same rules and hashing as [`SqlUserStore`], for unit tests.
+/// Users in memory with the same rules and hashing as [`SqlUserStore`](super::SqlUserStore), for unit tests.
 pub struct MemoryUserStore {
     /// name → (argon2id PHC string, absolute root).
     users: Mutex<HashMap<String, (String, PathBuf)>>,
