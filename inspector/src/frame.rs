@@ -173,29 +173,20 @@ pub fn decode<'a>(frame: &RawFrame<'a>) -> Result<Decoded<'a>, FrameError> {
         };
     };
     let header_len = usize::from(tcp.data_offset()) * 4;
-    let payload = tcp.payload();
     // A jumbo/TSO capture may claim a total length of 0; then what was captured is all there is.
     let claimed_payload = claimed_ip_payload.saturating_sub(header_len);
-    let missing = claimed_payload.saturating_sub(payload.len());
-    Ok(Decoded::Tcp(Segment {
-        src: SocketAddr::new(src_ip, tcp.source_port()),
-        dst: SocketAddr::new(dst_ip, tcp.destination_port()),
-        seq: tcp.sequence_number(),
-        ack_number: tcp.acknowledgment_number(),
-        syn: tcp.syn(),
-        ack: tcp.ack(),
-        fin: tcp.fin(),
-        rst: tcp.rst(),
-        payload,
-        missing: u32::try_from(missing).unwrap_or(u32::MAX),
-    }))
+    let missing = claimed_payload.saturating_sub(tcp.payload().len());
+    Ok(Decoded::Tcp(segment_of(
+        src_ip,
+        dst_ip,
+        tcp,
+        u32::try_from(missing).unwrap_or(u32::MAX),
+    )))
 }
 
-/// The TCP segment carried by an IP datagram rebuilt from its fragments ([`crate::defrag`]);
-/// `None` when its TCP header is broken.
-pub fn rebuilt_segment(src: IpAddr, dst: IpAddr, ip_payload: &[u8]) -> Option<Segment<'_>> {
-    let tcp = TcpSlice::from_slice(ip_payload).ok()?;
-    Some(Segment {
+/// The segment `tcp` carries between `src` and `dst`.
+fn segment_of<'a>(src: IpAddr, dst: IpAddr, tcp: &TcpSlice<'a>, missing: u32) -> Segment<'a> {
+    Segment {
         src: SocketAddr::new(src, tcp.source_port()),
         dst: SocketAddr::new(dst, tcp.destination_port()),
         seq: tcp.sequence_number(),
@@ -205,8 +196,15 @@ pub fn rebuilt_segment(src: IpAddr, dst: IpAddr, ip_payload: &[u8]) -> Option<Se
         fin: tcp.fin(),
         rst: tcp.rst(),
         payload: tcp.payload(),
-        missing: 0,
-    })
+        missing,
+    }
+}
+
+/// The TCP segment carried by an IP datagram rebuilt from its fragments ([`crate::defrag`]);
+/// `None` when its TCP header is broken.
+pub fn rebuilt_segment(src: IpAddr, dst: IpAddr, ip_payload: &[u8]) -> Option<Segment<'_>> {
+    let tcp = TcpSlice::from_slice(ip_payload).ok()?;
+    Some(segment_of(src, dst, &tcp, 0))
 }
 
 /// Linux cooked headers: SLL (16 bytes, protocol at 14) and SLL2 (20 bytes, protocol at 0).
