@@ -382,7 +382,7 @@ fn conversation(events: &[Event], first_time: f64, style: Style) -> Table {
         let (frame, time, session, dir, text, meaning) = match e {
             Event::Command(c) => (
                 c.frame,
-                c.time,
+                Some(c.time),
                 c.session,
                 if c.decrypted_with_keylog {
                     "C→S (key log)"
@@ -397,7 +397,7 @@ fn conversation(events: &[Event], first_time: f64, style: Style) -> Table {
             ),
             Event::Reply(r) => (
                 r.frame,
-                r.time,
+                Some(r.time),
                 r.session,
                 if r.decrypted_with_keylog {
                     "S→C (key log)"
@@ -409,7 +409,8 @@ fn conversation(events: &[Event], first_time: f64, style: Style) -> Table {
             ),
             Event::Tls(x) => (
                 x.frame,
-                0.0,
+                // A note on the 234's frame, not a line of its own: its time is the 234's.
+                None,
                 x.session,
                 "",
                 format!("(AUTH {} accepted: the rest is encrypted)", x.mechanism),
@@ -417,10 +418,14 @@ fn conversation(events: &[Event], first_time: f64, style: Style) -> Table {
             ),
             _ => continue,
         };
-        let rel = if time > 0.0 { time - first_time } else { 0.0 };
+        let time = match time {
+            Some(time) if time > 0.0 => format!("{:.6}", time - first_time),
+            Some(_) => format!("{:.6}", 0.0),
+            None => String::new(),
+        };
         t.add_row(vec![
             Cell::new(frame),
-            Cell::new(format!("{rel:.6}")),
+            Cell::new(time),
             Cell::new(session),
             Cell::new(dir),
             Cell::new(text),
