@@ -28,6 +28,7 @@
 
 pub mod captures;
 pub mod check;
+pub mod course;
 pub mod doctor;
 pub mod error;
 pub mod events;
