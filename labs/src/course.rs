@@ -507,6 +507,27 @@ mod tests {
     }
 
     #[test]
+    fn a_token_forged_from_a_classmates_core_and_ones_own_id_gives_other_values() {
+        // The typing check is public (SHA-256, no key), so a student can write a token that
+        // parses: their own core under a classmate's id. Its values are still not the
+        // classmate's: those come from the classmate's core, which only the secret makes.
+        let c = course(3);
+        let (a, b) = (c.token("s001"), c.token("s002"));
+        let (Ok(a), Ok(b)) = (a, b) else {
+            panic!("ids are valid")
+        };
+        let forged = Token {
+            id: b.id.clone(),
+            core: a.core,
+        };
+        assert_eq!(Token::parse(&forged.to_string()).ok(), Some(forged.clone()));
+        for lab in 0..6 {
+            assert_ne!(forged.lab_seed(lab), b.lab_seed(lab));
+            assert_ne!(a.lab_seed(lab), b.lab_seed(lab));
+        }
+    }
+
+    #[test]
     fn ids_that_a_token_cannot_carry_are_refused() {
         for id in ["", "a.b", "a b", "é", &"x".repeat(41)] {
             assert!(course(1).token(id).is_err(), "{id:?}");
