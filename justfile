@@ -13,7 +13,7 @@ default:
 lab0 *args: _build
     @{{runner}} lab 0 "$@"
 
-# Lab 1: passwords on the wire (--offline reads captures/lab1.pcapng; --seed N; --step K; --auto)
+# Lab 1: passwords on the wire (--offline reads captures/lab1.pcapng; --student TOKEN; --seed N; --step K; --auto)
 lab1 *args: _build
     @{{runner}} lab 1 "$@"
 
@@ -48,6 +48,10 @@ doctor: _build
 # Remake captures/lab0.pcapng … lab5.pcapng (+ lab5.keys) (root, tcpdump, editcap; --seed N --out DIR for teachers)
 captures *args: _build
     @{{runner}} captures "$@"
+
+# For teachers: `just teacher init --out FILE`, `just teacher roster --course FILE roster.csv` (README "For teachers")
+teacher *args: _build
+    @{{runner}} teacher "$@"
 
 # Run every test (the README's test command)
 test *args:
