@@ -402,3 +402,83 @@ fn each_students_live_lab_is_checked_with_their_own_token() {
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     assert!(stdout(&out).contains("another seed"), "{}", describe(&out));
 }
+
+fn can_record() -> bool {
+    let tools = ["tcpdump", "editcap"].iter().all(|t| {
+        Command::new(t)
+            .arg("--version")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok()
+    });
+    rustix::process::geteuid().is_root() && tools
+}
+
+#[test]
+fn a_teacher_made_offline_capture_works_for_its_student_only() {
+    if !can_record() {
+        testkit::guard::missing(
+            testkit::guard::SKIP_PRIVILEGED,
+            "recording a student's captures needs root, tcpdump and editcap",
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (course, tokens) = class_of_two(dir.path());
+    let out_dir = dir.path().join("alice-captures");
+    let out = run(runner_in(dir.path())
+        .args(["captures", "--lab", "1", "--student", "alice1", "--out"])
+        .arg(&out_dir)
+        .arg("--course")
+        .arg(&course));
+    assert!(out.status.success(), "{}", describe(&out));
+    let capture = out_dir.join("lab1.pcapng");
+    let capture = capture.to_str().expect("UTF-8 temp path");
+    let alice = Secrets::for_student(&Token::parse(&tokens[0].1).expect("token"), 1);
+    let bytes = std::fs::read(capture).expect("capture");
+    assert!(
+        bytes
+            .windows(alice.password.len())
+            .any(|w| w == alice.password.as_bytes()),
+        "alice's password is not in her capture"
+    );
+    // Alice: the lab runs offline from it, and her key checks right.
+    let wa = dir.path().join("a");
+    let out = run(runner_in(&wa).args([
+        "lab",
+        "1",
+        "--offline",
+        "--auto",
+        "--capture",
+        capture,
+        "--student",
+        &tokens[0].1,
+    ]));
+    assert!(out.status.success(), "{}", describe(&out));
+    let key = run(runner_in(&wa)
+        .args([
+            "key",
+            "1",
+            "--capture",
+            capture,
+            "--student",
+            "alice1",
+            "--course",
+        ])
+        .arg(&course));
+    assert!(key.status.success(), "{}", describe(&key));
+    std::fs::write(wa.join("lab1").join("answers.toml"), stdout(&key)).expect("fill in");
+    let out = run(runner_in(&wa).args(["check", "1"]));
+    assert!(out.status.success(), "{}", describe(&out));
+    // Bob with alice's capture and alice's answers: not his.
+    let wb = dir.path().join("b");
+    let answers = wb.join("answers.toml");
+    std::fs::create_dir_all(&wb).expect("mkdir");
+    std::fs::write(&answers, stdout(&key).replace("student = \"alice1\"", "")).expect("write");
+    let out = run(runner_in(&wb)
+        .args(["check", "1", "--student", &tokens[1].1, "--answers"])
+        .arg(&answers));
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(stdout(&out).contains("another seed"), "{}", describe(&out));
+}
