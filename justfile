@@ -37,6 +37,10 @@ lab5 *args: _build
 check lab *args: _build
     @{{runner}} check "$@"
 
+# The file to hand in for a lab (answers, your capture, its sha256, signed with your token), e.g. `just submit lab1`
+submit lab *args: _build
+    @{{runner}} submit "$@"
+
 # A hint for question Q of a lab, e.g. `just hint lab1 3` (again for the next hint; never the answer)
 hint lab *args: _build
     @{{runner}} hint "$@"

@@ -51,7 +51,7 @@ pub struct KeyArgs {
 }
 
 /// A relative path in an answers file is relative to the workspace root.
-fn resolve(path: &Path) -> PathBuf {
+pub fn resolve(path: &Path) -> PathBuf {
     if path.is_absolute() {
         path.to_path_buf()
     } else {

@@ -32,6 +32,7 @@ const TOKEN_LABEL: &[u8] = b"ftplab/v1/token\0";
 const CHECK_LABEL: &[u8] = b"ftplab/v1/token-check\0";
 const KEY_LABEL: &[u8] = b"ftplab/v1/token-key\0";
 const LAB_LABEL: &[u8] = b"ftplab/v1/lab\0";
+const SUBMISSION_LABEL: &[u8] = b"ftplab/v1/submission-key\0";
 
 /// RFC 4648 base32 alphabet: no 0/1/8/9, which are easy to confuse with O/I/B/g.
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -268,6 +269,25 @@ impl Token {
     /// The 32-byte seed of lab `lab`'s parameters (users, passwords, files, word list).
     pub fn lab_seed(&self, lab: u8) -> [u8; 32] {
         mac(&self.key(), &[LAB_LABEL, &[lab]])
+    }
+
+    /// The MAC of a submission's bytes, keyed by this token (the teacher remakes the key from
+    /// the course secret and the id).
+    pub fn submission_mac(&self, data: &[u8]) -> [u8; 32] {
+        let key = mac(&self.core, &[SUBMISSION_LABEL, self.id.as_bytes()]);
+        mac(&key, &[data])
+    }
+
+    /// Whether `tag` is this token's MAC of `data` (compared in constant time).
+    pub fn verify_submission_mac(&self, data: &[u8], tag: &[u8]) -> bool {
+        let key = mac(&self.core, &[SUBMISSION_LABEL, self.id.as_bytes()]);
+        match HmacSha256::new_from_slice(&key) {
+            Ok(mut m) => {
+                m.update(data);
+                m.verify_slice(tag).is_ok()
+            }
+            Err(_) => false,
+        }
     }
 
     /// Reads a token as the student types it: case, spaces and dashes in the groups do not

@@ -165,6 +165,9 @@ pub enum LabError {
         /// Where the token should be.
         token: PathBuf,
     },
+    /// `submit` cannot make a submission (what to do is in the text).
+    #[error("{0}")]
+    Submit(String),
     /// `key --student` without the course file.
     #[error(
         "a student's answer key needs the course secret: give --course FILE (from `ftplab-lab teacher init`)"

@@ -21,6 +21,7 @@
 //! - [`hint`]: `hint N Q`: graded hints, never the value.
 //! - [`doctor`]: `doctor`: toolchain, loopback, capture privilege, shipped captures.
 //! - [`course`]: the teacher's course secret, student tokens and the roster.
+//! - [`submit`]: `submit N`: the file a student hands in, MAC'd with their token.
 //! - [`teacher`]: `teacher init` and `teacher roster`.
 //! - [`error`]: [`LabError`], why a command stopped and what to do about it.
 //! - [`captures`]: `captures`: records each lab's scripted session into `captures/labN.pcapng`.
@@ -43,6 +44,7 @@ pub mod procs;
 pub mod runner;
 pub mod seed;
 pub mod stage;
+pub mod submit;
 pub mod teacher;
 pub mod text;
 pub mod tools;
@@ -89,6 +91,8 @@ pub enum Command {
     /// file) or a practice seed, as a filled answers file.
     #[command(hide = true)]
     Key(check::KeyArgs),
+    /// Write the file to hand in for lab N: answers, your capture, its sha256, signed with your token.
+    Submit(submit::SubmitArgs),
     /// For teachers: the course secret (`init`) and the students' tokens (`roster`).
     Teacher(teacher::TeacherArgs),
 }
@@ -103,6 +107,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, LabError> {
         Command::Doctor => doctor::run()?,
         Command::Captures(args) => captures::run(&args)?,
         Command::Key(args) => check::key(&args)?,
+        Command::Submit(args) => submit::run(&args)?,
         Command::Teacher(args) => teacher::run(&args)?,
     };
     Ok(if ok {

@@ -1,4 +1,5 @@
-//! `ftplab-lab teacher`: the course file (`init`) and the students' tokens (`roster`).
+//! `ftplab-lab teacher`: the course file (`init`), the students' tokens (`roster`) and the
+//! check of handed-in submissions' MACs (`verify`).
 
 use crate::course::{self, Course};
 use crate::error::LabError;
@@ -32,6 +33,15 @@ pub enum TeacherCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Check submissions (`just submit labN`): whose they are, and that nobody edited them.
+    Verify {
+        /// The course file from `teacher init`.
+        #[arg(long)]
+        course: PathBuf,
+        /// Submission files.
+        #[arg(required = true)]
+        submissions: Vec<PathBuf>,
+    },
 }
 
 /// Runs a teacher command.
@@ -43,6 +53,10 @@ pub fn run(args: &TeacherArgs) -> Result<bool, LabError> {
             roster,
             out,
         } => roster_tokens(course, roster, out.as_deref()),
+        TeacherCommand::Verify {
+            course,
+            submissions,
+        } => verify(course, submissions),
     }
 }
 
@@ -141,4 +155,35 @@ fn roster_tokens(course: &Path, roster: &Path, out: Option<&Path>) -> Result<boo
         }
     }
     Ok(true)
+}
+
+fn verify(course: &Path, submissions: &[PathBuf]) -> Result<bool, LabError> {
+    let course = Course::load(course)?;
+    let mut all_ok = true;
+    for file in submissions {
+        let verdict = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read it: {e}"))
+            .and_then(|text| {
+                let id = crate::submit::claimed_student(&text).map_err(|e| e.to_string())?;
+                let token = course.token(&id).map_err(|e| e.to_string())?;
+                crate::submit::verify(&text, &token).map_err(|e| e.to_string())
+            });
+        match verdict {
+            Ok(s) => println!(
+                "ok        {}: lab{} by {}, made {} with {}, capture {} sha256 {}",
+                file.display(),
+                s.lab,
+                s.student,
+                s.created,
+                s.tool,
+                s.capture_name,
+                s.capture_sha256
+            ),
+            Err(why) => {
+                all_ok = false;
+                println!("REJECTED  {}: {why}", file.display());
+            }
+        }
+    }
+    Ok(all_ok)
 }
