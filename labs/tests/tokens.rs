@@ -482,3 +482,95 @@ fn a_teacher_made_offline_capture_works_for_its_student_only() {
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     assert!(stdout(&out).contains("another seed"), "{}", describe(&out));
 }
+
+#[test]
+fn submit_needs_a_token_and_the_students_own_capture() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_, tokens) = class_of_two(dir.path());
+    let work = dir.path().join("w");
+    // No token: graded work only.
+    let out = run(runner_in(&work).args(["submit", "lab1"]));
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("--student TOKEN"),
+        "{}",
+        describe(&out)
+    );
+    // The answers file naming the shipped (demo) capture is refused.
+    let out = run(runner_in(&work).args(["check", "lab1", "--student", &tokens[0].1]));
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let out = run(runner_in(&work).args(["submit", "lab1"]));
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("shipped capture"),
+        "{}",
+        describe(&out)
+    );
+    assert!(!work.join("submissions").exists());
+}
+
+#[test]
+fn a_submission_verifies_for_its_student_and_an_edit_after_it_shows() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (course, tokens) = class_of_two(dir.path());
+    let wa = dir.path().join("a");
+    let Some((capture, key)) = live_lab1(&wa, &course, "alice1", &tokens[0].1) else {
+        return;
+    };
+    let answers = wa.join("lab1").join("answers.toml");
+    std::fs::write(&answers, &key).expect("fill in");
+    let out = run(runner_in(&wa).args(["submit", "lab1"]));
+    assert!(out.status.success(), "{}", describe(&out));
+    let file = wa.join("submissions").join("lab1-alice1.ftplab.toml");
+    let text = std::fs::read_to_string(&file).expect("submission written");
+    // What it carries: the answers as written, the capture and its sha256, the tool, the times.
+    let token = Token::parse(&tokens[0].1).expect("token");
+    let s = labs::submit::verify(&text, &token).expect("verifies with alice's token");
+    assert_eq!(s.answers, key);
+    assert_eq!(s.capture, std::fs::read(&capture).expect("capture"));
+    assert_eq!(s.capture_sha256, Secrets::sha256(&s.capture));
+    assert_eq!((s.lab, s.student.as_str()), (1, "alice1"));
+    assert!(
+        s.tool.starts_with("ftplab-lab ") && s.created.starts_with("20"),
+        "{s:?}"
+    );
+    // The teacher checks it with the course file.
+    let verify = |f: &Path| {
+        run(runner_in(dir.path())
+            .args(["teacher", "verify", "--course"])
+            .arg(&course)
+            .arg(f))
+    };
+    let out = verify(&file);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(stdout(&out).contains("ok") && stdout(&out).contains("lab1 by alice1"));
+    // An answer edited after submission, or the file passed off as bob's, is rejected.
+    let line = key
+        .lines()
+        .find(|l| l.starts_with("pass_frame = "))
+        .expect("lab 1 asks for the PASS frame");
+    let edited = dir.path().join("edited.toml");
+    std::fs::write(&edited, text.replacen(line, "pass_frame = 1", 1)).expect("write");
+    assert_ne!(std::fs::read_to_string(&edited).ok(), Some(text.clone()));
+    let out = verify(&edited);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(stdout(&out).contains("REJECTED") && stdout(&out).contains("edited after submission"));
+    let as_bob = dir.path().join("bob.toml");
+    std::fs::write(&as_bob, text.replace("alice1", "bob2")).expect("write");
+    let out = verify(&as_bob);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    // With another course's secret nothing verifies.
+    let other = dir.path().join("other.toml");
+    assert!(
+        run(runner_in(dir.path())
+            .args(["teacher", "init", "--out"])
+            .arg(&other))
+        .status
+        .success()
+    );
+    let out = run(runner_in(dir.path())
+        .args(["teacher", "verify", "--course"])
+        .arg(&other)
+        .arg(&file));
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+}
