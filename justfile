@@ -13,7 +13,7 @@ default:
 lab0 *args: _build
     @{{runner}} lab 0 "$@"
 
-# Lab 1: passwords on the wire (--offline reads captures/lab1.pcapng; --seed N; --step K; --auto)
+# Lab 1: passwords on the wire (--offline reads captures/lab1.pcapng; --student TOKEN; --seed N; --step K; --auto)
 lab1 *args: _build
     @{{runner}} lab 1 "$@"
 
@@ -37,6 +37,10 @@ lab5 *args: _build
 check lab *args: _build
     @{{runner}} check "$@"
 
+# The file to hand in for a lab (answers, your capture, its sha256, signed with your token), e.g. `just submit lab1`
+submit lab *args: _build
+    @{{runner}} submit "$@"
+
 # A hint for question Q of a lab, e.g. `just hint lab1 3` (again for the next hint; never the answer)
 hint lab *args: _build
     @{{runner}} hint "$@"
@@ -48,6 +52,10 @@ doctor: _build
 # Remake captures/lab0.pcapng … lab5.pcapng (+ lab5.keys) (root, tcpdump, editcap; --seed N --out DIR for teachers)
 captures *args: _build
     @{{runner}} captures "$@"
+
+# For teachers: `just teacher init --out FILE`, `just teacher roster --course FILE roster.csv` (README "For teachers")
+teacher *args: _build
+    @{{runner}} teacher "$@"
 
 # Run every test (the README's test command)
 test *args:

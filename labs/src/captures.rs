@@ -20,9 +20,15 @@ pub struct CapturesArgs {
     /// Only this lab (default: all).
     #[arg(long, value_parser = crate::parse_lab)]
     pub lab: Option<u8>,
-    /// Per-student seed (the shipped captures have none).
-    #[arg(long)]
+    /// Practice seed (the shipped captures have none).
+    #[arg(long, conflicts_with = "student")]
     pub seed: Option<u64>,
+    /// The course file (`teacher init`), with --student: that student's offline captures.
+    #[arg(long, requires = "student")]
+    pub course: Option<PathBuf>,
+    /// The student id whose values the captures use (with --course).
+    #[arg(long, value_name = "ID", requires = "course")]
+    pub student: Option<String>,
     /// Folder for labN.pcapng (default: captures/).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -37,7 +43,10 @@ pub fn run(args: &CapturesArgs) -> Result<bool, LabError> {
         .unwrap_or_else(|| crate::workspace_root().join("captures"));
     std::fs::create_dir_all(&out)
         .map_err(LabError::io(format!("cannot create {}", out.display())))?;
-    let secrets = Secrets::new(args.seed);
+    let token = match (&args.course, &args.student) {
+        (Some(course), Some(id)) => Some(crate::course::Course::load(course)?.token(id)?),
+        _ => None,
+    };
     let labs: Vec<u8> = match args.lab {
         Some(n) => vec![n],
         None => (0..lab::COUNT)
@@ -46,6 +55,10 @@ pub fn run(args: &CapturesArgs) -> Result<bool, LabError> {
     };
     let mut ok = true;
     for n in labs {
+        let secrets = match &token {
+            Some(t) => Secrets::for_student(t, n),
+            None => Secrets::new(args.seed),
+        };
         let file = out.join(format!("lab{n}.pcapng"));
         ok &= record(&tools, n, &secrets, &file)
             .map_err(LabError::step(format!("recording {}", file.display())))?;

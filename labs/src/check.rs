@@ -22,9 +22,12 @@ pub struct CheckArgs {
     /// Capture the answers are about (default: `capture` in the answers file, else the shipped one).
     #[arg(long)]
     pub capture: Option<PathBuf>,
-    /// Seed (default: `seed` in the answers file, else none).
-    #[arg(long)]
+    /// Practice seed (default: `seed` in the answers file).
+    #[arg(long, conflicts_with = "student")]
     pub seed: Option<u64>,
+    /// Your token (default: the one saved in my-work/token when the answers file names no seed).
+    #[arg(long, value_name = "TOKEN")]
+    pub student: Option<String>,
 }
 
 /// Options of `ftplab-lab key`.
@@ -36,13 +39,19 @@ pub struct KeyArgs {
     /// Capture (default: the shipped one).
     #[arg(long)]
     pub capture: Option<PathBuf>,
-    /// Seed.
-    #[arg(long)]
+    /// Practice seed (its values are no secret: anyone can run `--seed N`).
+    #[arg(long, conflicts_with_all = ["student", "course"])]
     pub seed: Option<u64>,
+    /// The course file (`teacher init`): needed for a student's key.
+    #[arg(long, requires = "student")]
+    pub course: Option<PathBuf>,
+    /// The student id whose key to print (with --course).
+    #[arg(long, value_name = "ID")]
+    pub student: Option<String>,
 }
 
 /// A relative path in an answers file is relative to the workspace root.
-fn resolve(path: &Path) -> PathBuf {
+pub fn resolve(path: &Path) -> PathBuf {
     if path.is_absolute() {
         path.to_path_buf()
     } else {
@@ -50,8 +59,8 @@ fn resolve(path: &Path) -> PathBuf {
     }
 }
 
-/// The answers for a capture and seed.
-pub fn compute(lab: u8, capture: &Path, seed: Option<u64>) -> Result<Vec<Answer>, LabError> {
+/// The answers for a capture and the student's (or a seed's) secrets.
+pub fn compute(lab: u8, capture: &Path, secrets: &Secrets) -> Result<Vec<Answer>, LabError> {
     let tools = Tools::locate()?;
     let lab = lab::get(lab);
     let seen = Seen {
@@ -60,7 +69,7 @@ pub fn compute(lab: u8, capture: &Path, seed: Option<u64>) -> Result<Vec<Answer>
         packets: Packets::read(capture)?,
         decrypted: lab.decrypted_events(&tools.inspector, capture)?,
     };
-    Ok(lab.answers_for(&seen, &Secrets::new(seed)))
+    Ok(lab.answers_for(&seen, secrets))
 }
 
 /// Verdict on one answer.
@@ -125,7 +134,12 @@ pub fn run(args: &CheckArgs) -> Result<bool, LabError> {
     let file = match &args.answers {
         Some(f) => f.clone(),
         None => {
-            let (file, created) = crate::work::ensure(n, None, args.seed)?;
+            let student = match args.seed {
+                Some(_) => None,
+                None => crate::work::student_token(args.student.as_deref())?,
+            };
+            let id = student.as_ref().map(|t| t.id());
+            let (file, created) = crate::work::ensure(n, None, args.seed, id)?;
             if created {
                 println!(
                     "Made your answers file {} from the template: fill it in, then `just check lab{n}` again.",
@@ -145,23 +159,44 @@ pub fn run(args: &CheckArgs) -> Result<bool, LabError> {
     })?;
     let seed = match (args.seed, table.get("seed")) {
         (Some(s), _) => Some(s),
+        (None, _) if args.student.is_some() => None,
         (None, Some(toml::Value::Integer(s))) => {
             Some(u64::try_from(*s).map_err(|source| LabError::NegativeSeed { source })?)
         }
         (None, None) => None,
         (None, Some(_)) => return Err(LabError::SeedNotNumber { file }),
     };
+    // Graded: the token given, else the saved one when the file names a student or nothing.
+    let named = table.get("student").and_then(|v| v.as_str());
+    let secrets = match seed {
+        Some(_) => Secrets::new(seed),
+        None => match (crate::work::student_token(args.student.as_deref())?, named) {
+            (Some(t), _) => Secrets::for_student(&t, n),
+            (None, Some(id)) => {
+                return Err(LabError::NoToken {
+                    file,
+                    id: id.to_string(),
+                    token: crate::work::token_file(),
+                });
+            }
+            (None, None) => Secrets::new(None),
+        },
+    };
     let capture = match (&args.capture, table.get("capture").and_then(|v| v.as_str())) {
         (Some(c), _) => c.clone(),
         (None, Some(c)) if !c.trim().is_empty() => resolve(Path::new(c)),
         _ => crate::runner::shipped_capture(n),
     };
-    let answers = compute(n, &capture, seed)?;
+    let answers = compute(n, &capture, &secrets)?;
     println!(
         "lab{n}: {} against {}{}",
         file.display(),
         capture.display(),
-        seed.map(|s| format!(" (seed {s})")).unwrap_or_default()
+        match (seed, &secrets.student) {
+            (Some(s), _) => format!(" (seed {s})"),
+            (None, Some(id)) => format!(" (student {id})"),
+            (None, None) => String::new(),
+        }
     );
     let mut right = 0;
     for a in &answers {
@@ -185,10 +220,21 @@ pub fn key(args: &KeyArgs) -> Result<bool, LabError> {
         .capture
         .clone()
         .unwrap_or_else(|| crate::runner::shipped_capture(args.lab));
-    let answers = compute(args.lab, &capture, args.seed)?;
+    let secrets = match (&args.course, &args.student) {
+        (Some(course), Some(id)) => {
+            let token = crate::course::Course::load(course)?.token(id)?;
+            Secrets::for_student(&token, args.lab)
+        }
+        (None, Some(_)) => return Err(LabError::KeyNeedsCourse),
+        _ => Secrets::new(args.seed),
+    };
+    let answers = compute(args.lab, &capture, &secrets)?;
     println!("capture = {:?}", capture.display().to_string());
     if let Some(s) = args.seed {
         println!("seed = {s}");
+    }
+    if let Some(id) = &secrets.student {
+        println!("student = {id:?}");
     }
     let mut complete = true;
     for a in answers {

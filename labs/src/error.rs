@@ -104,10 +104,11 @@ pub enum LabError {
         /// Its number of steps.
         steps: usize,
     },
-    /// `--offline --seed N` without `--capture`.
+    /// `--offline --seed N` (or a token) without `--capture`.
     #[error(
-        "the shipped capture was made without a seed: with --seed, also give --capture FILE \
-         (your teacher makes them with `ftplab-lab captures --seed N --out DIR`)"
+        "the shipped capture was made without a seed or token: with --seed or --student, also \
+         give --capture FILE (your teacher makes them with `ftplab-lab captures --seed N --out DIR` \
+         or `--course FILE --student ID`); graded work is usually live"
     )]
     SeedWithoutCapture,
     /// Live capture is not possible here.
@@ -135,6 +136,43 @@ pub enum LabError {
         /// The conversion error.
         source: std::num::TryFromIntError,
     },
+    /// A course file, roster or token is not right.
+    #[error(transparent)]
+    Course(#[from] crate::course::CourseError),
+    /// `--student` given with a token other than the one saved in the work folder.
+    #[error(
+        "{} holds the token of {saved}, not {given}: delete that file if this token is really yours",
+        file.display()
+    )]
+    OtherToken {
+        /// The saved token file.
+        file: PathBuf,
+        /// The saved token's student id.
+        saved: String,
+        /// The given token's student id.
+        given: String,
+    },
+    /// The answers file names a student but no token is saved.
+    #[error(
+        "{} is for student {id}, but no token is saved in {}: run `just labN --student TOKEN` once (or give --student TOKEN)",
+        file.display(), token.display()
+    )]
+    NoToken {
+        /// The answers file.
+        file: PathBuf,
+        /// The student id it names.
+        id: String,
+        /// Where the token should be.
+        token: PathBuf,
+    },
+    /// `submit` cannot make a submission (what to do is in the text).
+    #[error("{0}")]
+    Submit(String),
+    /// `key --student` without the course file.
+    #[error(
+        "a student's answer key needs the course secret: give --course FILE (from `ftplab-lab teacher init`)"
+    )]
+    KeyNeedsCourse,
     /// `seed` in the answers file is not a number.
     #[error("`seed` in {} must be a number", file.display())]
     SeedNotNumber {

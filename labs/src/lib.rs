@@ -20,6 +20,9 @@
 //! - [`check`]: `check N`: the student's answers file against the computed answers.
 //! - [`hint`]: `hint N Q`: graded hints, never the value.
 //! - [`doctor`]: `doctor`: toolchain, loopback, capture privilege, shipped captures.
+//! - [`course`]: the teacher's course secret, student tokens and the roster.
+//! - [`submit`]: `submit N`: the file a student hands in, MAC'd with their token.
+//! - [`teacher`]: `teacher init` and `teacher roster`.
 //! - [`error`]: [`LabError`], why a command stopped and what to do about it.
 //! - [`captures`]: `captures`: records each lab's scripted session into `captures/labN.pcapng`.
 //!
@@ -28,6 +31,7 @@
 
 pub mod captures;
 pub mod check;
+pub mod course;
 pub mod doctor;
 pub mod error;
 pub mod events;
@@ -40,6 +44,8 @@ pub mod procs;
 pub mod runner;
 pub mod seed;
 pub mod stage;
+pub mod submit;
+pub mod teacher;
 pub mod text;
 pub mod tools;
 pub mod work;
@@ -81,9 +87,14 @@ pub enum Command {
     Doctor,
     /// Record every lab's scripted session into captures/labN.pcapng (needs root and tcpdump).
     Captures(captures::CapturesArgs),
-    /// For teachers: print the answers of lab N for a capture and seed, as a filled answers file.
+    /// For teachers: print the answers of lab N for a capture and a student (needs the course
+    /// file) or a practice seed, as a filled answers file.
     #[command(hide = true)]
     Key(check::KeyArgs),
+    /// Write the file to hand in for lab N: answers, your capture, its sha256, signed with your token.
+    Submit(submit::SubmitArgs),
+    /// For teachers: the course secret (`init`) and the students' tokens (`roster`).
+    Teacher(teacher::TeacherArgs),
 }
 
 /// Runs one `ftplab-lab` command and returns the exit code.
@@ -96,6 +107,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, LabError> {
         Command::Doctor => doctor::run()?,
         Command::Captures(args) => captures::run(&args)?,
         Command::Key(args) => check::key(&args)?,
+        Command::Submit(args) => submit::run(&args)?,
+        Command::Teacher(args) => teacher::run(&args)?,
     };
     Ok(if ok {
         ExitCode::SUCCESS

@@ -29,9 +29,13 @@ pub struct LabArgs {
     /// should see did not appear.
     #[arg(long)]
     pub auto: bool,
-    /// Per-student credentials and file contents (from your teacher).
-    #[arg(long)]
+    /// Practice credentials and file contents: any number gives its own (not graded).
+    #[arg(long, conflicts_with = "student")]
     pub seed: Option<u64>,
+    /// Your token from your teacher (graded work): saved in my-work/token on first use, so later
+    /// labs need it no more.
+    #[arg(long, value_name = "TOKEN")]
+    pub student: Option<String>,
     /// Start at this step (to resume a lab).
     #[arg(long, default_value_t = 1)]
     pub step: usize,
@@ -71,12 +75,18 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
     if args.step == 0 || args.step > steps {
         return Err(LabError::NoSuchStep { lab: n, steps });
     }
-    let secrets = Secrets::new(args.seed);
+    let secrets = match args.seed {
+        Some(_) => Secrets::new(args.seed),
+        None => match crate::work::student_token(args.student.as_deref())? {
+            Some(token) => Secrets::for_student(&token, n),
+            None => Secrets::new(None),
+        },
+    };
     let offline_capture = if args.offline {
-        let capture = match (&args.capture, args.seed) {
+        let capture = match (&args.capture, secrets.is_demo()) {
             (Some(c), _) => c.clone(),
-            (None, None) => shipped_capture(n),
-            (None, Some(_)) => return Err(LabError::SeedWithoutCapture),
+            (None, true) => shipped_capture(n),
+            (None, false) => return Err(LabError::SeedWithoutCapture),
         };
         if !capture.is_file() {
             return Err(LabError::NoCapture { path: capture });
@@ -277,7 +287,7 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
     } else {
         None
     };
-    let (answers, created) = crate::work::ensure(n, named, args.seed)?;
+    let (answers, created) = crate::work::ensure(n, named, args.seed, secrets.student.as_deref())?;
     println!(
         "\nAnswer in {}{} (capture = \"{}\"{}), then `just check lab{n}`; `just hint lab{n} Q` gives hints.",
         crate::work::shown(&answers),
@@ -287,9 +297,11 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
             ""
         },
         crate::work::shown(&capture),
-        args.seed
-            .map(|s| format!(", seed = {s}"))
-            .unwrap_or_default()
+        match (args.seed, &secrets.student) {
+            (Some(s), _) => format!(", seed = {s}"),
+            (None, Some(id)) => format!(", student = {id:?}"),
+            (None, None) => String::new(),
+        }
     );
     if args.auto && !all_ok {
         eprintln!("ftplab-lab: lab{n} --auto: something the student should see did not appear");

@@ -1,5 +1,6 @@
-//! Per-student secrets: with `--seed N` every student gets their own user name, password, file
-//! contents and word list, so each capture has different answers; without a seed, the demo user
+//! Per-student secrets: with a token (`--student`, graded work, see [`crate::course`]) or a
+//! seed (`--seed N`, practice) every student gets their own user name, password, file contents
+//! and word list, so each capture has different answers; without either, the demo user
 //! `user1`/`pass1` and fixed contents (those of the shipped captures).
 
 // rand 0.8 on purpose: its sampling made the shipped captures' contents (see the workspace
@@ -25,8 +26,10 @@ pub const WORDLIST_LEN: usize = 9;
 /// The seed-derived values a lab uses and its checker verifies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Secrets {
-    /// The seed, if any.
+    /// The seed, if any (practice).
     pub seed: Option<u64>,
+    /// The student id of the token, if any (graded work).
+    pub student: Option<String>,
     /// The lab account's user name.
     pub user: String,
     /// Its password.
@@ -49,28 +52,40 @@ impl Secrets {
     /// The secrets for `seed` (`None`: the demo user and the shipped captures' contents).
     pub fn new(seed: Option<u64>) -> Self {
         let mut rng = StdRng::seed_from_u64(seed.unwrap_or(0));
+        Self::generate(seed, None, &mut rng)
+    }
+
+    /// The secrets of a student's token for lab `lab`: a function of the token alone (its
+    /// HMAC-derived lab seed), so the teacher remakes them from the course secret and the id.
+    pub fn for_student(token: &crate::course::Token, lab: u8) -> Self {
+        let mut rng = StdRng::from_seed(token.lab_seed(lab));
+        Self::generate(None, Some(token.id().to_string()), &mut rng)
+    }
+
+    /// Whether these are the demo user's values (no seed, no token).
+    pub fn is_demo(&self) -> bool {
+        self.seed.is_none() && self.student.is_none()
+    }
+
+    fn generate(seed: Option<u64>, student: Option<String>, rng: &mut StdRng) -> Self {
         let pick = |rng: &mut StdRng| WORDS[rng.gen_range(0..WORDS.len())];
-        let (user, password, wrong_password) = match seed {
-            None => (
+        let demo = seed.is_none() && student.is_none();
+        let (user, password, wrong_password) = match demo {
+            true => (
                 "user1".to_string(),
                 "pass1".to_string(),
                 "letmein".to_string(),
             ),
-            Some(_) => {
-                let user = format!("{}{}", pick(&mut rng), rng.gen_range(10..100));
-                let password = format!(
-                    "{}-{}-{}",
-                    pick(&mut rng),
-                    pick(&mut rng),
-                    rng.gen_range(100..1000)
-                );
-                let wrong = format!("{}{}", pick(&mut rng), rng.gen_range(10..100));
+            false => {
+                let user = format!("{}{}", pick(rng), rng.gen_range(10..100));
+                let password = format!("{}-{}-{}", pick(rng), pick(rng), rng.gen_range(100..1000));
+                let wrong = format!("{}{}", pick(rng), rng.gen_range(10..100));
                 (user, password, wrong)
             }
         };
         let notes = format!(
             "Meeting notes for {user}: the backup key is {}-{:06}.\nDo not send this file over plain FTP.\n",
-            pick(&mut rng),
+            pick(rng),
             rng.gen_range(0..1_000_000)
         )
         .into_bytes();
@@ -93,6 +108,7 @@ impl Secrets {
         words.insert(hit, password.clone());
         Self {
             seed,
+            student,
             user,
             password,
             wrong_password,
@@ -120,6 +136,19 @@ mod tests {
         let (a, b) = (Secrets::new(Some(7)), Secrets::new(Some(8)));
         assert_ne!(a.password, b.password);
         assert_ne!(a.notes, b.notes);
+    }
+
+    #[test]
+    fn a_token_gives_its_own_secrets_for_each_lab_and_never_the_demo_user() {
+        let course = crate::course::Course::from_secret([9; 32]);
+        let token = |id: &str| course.token(id).unwrap_or_else(|e| panic!("{e}"));
+        let a = Secrets::for_student(&token("s1"), 1);
+        assert_eq!(a, Secrets::for_student(&token("s1"), 1));
+        assert_eq!(a.student.as_deref(), Some("s1"));
+        assert!(!a.is_demo() && a.user != "user1");
+        assert_ne!(a.password, Secrets::for_student(&token("s1"), 2).password);
+        assert_ne!(a.password, Secrets::for_student(&token("s2"), 1).password);
+        assert_eq!(a.words[a.hit], a.password);
     }
 
     #[test]

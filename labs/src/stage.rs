@@ -338,7 +338,7 @@ fn prepare(
         .lines()
         .find_map(|l| l.trim().strip_prefix("fingerprint:"))
         .map(|f| f.trim().to_string());
-    let root = if secrets.seed.is_some() {
+    let root = if !secrets.is_demo() {
         let root = base.join("lab");
         fs::create_dir_all(&root)
             .map_err(LabError::io(format!("cannot create {}", root.display())))?;

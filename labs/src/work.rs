@@ -1,8 +1,10 @@
 //! The student's work folder, `my-work/labN/` (untracked): the answers file, made from the
 //! template `labs/answers/labN.toml` on first use, every capture of a live run (numbered, never
 //! overwritten), the files a lab leaves for later (extracted files, downloads, word list, logs)
-//! and the hint levels already shown. `FTPLAB_MY_WORK` names another folder (tests use one).
+//! and the hint levels already shown; `my-work/token`, the student's token saved by the first
+//! `--student` run. `FTPLAB_MY_WORK` names another folder (tests use one).
 
+use crate::course::Token;
 use crate::error::LabError;
 use std::path::{Path, PathBuf};
 
@@ -33,13 +35,74 @@ pub fn answers_file(lab: u8) -> PathBuf {
     dir(lab).join("answers.toml")
 }
 
+/// `my-work/token`: the student's token, saved once so later labs and checks need not be told.
+pub fn token_file() -> PathBuf {
+    root().join("token")
+}
+
+/// The token saved in the work folder, if any.
+pub fn saved_token() -> Result<Option<Token>, LabError> {
+    let file = token_file();
+    match std::fs::read_to_string(&file) {
+        Ok(text) => Ok(Some(Token::parse(&text)?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(LabError::io(format!("cannot read {}", file.display()))(e)),
+    }
+}
+
+/// The token of this run: `given` (parsed, and saved on first use; a different saved token is
+/// an error, not silently replaced), else the saved one, else none.
+pub fn student_token(given: Option<&str>) -> Result<Option<Token>, LabError> {
+    let saved = saved_token()?;
+    let Some(text) = given else {
+        return Ok(saved);
+    };
+    let token = Token::parse(text)?;
+    match saved {
+        Some(s) if s == token => {}
+        Some(s) => {
+            return Err(LabError::OtherToken {
+                file: token_file(),
+                saved: s.id().to_string(),
+                given: token.id().to_string(),
+            });
+        }
+        None => {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let file = token_file();
+            std::fs::create_dir_all(root()).map_err(LabError::io(format!(
+                "cannot create your work folder {}",
+                root().display()
+            )))?;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&file)
+                .map_err(LabError::io(format!(
+                    "cannot save your token in {}",
+                    file.display()
+                )))?;
+            writeln!(f, "{token}")
+                .map_err(LabError::io(format!("cannot write {}", file.display())))?;
+            println!(
+                "Saved your token in {}: later labs and checks use it without --student.",
+                shown(&file)
+            );
+        }
+    }
+    Ok(Some(token))
+}
+
 /// Creates `my-work/labN/` and, when it has none, the answers file from the template, naming
-/// `capture` (relative to the workspace root where it can be). Returns the answers file and
-/// whether it was created now.
+/// `capture` (relative to the workspace root where it can be), and the seed or the student the
+/// answers are for. Returns the answers file and whether it was created now.
 pub fn ensure(
     lab: u8,
     capture: Option<&Path>,
     seed: Option<u64>,
+    student: Option<&str>,
 ) -> Result<(PathBuf, bool), LabError> {
     let dir = dir(lab);
     std::fs::create_dir_all(&dir).map_err(LabError::io(format!(
@@ -57,6 +120,8 @@ pub fn ensure(
     };
     if let Some(seed) = seed {
         text = with_seed(&text, seed);
+    } else if let Some(id) = student {
+        text = with_student(&text, id);
     }
     std::fs::write(&file, text)
         .map_err(LabError::io(format!("cannot write {}", file.display())))?;
@@ -86,6 +151,22 @@ fn with_seed(template: &str, seed: u64) -> String {
         .map(|l| {
             if l.starts_with("# seed =") {
                 format!("seed = {seed}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+/// The template with its commented `# seed = …` line replaced by `student = "id"`.
+fn with_student(template: &str, id: &str) -> String {
+    template
+        .lines()
+        .map(|l| {
+            if l.starts_with("# seed =") {
+                format!("student = {id:?}   # graded: checked with your token (my-work/token)")
             } else {
                 l.to_string()
             }
@@ -142,6 +223,9 @@ mod tests {
             let seeded = with_seed(&filled, 7);
             assert!(seeded.lines().any(|l| l == "seed = 7"), "{seeded}");
             assert!(seeded.parse::<toml::Table>().is_ok(), "{seeded}");
+            let graded = with_student(&filled, "s001");
+            let table = graded.parse::<toml::Table>().unwrap_or_default();
+            assert_eq!(table.get("student").and_then(|v| v.as_str()), Some("s001"));
         }
     }
 

@@ -172,9 +172,9 @@ impl Question {
 const NOT_THIS_CAPTURE: &str =
     "the capture does not show what this question is about: check `capture` in your answers file";
 
-/// The capture's logins are another user's: it was made with another seed.
-pub const OTHER_SEED: &str =
-    "this capture was made with another seed: check `seed` and `capture` in your answers file";
+/// The capture's logins are another user's: it was made with another seed or token.
+pub const OTHER_SEED: &str = "this capture was made with another seed or for another student: \
+     check `seed`, `student` and `capture` in your answers file";
 
 /// A lab: everything but its text.
 pub struct Lab {
