@@ -1,7 +1,8 @@
 //! FTPS (RFC 4217): the shipped capture `captures/ftps-pyftpdlib.pcapng` and its key log read
 //! with and without `--keylog`, checked against tshark's own decryption
 //! (`tshark -o tls.keylog_file:FILE`); broken key logs; and (root, tcpdump) a capture made here
-//! and now from pyftpdlib's TLS_FTPHandler driven by curl and Python's ftplib.FTP_TLS.
+//! and now from pyftpdlib's TLS_FTPHandler driven by curl and Python's ftplib.FTP_TLS, from
+//! vsftpd driven by curl, and from our own server (its `--tls-keylog`) driven by ftplib and lftp.
 
 mod common;
 
@@ -745,5 +746,132 @@ fn a_lost_tls_record_is_a_warning_and_the_rest_is_still_read() {
             .count(),
         6,
         "the other sessions' logins"
+    );
+}
+
+/// ftplib's FTP_TLS (AUTH TLS, PROT P): upload `up` as `up-MODE.bin`, download `down.bin`.
+const FTPLIB_TLS: &str = r#"
+import ftplib, io, ssl, sys
+host, port, mode, up = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+f = ftplib.FTP_TLS(context=ctx)
+f.connect(host, port, timeout=30)
+f.login("user1", "pass1")
+f.prot_p()
+f.set_pasv(mode == "passive")
+with open(up, "rb") as fh:
+    f.storbinary("STOR up-%s.bin" % mode, fh)
+f.retrbinary("RETR down.bin", io.BytesIO().write)
+f.quit()
+"#;
+
+#[test]
+fn our_server_over_ftps_read_with_its_key_log_agrees_with_tshark() {
+    // Our own server, its key log (`--tls-keylog`), ftplib in passive and active mode and lftp:
+    // without the key log the inspector shows the upgrade and the sizes but no password; with
+    // it, the passwords and every file's sha256, as tshark decrypts them.
+    if testkit::guard::skipping(testkit::guard::SKIP_PRIVILEGED) {
+        eprintln!("SKIPPED (FTPLAB_SKIP_PRIVILEGED=1): records loopback traffic with tcpdump");
+        return;
+    }
+    let ip = own_loopback();
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let keys = w.join("server.keys");
+    let keys_arg = keys.to_str().unwrap().to_owned();
+    let listen = std::net::SocketAddr::new(ip, 0).to_string();
+    let server = testkit::ftp_server::FtpServerProcess::start(
+        &testkit::workspace_bin("ftp-server"),
+        testkit::ftp_server::ServeOptions {
+            listen: Some(&listen),
+            tls: true,
+            extra: &["--tls-keylog", &keys_arg],
+            ..Default::default()
+        },
+    );
+    let up = random_file(&w.join("up.bin"), 180_000);
+    let down = random_file(&server.root(1).join("down.bin"), 260_000);
+    let port = server.port;
+    let pcap = w.join("ours-ftps.pcap");
+    let sniffer = Sniffer::start(&pcap, "lo", &[], &format!("host {ip}"));
+    let mut outputs = Vec::new();
+    for mode in ["passive", "active"] {
+        outputs.push((
+            format!("ftplib {mode}"),
+            run(Command::new("python3")
+                .arg("-c")
+                .arg(FTPLIB_TLS)
+                .arg(ip.to_string())
+                .arg(port.to_string())
+                .arg(mode)
+                .arg(w.join("up.bin"))),
+        ));
+    }
+    let script = format!(
+        "set ftp:ssl-force true; set ftp:ssl-protect-data true; set ssl:verify-certificate no; \
+         set net:max-retries 1; set net:timeout 20; \
+         open -u user1,pass1 ftp://{ip}:{port}; get down.bin -o {}; bye",
+        w.join("lftp-down.bin").display()
+    );
+    outputs.push((
+        "lftp".to_owned(),
+        run(Command::new("lftp").args(["-c", &script])),
+    ));
+    let pcap = sniffer.stop(ip);
+    for (what, out) in &outputs {
+        assert_ok(out, what);
+    }
+
+    let port_arg = port.to_string();
+    let (plain, code) = inspect(&pcap, &["--port", &port_arg]);
+    assert_eq!(code, 0, "{plain:#?}");
+    assert!(of_kind(&plain, "tls_handshake").len() >= 3, "{plain:#?}");
+    assert!(credentials(&plain).is_empty(), "no password in clear");
+    let encrypted: Vec<Value> = of_kind(&plain, "transfer")
+        .into_iter()
+        .filter(|t| t["tls"]["encrypted"] == true)
+        .cloned()
+        .collect();
+    assert_eq!(encrypted.len(), 5, "{encrypted:#?}");
+    for t in &encrypted {
+        assert!(
+            t["sha256"].is_null(),
+            "nothing decrypted without the key log: {t}"
+        );
+    }
+    let ids = ids(&plain);
+    assert!(ids.contains("tls-sizes-visible"), "{ids:?}");
+    assert!(!ids.contains("prot-clear"), "{ids:?}");
+
+    let (events, code) = inspect(&pcap, &["--port", &port_arg, "--keylog", &keys_arg]);
+    assert_eq!(code, 0, "{events:#?}");
+    let creds = credentials(&events);
+    assert_eq!(creds.len(), 3, "{creds:?}");
+    for c in &creds {
+        assert_eq!(
+            (c.0.as_str(), c.1.as_str()),
+            ("user1", "pass1"),
+            "{creds:?}"
+        );
+        assert_eq!(c.2, Value::Bool(true), "{creds:?}");
+    }
+    let (tshark_pass, tshark_files) = tshark_view(&pcap, &keys, port);
+    let (our_pass, our_files) = inspector_view(&events);
+    assert_eq!(tshark_pass.len(), 3, "tshark's PASS: {tshark_pass:?}");
+    assert_eq!(our_pass, tshark_pass, "PASS (frame, argument)");
+    let mut expected = vec![
+        up.clone(),
+        up.clone(),
+        down.clone(),
+        down.clone(),
+        down.clone(),
+    ];
+    expected.sort();
+    assert_eq!(our_files, expected, "file sha256s");
+    assert_eq!(
+        tshark_files, expected,
+        "tshark's decrypted data connections"
     );
 }
