@@ -184,27 +184,16 @@ impl<W: Write> Report for Streaming<'_, W> {
         )?;
         writeln!(out)?;
         if !summary.ports.is_empty() {
-            let mut t = table(
+            let t = decode_as_table(
                 style,
-                &[
-                    "FTP server port (not 21)",
-                    "sessions",
-                    "tshark",
-                    "Wireshark (Decode As)",
-                ],
+                summary.ports.iter().map(|(port, list, count)| {
+                    let mut shown: Vec<String> = list.iter().map(usize::to_string).collect();
+                    if *count > list.len() as u64 {
+                        shown.push(format!("… ({count} in all)"));
+                    }
+                    (*port, shown.join(", "))
+                }),
             );
-            for (port, list, count) in &summary.ports {
-                let mut shown: Vec<String> = list.iter().map(usize::to_string).collect();
-                if *count > list.len() as u64 {
-                    shown.push(format!("… ({count} in all)"));
-                }
-                t.add_row(vec![
-                    Cell::new(port),
-                    Cell::new(shown.join(", ")),
-                    Cell::new(format!("-d tcp.port=={port},ftp")),
-                    Cell::new(format!("Analyze ▸ Decode As… ▸ TCP port {port} ▸ FTP")),
-                ]);
-            }
             decode_as_section(out, &t)?;
         }
         let mut t = table(
@@ -661,6 +650,17 @@ fn wireshark_hints(events: &[Event], style: Style) -> Option<Table> {
     if ports.is_empty() {
         return None;
     }
+    Some(decode_as_table(
+        style,
+        ports.into_iter().map(|(port, sessions)| {
+            let list: Vec<String> = sessions.iter().map(usize::to_string).collect();
+            (port, list.join(", "))
+        }),
+    ))
+}
+
+/// One row per server port: its sessions (as shown), tshark's `-d` and Wireshark's menu path.
+fn decode_as_table(style: Style, ports: impl Iterator<Item = (u16, String)>) -> Table {
     let mut t = table(
         style,
         &[
@@ -671,15 +671,14 @@ fn wireshark_hints(events: &[Event], style: Style) -> Option<Table> {
         ],
     );
     for (port, sessions) in ports {
-        let list: Vec<String> = sessions.iter().map(usize::to_string).collect();
         t.add_row(vec![
             Cell::new(port),
-            Cell::new(list.join(", ")),
+            Cell::new(sessions),
             Cell::new(format!("-d tcp.port=={port},ftp")),
             Cell::new(format!("Analyze ▸ Decode As… ▸ TCP port {port} ▸ FTP")),
         ]);
     }
-    Some(t)
+    t
 }
 
 /// What could not be read; `None` when everything could.
