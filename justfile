@@ -33,6 +33,10 @@ lab4 *args: _build
 lab5 *args: _build
     @{{runner}} lab 5 "$@"
 
+# Lab 6: where the eavesdropper stands: hub, switch, ARP spoofing, port stealing, bounce (root: network namespaces; or --offline)
+lab6 *args: _build
+    @{{runner}} lab 6 "$@"
+
 # Check your answers in my-work/LAB/answers.toml (made from labs/answers/LAB.toml), e.g. `just check lab1`
 check lab *args: _build
     @{{runner}} check "$@"
@@ -49,7 +53,7 @@ hint lab *args: _build
 doctor: _build
     @{{runner}} doctor
 
-# Remake captures/lab0.pcapng … lab5.pcapng (+ lab5.keys) (root, tcpdump, editcap; --seed N --out DIR for teachers)
+# Remake captures/lab0.pcapng … lab6.pcapng (+ lab5.keys) (root, tcpdump, editcap; --seed N --out DIR for teachers)
 captures *args: _build
     @{{runner}} captures "$@"
 

@@ -60,6 +60,11 @@ pub fn run(args: &CapturesArgs) -> Result<bool, LabError> {
             None => Secrets::new(args.seed),
         };
         let file = out.join(format!("lab{n}.pcapng"));
+        if n == crate::netlab::LAB {
+            ok &= crate::netlab::record(&tools, &secrets, &file)
+                .map_err(LabError::step(format!("recording {}", file.display())))?;
+            continue;
+        }
         ok &= record(&tools, n, &secrets, &file)
             .map_err(LabError::step(format!("recording {}", file.display())))?;
     }
@@ -132,6 +137,7 @@ fn record(tools: &Tools, n: u8, secrets: &Secrets, file: &Path) -> Result<bool, 
         extracted: Vec::new(),
         packets: crate::packets::Packets::read(file)?,
         decrypted: lab.decrypted_events(&tools.inspector, file)?,
+        arp: crate::packets::read_arp(file).unwrap_or_default(),
     };
     for e in (lab.expect)(&seen, secrets) {
         // Extraction is checked by the lab itself, not here.

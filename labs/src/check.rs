@@ -68,6 +68,7 @@ pub fn compute(lab: u8, capture: &Path, secrets: &Secrets) -> Result<Vec<Answer>
         extracted: Vec::new(),
         packets: Packets::read(capture)?,
         decrypted: lab.decrypted_events(&tools.inspector, capture)?,
+        arp: crate::packets::read_arp(capture).unwrap_or_default(),
     };
     Ok(lab.answers_for(&seen, secrets))
 }

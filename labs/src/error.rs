@@ -25,6 +25,9 @@ pub enum LabError {
     /// Something the runner set up itself is not there (a pipe, a server, a folder).
     #[error("{0}")]
     Missing(&'static str),
+    /// Lab 6's network cannot be built here: what is missing and what to do.
+    #[error("{0}")]
+    NeedsRoot(String),
     /// A program printed nothing useful within its time.
     #[error("{what}: nothing within {limit:?}")]
     Silent {

@@ -25,6 +25,8 @@
 //! - [`teacher`]: `teacher init` and `teacher roster`.
 //! - [`error`]: [`LabError`], why a command stopped and what to do about it.
 //! - [`captures`]: `captures`: records each lab's scripted session into `captures/labN.pcapng`.
+//! - [`netns`], [`netlab`], [`netprogs`]: lab 6's network of namespaces, its parts, and the
+//!   small programs (ARP spoofer, port thief, victim's listener) run inside it.
 //!
 //! Data flow: lab definition + seed → servers on loopback → scripted or human client →
 //! capture (live inspector or shipped file) → inspector events → expectations and answers.
@@ -39,6 +41,9 @@ pub mod hint;
 pub mod keys;
 pub mod lab;
 pub mod live;
+pub mod netlab;
+pub mod netns;
+pub mod netprogs;
 pub mod packets;
 pub mod procs;
 pub mod runner;
@@ -95,6 +100,10 @@ pub enum Command {
     Submit(submit::SubmitArgs),
     /// For teachers: the course secret (`init`) and the students' tokens (`roster`).
     Teacher(teacher::TeacherArgs),
+    /// Lab 6's small programs, run by the lab inside its namespaces (ARP spoofer, port thief,
+    /// victim's listener, slow client).
+    #[command(hide = true)]
+    Net(netprogs::NetArgs),
 }
 
 /// Runs one `ftplab-lab` command and returns the exit code.
@@ -109,6 +118,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, LabError> {
         Command::Key(args) => check::key(&args)?,
         Command::Submit(args) => submit::run(&args)?,
         Command::Teacher(args) => teacher::run(&args)?,
+        Command::Net(args) => netprogs::run(&args)?,
     };
     Ok(if ok {
         ExitCode::SUCCESS

@@ -90,6 +90,16 @@ impl LiveInspector {
         if let Some(dir) = extract {
             cmd.arg("--extract").arg(dir);
         }
+        Self::spawn(cmd, echo, only_host)
+    }
+
+    /// Starts a prepared `inspector live … --json` command (lab 6 runs it in eve's namespace
+    /// through `ip netns exec`) and waits until it captures.
+    pub fn spawn(
+        mut cmd: Command,
+        echo: bool,
+        only_host: Option<std::net::IpAddr>,
+    ) -> Result<Self, Unavailable> {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -161,6 +171,17 @@ impl LiveInspector {
             events,
             reader: Some(reader),
         })
+    }
+
+    /// How many events arrived so far: a mark for [`LiveInspector::since`].
+    pub fn count(&self) -> usize {
+        self.events.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// The events that arrived after `mark` (from [`LiveInspector::count`]).
+    pub fn since(&self, mark: usize) -> Events {
+        let all = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        Events(all.get(mark..).map(<[Value]>::to_vec).unwrap_or_default())
     }
 
     /// Stops the capture (SIGINT: the inspector finishes its report and file) and returns

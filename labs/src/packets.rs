@@ -31,6 +31,90 @@ pub struct Packet {
     pub rst: bool,
     /// The captured payload.
     pub payload: Vec<u8>,
+    /// Ethernet source address (zeros on other link types, e.g. loopback).
+    pub src_mac: [u8; 6],
+    /// Ethernet destination address (zeros on other link types).
+    pub dst_mac: [u8; 6],
+}
+
+/// One ARP message of a capture (RFC 826), for lab 6's questions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arp {
+    /// Wireshark's frame number.
+    pub frame: u64,
+    /// Ethernet destination (ff:ff:ff:ff:ff:ff for a broadcast).
+    pub eth_dst: [u8; 6],
+    /// 1 request, 2 reply.
+    pub op: u16,
+    /// Sender hardware address: "`sender_ip` is at this MAC".
+    pub sender_mac: [u8; 6],
+    /// Sender protocol address.
+    pub sender_ip: std::net::Ipv4Addr,
+    /// Target protocol address.
+    pub target_ip: std::net::Ipv4Addr,
+}
+
+/// A MAC address as Wireshark writes it: `02:66:00:00:00:01`.
+pub fn mac_text(mac: [u8; 6]) -> String {
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// The Ethernet addresses of a frame (zeros when it is not Ethernet or too short).
+fn macs(raw: &inspector::source::RawFrame<'_>) -> ([u8; 6], [u8; 6]) {
+    let get = |r: std::ops::Range<usize>| -> [u8; 6] {
+        raw.bytes
+            .get(r)
+            .and_then(|b| b.try_into().ok())
+            .unwrap_or([0; 6])
+    };
+    if raw.link_type.0 == 1 {
+        (get(6..12), get(0..6))
+    } else {
+        ([0; 6], [0; 6])
+    }
+}
+
+/// Decodes an Ethernet frame carrying ARP for IPv4; `None` for anything else.
+fn arp(raw: &inspector::source::RawFrame<'_>) -> Option<Arp> {
+    let b = raw.bytes;
+    if raw.link_type.0 != 1 || b.get(12..14)? != [0x08, 0x06] {
+        return None;
+    }
+    let mac = |at: usize| -> Option<[u8; 6]> { b.get(at..at + 6)?.try_into().ok() };
+    let ip = |at: usize| -> Option<std::net::Ipv4Addr> {
+        let o: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
+        Some(o.into())
+    };
+    Some(Arp {
+        frame: raw.number,
+        eth_dst: mac(0)?,
+        op: u16::from_be_bytes(b.get(20..22)?.try_into().ok()?),
+        sender_mac: mac(22)?,
+        sender_ip: ip(28)?,
+        target_ip: ip(38)?,
+    })
+}
+
+/// Every ARP message of a capture, in frame order (lab 6); broken records are skipped.
+pub fn read_arp(capture: &Path) -> Result<Vec<Arp>, LabError> {
+    let mut source = inspector::source::open_file(capture).map_err(|e| LabError::Inspector {
+        capture: capture.to_path_buf(),
+        stderr: e.to_string(),
+    })?;
+    let mut out = Vec::new();
+    // Bounded by the file: every call consumes a record or ends.
+    loop {
+        match source.next_frame() {
+            Ok(Some(raw)) => out.extend(arp(&raw)),
+            Ok(None) => break,
+            Err(inspector::source::SourceError::BadRecord { .. }) => continue,
+            Err(_) => break,
+        }
+    }
+    Ok(out)
 }
 
 impl Packet {
@@ -67,7 +151,10 @@ impl Packets {
                 Err(_) => break,
             };
             if let Ok(Decoded::Tcp(s)) = frame::decode(&raw) {
+                let (src_mac, dst_mac) = macs(&raw);
                 out.push(Packet {
+                    src_mac,
+                    dst_mac,
                     frame: raw.number,
                     micros: u64::try_from(raw.timestamp.as_micros()).unwrap_or(u64::MAX),
                     src: s.src,

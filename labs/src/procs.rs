@@ -22,11 +22,14 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 struct Registry {
     groups: Vec<u32>,
     dirs: Vec<PathBuf>,
+    /// Prefixes of lab 6's namespaces and links (see [`crate::netns`]).
+    networks: Vec<String>,
 }
 
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     groups: Vec::new(),
     dirs: Vec::new(),
+    networks: Vec::new(),
 });
 
 fn registry() -> std::sync::MutexGuard<'static, Registry> {
@@ -49,12 +52,26 @@ pub fn install_signal_handler() -> std::io::Result<()> {
     Ok(())
 }
 
+/// Registers lab 6's network (its name prefix) for removal on Ctrl-C.
+pub fn register_network(prefix: &str) {
+    registry().networks.push(prefix.to_owned());
+}
+
+/// Forgets a network removed by its owner.
+pub fn unregister_network(prefix: &str) {
+    registry().networks.retain(|p| p != prefix);
+}
+
 /// Stops every registered child group (SIGINT, then SIGKILL after a grace period) and removes
-/// every registered folder. Called from the signal thread.
+/// every registered folder and network. Called from the signal thread.
 fn cleanup_all() {
-    let (groups, dirs) = {
+    let (groups, dirs, networks) = {
         let mut r = registry();
-        (std::mem::take(&mut r.groups), std::mem::take(&mut r.dirs))
+        (
+            std::mem::take(&mut r.groups),
+            std::mem::take(&mut r.dirs),
+            std::mem::take(&mut r.networks),
+        )
     };
     for &pid in &groups {
         signal_group(pid, Signal::INT);
@@ -68,6 +85,9 @@ fn cleanup_all() {
     }
     for dir in dirs {
         let _ = std::fs::remove_dir_all(dir);
+    }
+    for prefix in networks {
+        crate::netns::remove_all(&prefix);
     }
 }
 

@@ -82,6 +82,9 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
             None => Secrets::new(None),
         },
     };
+    if n == crate::netlab::LAB && !args.offline {
+        return crate::netlab::run(args, &secrets);
+    }
     let offline_capture = if args.offline {
         let capture = match (&args.capture, secrets.is_demo()) {
             (Some(c), _) => c.clone(),
@@ -226,6 +229,7 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
                 extracted: stage::hash_files(&extract_dir),
                 packets: Packets::read(c)?,
                 decrypted: lab.decrypted_events(&tools.inspector, c)?,
+                arp: crate::packets::read_arp(c).unwrap_or_default(),
             }
         }
         (None, Some(l)) => {
@@ -265,6 +269,7 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
                 extracted: stage::hash_files(&extract_dir),
                 packets,
                 decrypted,
+                arp: crate::packets::read_arp(&capture).unwrap_or_default(),
             }
         }
         (None, None) => Seen::default(),

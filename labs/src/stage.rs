@@ -315,13 +315,13 @@ impl Stage {
     }
 }
 
-fn db_url(dir: &Path) -> String {
+pub(crate) fn db_url(dir: &Path) -> String {
     format!("sqlite://{}", dir.join("users.db").display())
 }
 
 /// Creates the demo users (and the demo certificate), the lab user of a seed, and the lab's
 /// files; returns the lab user's root and the certificate's fingerprint as `init` printed it.
-fn prepare(
+pub(crate) fn prepare(
     tools: &Tools,
     dir: &Path,
     secrets: &Secrets,

@@ -3,13 +3,14 @@
 //! the Markdown's steps.
 
 /// The Markdown of each lab, by number.
-pub const LABS: [&str; 6] = [
+pub const LABS: [&str; 7] = [
     include_str!("../lab0.md"),
     include_str!("../lab1.md"),
     include_str!("../lab2.md"),
     include_str!("../lab3.md"),
     include_str!("../lab4.md"),
     include_str!("../lab5.md"),
+    include_str!("../lab6.md"),
 ];
 
 /// One `## ` section.

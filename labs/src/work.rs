@@ -9,13 +9,14 @@ use crate::error::LabError;
 use std::path::{Path, PathBuf};
 
 /// The answers templates, by lab (tracked; copied, never written).
-pub const TEMPLATES: [&str; 6] = [
+pub const TEMPLATES: [&str; 7] = [
     include_str!("../answers/lab0.toml"),
     include_str!("../answers/lab1.toml"),
     include_str!("../answers/lab2.toml"),
     include_str!("../answers/lab3.toml"),
     include_str!("../answers/lab4.toml"),
     include_str!("../answers/lab5.toml"),
+    include_str!("../answers/lab6.toml"),
 ];
 
 /// The folder that holds every lab's work folder.

@@ -18,6 +18,9 @@ pub struct ServerConfig {
     pub anonymous_root: Option<PathBuf>,
     /// WEAKENING: accept PORT/EPRT to addresses other than the client's (bounce-attack lab).
     pub allow_foreign_data_address: bool,
+    /// WEAKENING: accept a passive data connection from any address, not only the control
+    /// connection's client (port-stealing lab, RFC 2577 §8).
+    pub allow_foreign_passive_peer: bool,
     /// Failed logins from one address (any user names), within `lockout`, before that address
     /// is refused altogether; 0 switches this budget off.
     pub max_login_failures: u32,
@@ -91,6 +94,7 @@ impl Default for ServerConfig {
             passive_address: None,
             anonymous_root: None,
             allow_foreign_data_address: false,
+            allow_foreign_passive_peer: false,
             max_login_failures: 50,
             max_user_login_failures: 5,
             lockout: Duration::from_secs(300),
@@ -120,6 +124,12 @@ impl ServerConfig {
         }
         if self.allow_foreign_data_address {
             list.push("PORT/EPRT may name any address (FTP bounce attack possible, RFC 2577 §3)");
+        }
+        if self.allow_foreign_passive_peer {
+            list.push(
+                "passive data connections are accepted from any address (port stealing possible, \
+                 RFC 2577 §8)",
+            );
         }
         if self.anonymous_root.is_some() {
             list.push("anonymous login is allowed (read-only)");

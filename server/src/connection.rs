@@ -599,8 +599,14 @@ impl Connection {
         };
         self.send(&opening).await?;
         let stream =
-            match data_channel::open(endpoint, peer.ip(), session.local.ip(), config.data_timeout)
-                .await
+            match data_channel::open(
+                endpoint,
+                peer.ip(),
+                session.local.ip(),
+                config.data_timeout,
+                config.allow_foreign_passive_peer,
+            )
+            .await
             {
                 Ok(stream) => stream,
                 Err(error) => {

@@ -48,12 +48,14 @@ pub enum DataError {
 }
 
 /// Opens the data connection. In passive mode connections from any address but the control
-/// connection's peer are dropped (RFC 2577 §8, "Port Stealing") and waiting goes on.
+/// connection's peer are dropped (RFC 2577 §8, "Port Stealing") and waiting goes on, unless
+/// `any_passive_peer` (the weakening `--allow-foreign-passive-peer`) says take the first.
 pub async fn open(
     endpoint: DataEndpoint,
     control_peer: IpAddr,
     local_ip: IpAddr,
     timeout: Duration,
+    any_passive_peer: bool,
 ) -> Result<TcpStream, DataError> {
     let work = async {
         match endpoint {
@@ -72,6 +74,11 @@ pub async fn open(
             DataEndpoint::Passive(listener) => loop {
                 let (stream, from) = listener.accept().await?;
                 if from.ip().to_canonical() == control_peer.to_canonical() {
+                    return Ok(stream);
+                }
+                if any_passive_peer {
+                    tracing::warn!(%from, expected = %control_peer,
+                        "WEAKENED RULE USED: passive data connection from a foreign address accepted (port stealing possible)");
                     return Ok(stream);
                 }
                 tracing::warn!(%from, expected = %control_peer,

@@ -105,6 +105,10 @@ struct ServeArgs {
     /// WEAKENS SECURITY: accept PORT/EPRT to any address (for the FTP bounce lab).
     #[arg(long, env = "FTPLAB_ALLOW_FOREIGN_DATA_ADDRESS")]
     allow_foreign_data_address: bool,
+    /// WEAKENS SECURITY: accept a passive data connection from any address, not only from the
+    /// client's (for the port-stealing lab, RFC 2577 §8).
+    #[arg(long, env = "FTPLAB_ALLOW_FOREIGN_PASSIVE_PEER")]
+    allow_foreign_passive_peer: bool,
     /// Failed logins from one address, whatever the user names, before the address is locked out
     /// (0: never).
     #[arg(long, env = "FTPLAB_MAX_LOGIN_FAILURES", default_value_t = 50)]
@@ -262,6 +266,7 @@ impl ServeArgs {
             passive_address: self.passive_address,
             anonymous_root: self.anonymous,
             allow_foreign_data_address: self.allow_foreign_data_address,
+            allow_foreign_passive_peer: self.allow_foreign_passive_peer,
             max_login_failures: self.max_login_failures,
             max_user_login_failures: self.max_user_login_failures,
             lockout: Duration::from_secs(self.lockout_secs),
@@ -425,6 +430,13 @@ async fn serve(db: &str, args: ServeArgs) -> Result<()> {
         .context("cannot start: is another server on that port?")?;
     for addr in server.local_addrs() {
         println!("listening on ftp://{addr}");
+        if !addr.ip().is_loopback() {
+            eprintln!(
+                "WARNING: listening on {addr}, not on loopback: other computers can reach this \
+                 lab server (clear-text passwords, weakened rules); use it only on a network you \
+                 trust, and stop it when the lab is over"
+            );
+        }
     }
     tracing::info!(db = %mask_password(db), "ftp-server ready; Ctrl-C stops it");
     server.run(shutdown_signal()).await;

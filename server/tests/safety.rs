@@ -272,6 +272,26 @@ fn passive_data_connection_from_another_address_gets_no_data() {
 }
 
 #[test]
+fn allow_foreign_passive_peer_gives_the_file_to_whoever_connects_first() {
+    let server = TestServer::start(&["--allow-foreign-passive-peer", "--data-timeout-secs", "3"]);
+    let mut c = server.login(1);
+    c.expect("TYPE I", 200);
+    let addr = c.pasv();
+    let thief = connect_from("127.0.0.2", addr);
+    thread::sleep(Duration::from_millis(200));
+    let first = c.cmd("RETR welcome.txt");
+    assert!(matches!(first.code, 125 | 150), "RETR: {first:?}");
+    let expected = fs::read(server.root(1).join("welcome.txt")).unwrap();
+    assert_eq!(
+        read_for(thief, Duration::from_secs(10)),
+        expected,
+        "with the weakening the first connection, from 127.0.0.2, gets the file"
+    );
+    let end = c.read_reply();
+    assert_eq!(end.code, 226, "{end:?}");
+}
+
+#[test]
 fn login_lockout_after_repeated_failures_refuses_the_address_with_421() {
     let server = TestServer::start(&["--max-login-failures", "3", "--lockout-secs", "60"]);
     // A session that has sent USER before the lockout starts.

@@ -1,4 +1,4 @@
-//! The six labs as data: which servers they start, what the scripted student does at each step,
+//! The labs as data: which servers they start, what the scripted student does at each step,
 //! what the student must see, and the answers to their questions.
 
 mod lab0;
@@ -7,6 +7,7 @@ mod lab2;
 mod lab3;
 mod lab4;
 mod lab5;
+pub(crate) mod lab6;
 
 pub use lab4::{BOUNCE_PASSWORD, BOUNCE_USER, THIRD_PARTY_IP};
 
@@ -20,7 +21,7 @@ use serde_json::Value;
 pub const TLS_LAB_HOST: &str = "127.0.0.5";
 
 /// Number of labs.
-pub const COUNT: usize = 6;
+pub const COUNT: usize = 7;
 
 /// One `ftp-server serve` a lab starts (on a free loopback port).
 #[derive(Debug, Clone)]
@@ -71,6 +72,8 @@ pub struct Seen {
     /// The inspector's events read with the key log next to the capture (labs with
     /// [`Lab::tls`]; empty otherwise): what whoever holds the key log sees.
     pub decrypted: Events,
+    /// The capture's ARP messages (lab 6).
+    pub arp: Vec<crate::packets::Arp>,
 }
 
 /// One expectation and whether it was met.
@@ -274,7 +277,7 @@ fn q(questions: &'static [Question], key: &str) -> Question {
         })
 }
 
-/// Lab `n` (0-5).
+/// Lab `n` (0-6).
 pub fn get(n: u8) -> &'static Lab {
     match n {
         0 => &lab0::LAB,
@@ -282,6 +285,7 @@ pub fn get(n: u8) -> &'static Lab {
         2 => &lab2::LAB,
         3 => &lab3::LAB,
         4 => &lab4::LAB,
+        6 => &lab6::LAB,
         _ => &lab5::LAB,
     }
 }
@@ -339,7 +343,7 @@ fn data_syn<'a>(packets: &'a Packets, transfer: &Value) -> Option<&'a crate::pac
 
 /// The port a 227 (`(h1,h2,h3,h4,p1,p2)`) or 229 (`(|||port|)`) reply announces, or a PORT
 /// argument names (`h1,h2,h3,h4,p1,p2`).
-fn announced_port(text: &str) -> Option<u16> {
+pub(crate) fn announced_port(text: &str) -> Option<u16> {
     if let Some(i) = text.find("|||") {
         let rest = text.get(i + 3..)?;
         return rest.split('|').next()?.trim().parse().ok();
