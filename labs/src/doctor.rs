@@ -132,7 +132,7 @@ pub fn report(tools: Option<&Tools>) -> bool {
         line(
             Status::Ok,
             "shipped captures",
-            "captures/lab0.pcapng … lab5.pcapng (for --offline)",
+            "captures/lab0.pcapng … lab6.pcapng (for --offline)",
         );
     } else {
         line(

@@ -83,8 +83,11 @@ static QUESTIONS: &[Question] = &[
         question: "In the ARP part, in how many frames does eve's capture hold the client's PASS command?",
         level: Level::Packet,
         hints: &[
-            "`tshark -r CAPTURE -Y 'ftp.request.command == \"PASS\"' -d tcp.port==2121,ftp`.",
-            "Only the ones sent from the client's IP address: count each frame, with its MAC addresses.",
+            "`tshark -r CAPTURE -Y 'frame contains \"PASS\"' -T fields -e frame.number -e ip.src \
+             -e eth.src -e eth.dst -e ip.ttl` (the FTP filter misses copies Wireshark calls \
+             retransmissions).",
+            "Only the ones sent from the client's IP address, after eve's first ARP reply: same \
+             bytes, other MAC addresses, and a TTL one lower on the copy a router sent on.",
         ],
     },
     Question {
