@@ -157,6 +157,10 @@ impl NetLab {
     /// Runs part `k` (1-6) and returns what it checked.
     pub fn part(&mut self, k: usize) -> Result<Checks, LabError> {
         let mark = self.inspector.as_ref().map_or(0, LiveInspector::count);
+        // Every part but the first on a switch, also when the lab starts there (`--step K`).
+        if k > 1 {
+            self.net.set_mode(BridgeMode::Switch)?;
+        }
         let mut checks = match k {
             1 => self.hub()?,
             2 => self.switch()?,
