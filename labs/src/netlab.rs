@@ -80,27 +80,38 @@ impl NetLab {
             net,
             work,
         };
-        lab.start_server(
-            "safe",
-            SAFE_PORT,
-            SAFE_PASSIVE,
-            &[],
-        )?;
+        lab.start_server("safe", SAFE_PORT, SAFE_PASSIVE, &[])?;
         lab.start_server(
             "weak",
             WEAK_PORT,
             WEAK_PASSIVE,
-            &["--allow-foreign-passive-peer", "--allow-foreign-data-address"],
+            &[
+                "--allow-foreign-passive-peer",
+                "--allow-foreign-data-address",
+            ],
         )?;
         let mut cmd = lab.net.command(EVE, &lab.tools.inspector);
-        cmd.args(["live", "--iface", IFACE, "--json", "--no-color", "--all-traffic"])
-            .args(["--port", &SAFE_PORT.to_string(), "--port", &WEAK_PORT.to_string()])
-            .arg("--write")
-            .arg(capture);
-        let inspector = LiveInspector::spawn(cmd, echo, None).map_err(|e| LabError::NoLiveCapture {
-            lab: 6,
-            reason: e.to_string(),
-        })?;
+        cmd.args([
+            "live",
+            "--iface",
+            IFACE,
+            "--json",
+            "--no-color",
+            "--all-traffic",
+        ])
+        .args([
+            "--port",
+            &SAFE_PORT.to_string(),
+            "--port",
+            &WEAK_PORT.to_string(),
+        ])
+        .arg("--write")
+        .arg(capture);
+        let inspector =
+            LiveInspector::spawn(cmd, echo, None).map_err(|e| LabError::NoLiveCapture {
+                lab: 6,
+                reason: e.to_string(),
+            })?;
         lab.inspector = Some(inspector);
         Ok(lab)
     }
@@ -141,7 +152,10 @@ impl NetLab {
         })
         .map_err(|e| {
             let said = std::fs::read_to_string(&log).unwrap_or_default();
-            LabError::step(format!("ftp-server did not start; it said:\n{}", said.trim()))(e)
+            LabError::step(format!(
+                "ftp-server did not start; it said:\n{}",
+                said.trim()
+            ))(e)
         })?;
         thread::spawn(move || while rx.recv().is_ok() {});
         self.servers.push(guard);
@@ -232,7 +246,10 @@ impl NetLab {
         // Empty caches: the client must ask who has the server's address, and eve sees that.
         self.flush_arp(&[CLIENT, SERVER])?;
         self.say("bridge: switch (learns which port each MAC address is behind)");
-        Ok(vec![check("switch: the client's login worked", self.login()?)])
+        Ok(vec![check(
+            "switch: the client's login worked",
+            self.login()?,
+        )])
     }
 
     fn spoofer(&self, count: u32) -> Result<Guard, LabError> {
@@ -303,7 +320,10 @@ impl NetLab {
                 "ARP spoofing: the server's cache put the client's address at eve's MAC",
                 server_sees.as_deref() == Some(EVE.mac),
             ),
-            check("ARP spoofing: the client's login still worked (eve forwards)", ok),
+            check(
+                "ARP spoofing: the client's login still worked (eve forwards)",
+                ok,
+            ),
         ])
     }
 
@@ -391,7 +411,13 @@ impl NetLab {
         let commands = format!("quote PORT {arg}; quote LIST");
         let mut cmd = self.net.command(EVE, &self.tools.client);
         cmd.current_dir(self.work.path())
-            .args(["-u", lab::BOUNCE_USER, "--password-stdin", "--json", "--no-progress"])
+            .args([
+                "-u",
+                lab::BOUNCE_USER,
+                "--password-stdin",
+                "--json",
+                "--no-progress",
+            ])
             .args(["-c", &commands])
             .arg(SERVER.ip.to_string())
             .arg(port.to_string());
@@ -405,7 +431,10 @@ impl NetLab {
         listener.wait_for(Duration::from_secs(5));
         drop(listener);
         let got = std::fs::read(&file).map_or(0, |b| b.len());
-        self.say(&format!("victim {}:{VICTIM_PORT} received {got} bytes", VICTIM.ip));
+        self.say(&format!(
+            "victim {}:{VICTIM_PORT} received {got} bytes",
+            VICTIM.ip
+        ));
         Ok((got > 0, got))
     }
 
@@ -413,7 +442,10 @@ impl NetLab {
         let (safe, _) = self.bounce_once(SAFE_PORT, "safe")?;
         let (weak, _) = self.bounce_once(WEAK_PORT, "weak")?;
         Ok(vec![
-            check("bounce: the safe server did not connect to the victim", !safe),
+            check(
+                "bounce: the safe server did not connect to the victim",
+                !safe,
+            ),
             check(
                 "bounce: the weakened server (--allow-foreign-data-address) sent the victim data",
                 weak,
@@ -426,7 +458,17 @@ impl NetLab {
             let ip = of.ip.to_string();
             self.net.ip_in(
                 host,
-                &["neigh", "replace", &ip, "lladdr", of.mac, "dev", IFACE, "nud", "permanent"],
+                &[
+                    "neigh",
+                    "replace",
+                    &ip,
+                    "lladdr",
+                    of.mac,
+                    "dev",
+                    IFACE,
+                    "nud",
+                    "permanent",
+                ],
             )?;
             self.say(&format!(
                 "$ ip -n {} neigh replace {ip} lladdr {} dev {IFACE} nud permanent",
@@ -450,7 +492,11 @@ impl NetLab {
 
     /// Stops eve's inspector (it finishes the capture) and returns everything it reported.
     pub fn stop(mut self) -> Events {
-        let events = self.inspector.take().map(LiveInspector::stop).unwrap_or_default();
+        let events = self
+            .inspector
+            .take()
+            .map(LiveInspector::stop)
+            .unwrap_or_default();
         self.servers.clear();
         events
     }
@@ -484,7 +530,11 @@ pub fn run(args: &crate::runner::LabArgs, secrets: &Secrets) -> Result<bool, Lab
     ];
     println!("\n{}\n", lab_text.title);
     let mut lab = NetLab::start(&tools, secrets, &capture, &files, true)?;
-    println!("  hosts (namespaces {}…, bridge {} in the root namespace):", lab.net.prefix(), lab.net.bridge());
+    println!(
+        "  hosts (namespaces {}…, bridge {} in the root namespace):",
+        lab.net.prefix(),
+        lab.net.bridge()
+    );
     for h in crate::netns::HOSTS {
         println!("    {:<7} {:<10} {}", h.name, h.ip, h.mac);
     }
@@ -507,7 +557,12 @@ pub fn run(args: &crate::runner::LabArgs, secrets: &Secrets) -> Result<bool, Lab
     let mut stopped_at = None;
     for (i, step) in lab_text.steps.iter().enumerate().skip(args.step - 1) {
         let k = i + 1;
-        println!("\n━━ Step {k} of {steps}: {} ━━", step.heading.split_once(':').map_or(step.heading.as_str(), |(_, t)| t.trim()));
+        println!(
+            "\n━━ Step {k} of {steps}: {} ━━",
+            step.heading
+                .split_once(':')
+                .map_or(step.heading.as_str(), |(_, t)| t.trim())
+        );
         println!("{}\n", text::fill(&step.body, &vars));
         checks.extend(lab.part(k)?);
         if !args.auto && k < steps && !crate::keys::wait_for_student(k, steps) {
@@ -517,7 +572,10 @@ pub fn run(args: &crate::runner::LabArgs, secrets: &Secrets) -> Result<bool, Lab
     }
     let events = lab.stop();
     drop(events);
-    println!("\nEve's capture is saved in {}.", crate::work::shown(&capture));
+    println!(
+        "\nEve's capture is saved in {}.",
+        crate::work::shown(&capture)
+    );
     if let Some(k) = stopped_at {
         println!(
             "Stopped at step {k}: `{}` resumes here.",
@@ -534,7 +592,8 @@ pub fn run(args: &crate::runner::LabArgs, secrets: &Secrets) -> Result<bool, Lab
     for s in &lab_text.outro {
         println!("\n## {}\n{}", s.heading, text::fill(&s.body, &vars));
     }
-    let (answers, _) = crate::work::ensure(n, Some(&capture), args.seed, secrets.student.as_deref())?;
+    let (answers, _) =
+        crate::work::ensure(n, Some(&capture), args.seed, secrets.student.as_deref())?;
     println!(
         "\nAnswer in {} (capture = \"{}\"), then `just check lab6`; `just hint lab6 Q` gives hints.",
         crate::work::shown(&answers),

@@ -209,7 +209,15 @@ impl Network {
             BridgeMode::Hub => "0",
             BridgeMode::Switch => "30000",
         };
-        ip(&["link", "set", &self.bridge(), "type", "bridge", "ageing_time", ageing])?;
+        ip(&[
+            "link",
+            "set",
+            &self.bridge(),
+            "type",
+            "bridge",
+            "ageing_time",
+            ageing,
+        ])?;
         Ok(())
     }
 

@@ -321,7 +321,8 @@ fn slow_get(
     };
     println!("227 announced port {port}; waiting {pause:?} (a slow link)");
     std::thread::sleep(pause);
-    let data = TcpStream::connect_timeout(&SocketAddr::new(server.ip(), port), Duration::from_secs(5));
+    let data =
+        TcpStream::connect_timeout(&SocketAddr::new(server.ip(), port), Duration::from_secs(5));
     send(&format!("RETR {file}"))?;
     let (code, _) = reply(&mut r)?;
     let mut bytes = Vec::new();

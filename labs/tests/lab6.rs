@@ -37,8 +37,11 @@ fn root() -> bool {
     false
 }
 
-/// One namespace test at a time, across threads and processes.
-struct NetLock(std::fs::File);
+/// One namespace test at a time, across threads and processes: held while it lives (the
+/// kernel drops the lock with the file).
+struct NetLock {
+    _file: std::fs::File,
+}
 
 fn lock() -> NetLock {
     let path = std::env::temp_dir().join("ftplab-lab6-tests.lock");
@@ -49,7 +52,7 @@ fn lock() -> NetLock {
         .open(&path)
         .expect("open the lock file");
     rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive).expect("lock");
-    NetLock(file)
+    NetLock { _file: file }
 }
 
 /// The lab's namespaces that exist now.
@@ -86,9 +89,20 @@ fn assert_nothing_left(what: &str) {
     while Instant::now() < deadline && (!namespaces().is_empty() || !lab_processes().is_empty()) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!(namespaces(), Vec::<String>::new(), "{what}: namespaces left");
-    assert_eq!(lab_processes(), Vec::<String>::new(), "{what}: processes left");
-    let links = Command::new("ip").args(["-o", "link"]).output().expect("ip link");
+    assert_eq!(
+        namespaces(),
+        Vec::<String>::new(),
+        "{what}: namespaces left"
+    );
+    assert_eq!(
+        lab_processes(),
+        Vec::<String>::new(),
+        "{what}: processes left"
+    );
+    let links = Command::new("ip")
+        .args(["-o", "link"])
+        .output()
+        .expect("ip link");
     assert!(
         !String::from_utf8_lossy(&links.stdout).contains(PREFIX),
         "{what}: links left"
@@ -149,7 +163,11 @@ fn lab6_offline_auto_passes_without_root() {
     let work = tempfile::tempdir().expect("temp dir");
     let out = run(runner_in(work.path()).args(["lab", "6", "--offline", "--auto"]));
     assert!(out.status.success(), "{}", describe(&out));
-    assert!(!String::from_utf8_lossy(&out.stdout).contains('✗'), "{}", describe(&out));
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains('✗'),
+        "{}",
+        describe(&out)
+    );
 }
 
 #[test]
@@ -159,7 +177,10 @@ fn lab6_live_without_root_says_what_is_missing_and_offers_offline() {
         let out = run(runner_in(work.path()).args(["lab", "6", "--auto"]));
         assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("CAP_NET_ADMIN") && err.contains("--offline"), "{err}");
+        assert!(
+            err.contains("CAP_NET_ADMIN") && err.contains("--offline"),
+            "{err}"
+        );
         return;
     }
     // As root: the same message, through setpriv without the capability.
@@ -179,7 +200,10 @@ fn lab6_live_without_root_says_what_is_missing_and_offers_offline() {
     let out = run(&mut cmd);
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("CAP_NET_ADMIN") && err.contains("--offline"), "{err}");
+    assert!(
+        err.contains("CAP_NET_ADMIN") && err.contains("--offline"),
+        "{err}"
+    );
 }
 
 /// Starts `lab 6 --auto --step K` and returns once part K has begun.
@@ -196,7 +220,11 @@ fn start_at(work: &Path, step: usize) -> (Child, String) {
     std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
         while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 || tx.send(String::from_utf8_lossy(&buf[..n]).into_owned()).is_err() {
+            if n == 0
+                || tx
+                    .send(String::from_utf8_lossy(&buf[..n]).into_owned())
+                    .is_err()
+            {
                 break;
             }
         }

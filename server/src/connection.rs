@@ -598,24 +598,23 @@ impl Connection {
             },
         };
         self.send(&opening).await?;
-        let stream =
-            match data_channel::open(
-                endpoint,
-                peer.ip(),
-                session.local.ip(),
-                config.data_timeout,
-                config.allow_foreign_passive_peer,
-            )
-            .await
-            {
-                Ok(stream) => stream,
-                Err(error) => {
-                    tracing::warn!(session = id, %peer, %error, "cannot open data connection");
-                    return self
-                        .send(&SessionError::DataConnection(error).into_reply())
-                        .await;
-                }
-            };
+        let stream = match data_channel::open(
+            endpoint,
+            peer.ip(),
+            session.local.ip(),
+            config.data_timeout,
+            config.allow_foreign_passive_peer,
+        )
+        .await
+        {
+            Ok(stream) => stream,
+            Err(error) => {
+                tracing::warn!(session = id, %peer, %error, "cannot open data connection");
+                return self
+                    .send(&SessionError::DataConnection(error).into_reply())
+                    .await;
+            }
+        };
         let data_peer = stream
             .peer_addr()
             .map(|a| a.to_string())

@@ -156,7 +156,9 @@ fn pass_copies(seen: &Seen) -> Vec<&Packet> {
         .packets
         .0
         .iter()
-        .filter(|p| p.frame > after && p.src.ip() == ip(CLIENT.ip) && p.payload.starts_with(b"PASS "))
+        .filter(|p| {
+            p.frame > after && p.src.ip() == ip(CLIENT.ip) && p.payload.starts_with(b"PASS ")
+        })
         .collect();
     // The ARP part's login only: its copies carry the same bytes.
     match copies.first() {
@@ -231,7 +233,9 @@ fn expectations(seen: &Seen, s: &Secrets) -> Vec<Expectation> {
         expect(
             "the safe server refused eve's PORT naming the victim, the weak one accepted it",
             codes.iter().any(|(p, c)| *p == SAFE_PORT && *c >= 400)
-                && codes.iter().any(|(p, c)| *p == WEAK_PORT && (200..300).contains(c)),
+                && codes
+                    .iter()
+                    .any(|(p, c)| *p == WEAK_PORT && (200..300).contains(c)),
         ),
     ]
 }
@@ -255,14 +259,11 @@ fn answers(seen: &Seen, s: &Secrets) -> Vec<Answer> {
     vec![
         first("hub_password").answer(hub_password),
         first("switch_broadcast_mac").answer(broadcast),
-        first("first_spoofed_reply").answer(
-            spoof.map_or(unknown.clone(), |a| {
-                Expected::Number(i64::try_from(a.frame).unwrap_or(0))
-            }),
-        ),
-        first("claimed_mac").answer(
-            spoof.map_or(unknown.clone(), |a| Expected::Text(mac_text(a.sender_mac))),
-        ),
+        first("first_spoofed_reply").answer(spoof.map_or(unknown.clone(), |a| {
+            Expected::Number(i64::try_from(a.frame).unwrap_or(0))
+        })),
+        first("claimed_mac")
+            .answer(spoof.map_or(unknown.clone(), |a| Expected::Text(mac_text(a.sender_mac)))),
         first("pass_copies").answer(if copies.is_empty() {
             unknown.clone()
         } else {
@@ -272,9 +273,9 @@ fn answers(seen: &Seen, s: &Secrets) -> Vec<Answer> {
             [_, .., last] => Expected::Text(mac_text(last.dst_mac)),
             _ => unknown.clone(),
         }),
-        first("stolen_port").answer(
-            stolen(seen).map_or(unknown.clone(), |p| Expected::Number(i64::from(p.src.port()))),
-        ),
+        first("stolen_port").answer(stolen(seen).map_or(unknown.clone(), |p| {
+            Expected::Number(i64::from(p.src.port()))
+        })),
         first("bounce_refused_code").answer(
             bounce_codes(ev)
                 .iter()
