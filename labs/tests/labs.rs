@@ -197,6 +197,11 @@ fn lab5_offline_auto_gives_no_answer_away_and_check_reads_the_work_folder() {
     offline_auto("5");
 }
 
+#[test]
+fn lab6_offline_auto_gives_no_answer_away_and_check_reads_the_work_folder() {
+    offline_auto("6");
+}
+
 /// `lab N --auto` live in `work`; None where live capture is not possible (skipped unless
 /// FTPLAB_SKIP_LIVE is unset, then it fails).
 fn live_run(work: &Path, n: &str) -> Option<Output> {

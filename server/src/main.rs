@@ -430,12 +430,8 @@ async fn serve(db: &str, args: ServeArgs) -> Result<()> {
         .context("cannot start: is another server on that port?")?;
     for addr in server.local_addrs() {
         println!("listening on ftp://{addr}");
-        if !addr.ip().is_loopback() {
-            eprintln!(
-                "WARNING: listening on {addr}, not on loopback: other computers can reach this \
-                 lab server (clear-text passwords, weakened rules); use it only on a network you \
-                 trust, and stop it when the lab is over"
-            );
+        if let Some(warning) = exposure_warning(addr) {
+            eprintln!("{warning}");
         }
     }
     tracing::info!(db = %mask_password(db), "ftp-server ready; Ctrl-C stops it");
@@ -452,5 +448,33 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
+    }
+}
+
+/// The warning for a listener other computers can reach (anything but loopback).
+fn exposure_warning(addr: SocketAddr) -> Option<String> {
+    (!addr.ip().is_loopback()).then(|| {
+        format!(
+            "WARNING: listening on {addr}, not on loopback: other computers can reach this lab \
+             server (clear-text passwords, weakened rules); use it only on a network you trust, \
+             and stop it when the lab is over"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_listener_off_loopback_is_warned_about() {
+        assert!(exposure_warning("127.0.0.1:2121".parse().unwrap()).is_none());
+        assert!(exposure_warning("[::1]:2121".parse().unwrap()).is_none());
+        let w = exposure_warning("0.0.0.0:2121".parse().unwrap()).unwrap();
+        assert!(
+            w.contains("0.0.0.0:2121") && w.contains("other computers"),
+            "{w}"
+        );
+        assert!(exposure_warning("10.66.0.2:2121".parse().unwrap()).is_some());
     }
 }

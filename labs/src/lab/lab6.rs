@@ -42,12 +42,13 @@ pub const VICTIM_PORT: u16 = 2000;
 
 static QUESTIONS: &[Question] = &[
     Question {
-        key: "hub_password",
-        question: "Which password did eve's inspector see in the hub part? (exactly: case matters)",
+        key: "hub_pass_frame",
+        question: "In which frame did eve's capture get your password in the hub part?",
         level: Level::Table,
         hints: &[
             "Step 1: the [inspector] lines, or the credential rows of `inspector read CAPTURE`.",
-            "Eve's capture holds the hub part first: the first credential of your user.",
+            "Eve's capture holds the hub part first: the first credential of your user, the frame \
+             of its PASS command.",
         ],
     },
     Question {
@@ -101,12 +102,14 @@ static QUESTIONS: &[Question] = &[
         ],
     },
     Question {
-        key: "stolen_port",
-        question: "Over which passive port did eve receive the file in the port-stealing part?",
+        key: "stolen_syn_frame",
+        question: "In which frame did eve send the SYN of the connection that brought her the file?",
         level: Level::Packet,
         hints: &[
-            "Step 4: eve's own connections to the server, not on the control ports.",
-            "`tshark -r CAPTURE -Y 'ip.dst == 10.66.0.3 && tcp.len > 0'`: the server's source port.",
+            "Step 4: eve's own connections to the passive ports; most were refused (RST) \
+             before the port opened.",
+            "`tshark -r CAPTURE -Y 'ip.dst == 10.66.0.3 && tcp.len > 0'` finds the data; \
+             then the SYN from eve to that server port which the server answered with SYN-ACK.",
         ],
     },
     Question {
@@ -223,7 +226,7 @@ fn expectations(seen: &Seen, s: &Secrets) -> Vec<Expectation> {
                 && first_spoof_of_server(seen).is_some(),
         ),
         expect(
-            "in the middle, eve's interface carried the PASS command twice (in, and forwarded)",
+            "in the middle, eve's capture holds the client's PASS command (and eve forwarded it)",
             pass_copies(seen).len() >= 2,
         ),
         expect(
@@ -244,11 +247,11 @@ fn answers(seen: &Seen, s: &Secrets) -> Vec<Answer> {
     let ev = &seen.events;
     let first = |key| q(QUESTIONS, key);
     let unknown = Expected::Unknown(NOT_THIS_CAPTURE);
-    let hub_password = ev
+    let hub_pass_frame = ev
         .credentials()
         .find(|c| text(c, "user") == Some(&s.user))
-        .and_then(|c| text(c, "password"))
-        .map_or(unknown.clone(), |p| Expected::Exact(p.to_string()));
+        .and_then(|c| number(c, "frame"))
+        .map_or(unknown.clone(), Expected::Number);
     let broadcast = seen
         .arp
         .iter()
@@ -257,7 +260,7 @@ fn answers(seen: &Seen, s: &Secrets) -> Vec<Answer> {
     let spoof = first_spoof_of_server(seen);
     let copies = pass_copies(seen);
     vec![
-        first("hub_password").answer(hub_password),
+        first("hub_pass_frame").answer(hub_pass_frame),
         first("switch_broadcast_mac").answer(broadcast),
         first("first_spoofed_reply").answer(spoof.map_or(unknown.clone(), |a| {
             Expected::Number(i64::try_from(a.frame).unwrap_or(0))
@@ -273,9 +276,13 @@ fn answers(seen: &Seen, s: &Secrets) -> Vec<Answer> {
             [_, .., last] => Expected::Text(mac_text(last.dst_mac)),
             _ => unknown.clone(),
         }),
-        first("stolen_port").answer(stolen(seen).map_or(unknown.clone(), |p| {
-            Expected::Number(i64::from(p.src.port()))
-        })),
+        first("stolen_syn_frame").answer(
+            stolen(seen)
+                .and_then(|p| seen.packets.opening_syn(p.frame))
+                .map_or(unknown.clone(), |syn| {
+                    Expected::Number(i64::try_from(syn.frame).unwrap_or(0))
+                }),
+        ),
         first("bounce_refused_code").answer(
             bounce_codes(ev)
                 .iter()
