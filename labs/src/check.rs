@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// Options of `ftplab-lab check`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CheckArgs {
-    /// The lab: 0-5 (or lab0-lab5).
+    /// The lab: 0-6 (or lab0-lab6).
     #[arg(value_parser = crate::parse_lab)]
     pub lab: u8,
     /// Answers file (default my-work/labN/answers.toml, made from the template on first use).
@@ -33,7 +33,7 @@ pub struct CheckArgs {
 /// Options of `ftplab-lab key`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct KeyArgs {
-    /// The lab: 0-5 (or lab0-lab5).
+    /// The lab: 0-6 (or lab0-lab6).
     #[arg(value_parser = crate::parse_lab)]
     pub lab: u8,
     /// Capture (default: the shipped one).

@@ -8,7 +8,7 @@ use crate::lab::{self, Level};
 /// Options of `ftplab-lab hint`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HintArgs {
-    /// The lab: 0-5 (or lab0-lab5).
+    /// The lab: 0-6 (or lab0-lab6).
     #[arg(value_parser = crate::parse_lab)]
     pub lab: u8,
     /// The question: its number or its key in the answers file (none: list the questions).

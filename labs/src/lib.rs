@@ -82,7 +82,8 @@ pub struct Cli {
 /// What `ftplab-lab` does.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run lab N (0-5): start its pieces on loopback, print the steps, wait for you.
+    /// Run lab N (0-6): start its pieces (on loopback; lab 6 in network namespaces), print the
+    /// steps, wait for you.
     Lab(runner::LabArgs),
     /// Check your answers to lab N (my-work/labN/answers.toml) without showing the right ones.
     Check(check::CheckArgs),

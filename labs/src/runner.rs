@@ -18,7 +18,7 @@ use std::time::Duration;
 /// Options of `ftplab-lab lab`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LabArgs {
-    /// The lab: 0-5 (or lab0-lab5).
+    /// The lab: 0-6 (or lab0-lab6).
     #[arg(value_parser = crate::parse_lab)]
     pub lab: u8,
     /// Read the lab's shipped capture (captures/labN.pcapng) instead of sniffing live: for

@@ -21,7 +21,7 @@ const MAC_PREFIX: &str = "mac = \"";
 /// Options of `ftplab-lab submit`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SubmitArgs {
-    /// The lab: 0-5 (or lab0-lab5).
+    /// The lab: 0-6 (or lab0-lab6).
     #[arg(value_parser = crate::parse_lab)]
     pub lab: u8,
     /// Answers file (default my-work/labN/answers.toml).
