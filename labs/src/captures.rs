@@ -138,6 +138,7 @@ fn record(tools: &Tools, n: u8, secrets: &Secrets, file: &Path) -> Result<bool, 
         packets: crate::packets::Packets::read(file)?,
         decrypted: lab.decrypted_events(&tools.inspector, file)?,
         arp: crate::packets::read_arp(file).unwrap_or_default(),
+        client: crate::lab::client_packets(file),
     };
     for e in (lab.expect)(&seen, secrets) {
         // Extraction is checked by the lab itself, not here.

@@ -69,6 +69,7 @@ pub fn compute(lab: u8, capture: &Path, secrets: &Secrets) -> Result<Vec<Answer>
         packets: Packets::read(capture)?,
         decrypted: lab.decrypted_events(&tools.inspector, capture)?,
         arp: crate::packets::read_arp(capture).unwrap_or_default(),
+        client: crate::lab::client_packets(capture),
     };
     Ok(lab.answers_for(&seen, secrets))
 }

@@ -48,6 +48,8 @@ pub struct NetLab {
     notes: Vec<u8>,
     echo: bool,
     inspector: Option<LiveInspector>,
+    /// The client's own capture (`labN.client.pcapng`): what the client's interface carried.
+    client_capture: Option<LiveInspector>,
     servers: Vec<Guard>,
     // Dropped after the programs in it.
     net: Network,
@@ -76,6 +78,7 @@ impl NetLab {
             notes: secrets.notes.clone(),
             echo,
             inspector: None,
+            client_capture: None,
             servers: Vec::new(),
             net,
             work,
@@ -113,6 +116,29 @@ impl NetLab {
                 reason: e.to_string(),
             })?;
         lab.inspector = Some(inspector);
+        let mut cmd = lab.net.command(CLIENT, &lab.tools.inspector);
+        cmd.args([
+            "live",
+            "--iface",
+            IFACE,
+            "--json",
+            "--no-color",
+            "--all-traffic",
+        ])
+        .args([
+            "--port",
+            &SAFE_PORT.to_string(),
+            "--port",
+            &WEAK_PORT.to_string(),
+        ])
+        .arg("--write")
+        .arg(lab::client_capture_for(capture));
+        let client =
+            LiveInspector::spawn(cmd, false, None).map_err(|e| LabError::NoLiveCapture {
+                lab: 6,
+                reason: e.to_string(),
+            })?;
+        lab.client_capture = Some(client);
         Ok(lab)
     }
 
@@ -497,6 +523,9 @@ impl NetLab {
             .take()
             .map(LiveInspector::stop)
             .unwrap_or_default();
+        if let Some(client) = self.client_capture.take() {
+            client.stop();
+        }
         self.servers.clear();
         events
     }
@@ -610,6 +639,7 @@ pub fn run(args: &crate::runner::LabArgs, secrets: &Secrets) -> Result<bool, Lab
 pub fn record(tools: &Tools, secrets: &Secrets, file: &Path) -> Result<bool, LabError> {
     let work = WorkDir::new("lab6-record")?;
     let _ = std::fs::remove_file(file);
+    let _ = std::fs::remove_file(lab::client_capture_for(file));
     println!("lab6: recording eve's capture in the lab's namespaces");
     let mut lab = NetLab::start(tools, secrets, file, work.path(), false)?;
     let mut ok = true;
@@ -626,6 +656,7 @@ pub fn record(tools: &Tools, secrets: &Secrets, file: &Path) -> Result<bool, Lab
         packets: crate::packets::Packets::read(file)?,
         decrypted: Events::default(),
         arp: crate::packets::read_arp(file)?,
+        client: lab::client_packets(file),
     };
     for e in (lab::get(6).expect)(&seen, secrets) {
         println!("  {} {}", if e.met { "✓" } else { "✗" }, e.what);

@@ -230,6 +230,7 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
                 packets: Packets::read(c)?,
                 decrypted: lab.decrypted_events(&tools.inspector, c)?,
                 arp: crate::packets::read_arp(c).unwrap_or_default(),
+                client: crate::lab::client_packets(c),
             }
         }
         (None, Some(l)) => {
@@ -270,6 +271,7 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
                 packets,
                 decrypted,
                 arp: crate::packets::read_arp(&capture).unwrap_or_default(),
+                client: crate::lab::client_packets(&capture),
             }
         }
         (None, None) => Seen::default(),

@@ -142,6 +142,13 @@ fn lab6_live_auto_eve_sees_what_each_part_should_show_and_nothing_remains() {
     assert!(std::fs::read(files.join("stolen-safe.bin")).is_ok_and(|b| b.is_empty()));
     assert!(!files.join("victim-safe.bin").exists());
     assert!(files.join("victim-weak.bin").is_file());
+    assert!(
+        work.path()
+            .join("lab6")
+            .join("lab6.client.pcapng")
+            .is_file(),
+        "the client's own capture sits next to eve's"
+    );
     assert_nothing_left("after --auto");
     // The live capture answers its own questions.
     let answers = work.path().join("answers.toml");

@@ -102,6 +102,18 @@ static QUESTIONS: &[Question] = &[
         ],
     },
     Question {
+        key: "client_reply_src_mac",
+        question: "In the client's capture (next to eve's, ending in `.client.pcapng`), from which \
+                   MAC address did the server's 230 reply arrive in the ARP part?",
+        level: Level::Packet,
+        hints: &[
+            "The client's own capture: `tshark -r CLIENT_CAPTURE -Y 'frame contains \"230 \"' \
+             -T fields -e frame.number -e ip.src -e eth.src`.",
+            "The ARP part's login is the client's third. Its IP source is the server's; is its \
+             Ethernet source the server's too?",
+        ],
+    },
+    Question {
         key: "stolen_syn_frame",
         question: "In which frame did eve send the SYN of the connection that brought her the file?",
         level: Level::Packet,
@@ -174,6 +186,19 @@ fn pass_copies(seen: &Seen) -> Vec<&Packet> {
     }
 }
 
+/// The client's view of the ARP part's 230 reply (its third login), from its own capture.
+fn client_third_230(seen: &Seen) -> Option<&Packet> {
+    seen.client
+        .0
+        .iter()
+        .filter(|p| {
+            p.src.ip() == ip(SERVER.ip)
+                && p.src.port() == SAFE_PORT
+                && p.payload.starts_with(b"230 ")
+        })
+        .nth(2)
+}
+
 /// The data eve received from the server on a port that is not a control port.
 fn stolen(seen: &Seen) -> Option<&Packet> {
     seen.packets.0.iter().find(|p| {
@@ -230,6 +255,13 @@ fn expectations(seen: &Seen, s: &Secrets) -> Vec<Expectation> {
             pass_copies(seen).len() >= 2,
         ),
         expect(
+            "the client's capture shows a reply from the server's address with eve's MAC",
+            seen.client
+                .0
+                .iter()
+                .any(|p| p.src.ip() == ip(SERVER.ip) && mac_text(p.src_mac) == EVE.mac),
+        ),
+        expect(
             "eve received the file over a passive port she connected to first",
             stolen(seen).is_some(),
         ),
@@ -276,6 +308,9 @@ fn answers(seen: &Seen, s: &Secrets) -> Vec<Answer> {
             [_, .., last] => Expected::Text(mac_text(last.dst_mac)),
             _ => unknown.clone(),
         }),
+        first("client_reply_src_mac").answer(
+            client_third_230(seen).map_or(unknown.clone(), |p| Expected::Text(mac_text(p.src_mac))),
+        ),
         first("stolen_syn_frame").answer(
             stolen(seen)
                 .and_then(|p| seen.packets.opening_syn(p.frame))

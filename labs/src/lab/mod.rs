@@ -74,6 +74,9 @@ pub struct Seen {
     pub decrypted: Events,
     /// The capture's ARP messages (lab 6).
     pub arp: Vec<crate::packets::Arp>,
+    /// The TCP segments of the client's own capture next to it (lab 6, see
+    /// [`client_capture_for`]; empty otherwise).
+    pub client: Packets,
 }
 
 /// One expectation and whether it was met.
@@ -210,6 +213,22 @@ pub struct Lab {
 /// `captures/lab5.keys`, `my-work/lab5/lab5-2.pcapng` → `my-work/lab5/lab5-2.keys`).
 pub fn keylog_for(capture: &std::path::Path) -> std::path::PathBuf {
     capture.with_extension("keys")
+}
+
+/// The client's capture that belongs to an eavesdropper's capture (lab 6): `lab6.pcapng` →
+/// `lab6.client.pcapng`.
+pub fn client_capture_for(capture: &std::path::Path) -> std::path::PathBuf {
+    capture.with_extension("client.pcapng")
+}
+
+/// The TCP segments of the client's capture next to `capture`, if there is one.
+pub fn client_packets(capture: &std::path::Path) -> Packets {
+    let client = client_capture_for(capture);
+    if client.is_file() {
+        Packets::read(&client).unwrap_or_default()
+    } else {
+        Packets::default()
+    }
 }
 
 impl Lab {
