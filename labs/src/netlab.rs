@@ -576,6 +576,10 @@ pub fn run(args: &crate::runner::LabArgs, secrets: &Secrets) -> Result<bool, Lab
         "  eve's inspector: live on her {IFACE}, saving {}",
         crate::work::shown(&capture)
     );
+    println!(
+        "  a shell on a host while the lab runs (second terminal): sudo ip netns exec {} bash",
+        lab.net.namespace(CLIENT)
+    );
     println!("  Ctrl-C ends the lab and removes its namespaces and processes.");
     if args.step == 1 {
         for s in &lab_text.intro {
@@ -599,8 +603,7 @@ pub fn run(args: &crate::runner::LabArgs, secrets: &Secrets) -> Result<bool, Lab
             break;
         }
     }
-    let events = lab.stop();
-    drop(events);
+    lab.stop();
     println!(
         "\nEve's capture is saved in {}.",
         crate::work::shown(&capture)
