@@ -330,7 +330,15 @@ impl NetLab {
         )?;
         self.probe()?;
         let spoofer = self.spoofer(24)?;
-        thread::sleep(Duration::from_millis(1200));
+        // Linux ignores a reply for an entry updated less than a second ago (locktime): wait
+        // until both caches took one, at most a few seconds.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::time::Instant::now() < deadline
+            && (self.net.arp_entry(CLIENT, SERVER).as_deref() != Some(EVE.mac)
+                || self.net.arp_entry(SERVER, CLIENT).as_deref() != Some(EVE.mac))
+        {
+            thread::sleep(Duration::from_millis(100));
+        }
         let client_sees = self.show_cache(CLIENT, SERVER);
         let server_sees = self.show_cache(SERVER, CLIENT);
         let ok = self.login()?;
