@@ -37,6 +37,10 @@ lab5 *args: _build
 lab6 *args: _build
     @{{runner}} lab 6 "$@"
 
+# A shell on one of lab 6's hosts while the lab runs, e.g. `sudo just lab6-shell client` (client, server, eve, victim)
+lab6-shell host:
+    ip netns exec "ftplab6-$1" "${SHELL:-bash}"
+
 # Check your answers in my-work/LAB/answers.toml (made from labs/answers/LAB.toml), e.g. `just check lab1`
 check lab *args: _build
     @{{runner}} check "$@"

@@ -109,6 +109,14 @@ pub fn report(tools: Option<&Tools>) -> bool {
             "cannot tell (no /proc/self/status)",
         ),
     };
+    match crate::netns::missing_privilege() {
+        None => line(
+            Status::Ok,
+            "lab 6 network",
+            "root and `ip`: lab 6 can build its network namespaces",
+        ),
+        Some(why) => line(Status::Warn, "lab 6 network", &why),
+    };
     if let Some(t) = tools {
         match live::probe(t, false) {
             Ok(()) => line(

@@ -585,7 +585,8 @@ pub fn run(args: &crate::runner::LabArgs, secrets: &Secrets) -> Result<bool, Lab
         crate::work::shown(&capture)
     );
     println!(
-        "  a shell on a host while the lab runs (second terminal): sudo ip netns exec {} bash",
+        "  a shell on a host while the lab runs (second terminal): sudo ip netns exec {} bash \
+         (`sudo just lab6-shell client`)",
         lab.net.namespace(CLIENT)
     );
     println!("  Ctrl-C ends the lab and removes its namespaces and processes.");
