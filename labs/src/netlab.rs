@@ -150,7 +150,7 @@ impl NetLab {
         weakenings: &[&str],
     ) -> Result<(), LabError> {
         let dir = self.work.path().join(label);
-        let (_root, _) = crate::stage::prepare(&self.tools, &dir, &self.secrets)?;
+        crate::stage::prepare(&self.tools, &dir, &self.secrets)?;
         let log = self.files.join(format!("server-{label}.log"));
         let mut cmd = self.net.command(SERVER, &self.tools.server);
         cmd.arg("--db")
