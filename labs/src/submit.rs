@@ -138,14 +138,40 @@ pub fn build(
 /// The student id a submission claims (read before the MAC can be checked: the MAC's key is
 /// that student's).
 pub fn claimed_student(text: &str) -> Result<String, SubmissionError> {
-    let (body, _) = split(text)?;
-    let t: toml::Table = body
-        .parse()
-        .map_err(|_| SubmissionError::Malformed("not TOML".into()))?;
-    t.get("student")
-        .and_then(toml::Value::as_str)
+    claimed(text, "student")?
+        .as_str()
         .map(str::to_string)
         .ok_or_else(|| SubmissionError::Malformed("no `student`".into()))
+}
+
+/// The lab a submission claims, unchecked (to file a rejected submission under its lab).
+pub fn claimed_lab(text: &str) -> Option<u8> {
+    claimed(text, "lab")
+        .ok()?
+        .as_integer()
+        .and_then(|l| u8::try_from(l).ok())
+}
+
+fn claimed(text: &str, key: &str) -> Result<toml::Value, SubmissionError> {
+    let (body, _) = split(text)?;
+    let mut t: toml::Table = body
+        .parse()
+        .map_err(|_| SubmissionError::Malformed("not TOML".into()))?;
+    t.remove(key)
+        .ok_or_else(|| SubmissionError::Malformed(format!("no `{key}`")))
+}
+
+/// Checks a submission with the course: the token of the student it names (remade from the
+/// course secret) must have made its MAC. What `teacher verify` and `teacher grade` both do.
+pub fn verify_for_course(
+    text: &str,
+    course: &crate::course::Course,
+) -> Result<Submission, SubmissionError> {
+    let id = claimed_student(text)?;
+    let token = course
+        .token(&id)
+        .map_err(|e| SubmissionError::Malformed(e.to_string()))?;
+    verify(text, &token)
 }
 
 fn split(text: &str) -> Result<(&str, &str), SubmissionError> {
