@@ -175,7 +175,11 @@ pub fn run(args: &GradeArgs) -> Result<bool, LabError> {
     let mut files = Vec::new();
     walk(&args.submissions, MAX_DEPTH, &mut files);
     files.sort();
-    let scanned: Vec<Scanned> = files.iter().map(|f| scan(f, &course)).collect();
+    // Files are named relative to the folder in the CSV's notes and the printed lines.
+    let scanned: Vec<Scanned> = files
+        .iter()
+        .map(|f| scan(f, f.strip_prefix(&args.submissions).unwrap_or(f), &course))
+        .collect();
     let roster_ids: BTreeSet<&str> = students.iter().map(|s| s.id.as_str()).collect();
 
     // The labs graded: the one asked for, else every lab a submission is for.
@@ -201,113 +205,13 @@ pub fn run(args: &GradeArgs) -> Result<bool, LabError> {
         )));
     }
 
-    let mut cells: BTreeMap<(String, u8), Cell> = BTreeMap::new();
+    let mut cells = Cells::new();
     let mut ignored: Vec<String> = Vec::new();
-    // Verified submissions per (student, lab), and every capture hash per lab.
-    let mut verified: BTreeMap<(String, u8), Vec<(&Path, &Submission, &str)>> = BTreeMap::new();
-    for s in &scanned {
-        match s {
-            Scanned::Verified { file, sub, sha256 } => {
-                if !roster_ids.contains(sub.student.as_str()) {
-                    ignored.push(format!(
-                        "{}: student {} is not on the roster",
-                        file.display(),
-                        sub.student
-                    ));
-                } else if labs.contains(&sub.lab) {
-                    verified
-                        .entry((sub.student.clone(), sub.lab))
-                        .or_default()
-                        .push((file.as_path(), sub.as_ref(), sha256.as_str()));
-                }
-            }
-            Scanned::Rejected {
-                file,
-                student,
-                lab,
-                why,
-            } => {
-                let labs_of: Vec<u8> = match lab {
-                    Some(l) if labs.contains(l) => vec![*l],
-                    Some(_) => Vec::new(),
-                    None => labs.clone(),
-                };
-                if !roster_ids.contains(student.as_str()) {
-                    ignored.push(format!(
-                        "{}: names {student}, not on the roster ({why})",
-                        file.display()
-                    ));
-                }
-                for l in labs_of {
-                    if roster_ids.contains(student.as_str()) {
-                        let cell = cells.entry((student.clone(), l)).or_default();
-                        cell.flags.insert(Flag::Tampered);
-                        cell.notes.push(format!("{}: {why}", file.display()));
-                    }
-                }
-            }
-            Scanned::Unreadable { file, why } => {
-                ignored.push(format!("{}: not a submission ({why})", file.display()));
-            }
-        }
-    }
-
-    // One submission per student and lab: the latest made; more than one is flagged.
-    let mut chosen: Vec<((String, u8), &Submission)> = Vec::new();
-    for (key, mut subs) in verified {
-        subs.sort_by_key(|(file, sub, _)| (made(sub), file.to_path_buf()));
-        let cell = cells.entry(key.clone()).or_default();
-        if subs.len() > 1 {
-            cell.flags.insert(Flag::DuplicateSubmission);
-            let same = subs.iter().map(|(_, _, h)| *h).collect::<BTreeSet<_>>().len() == 1;
-            cell.notes.push(format!(
-                "{} submissions{} ({}); graded the latest",
-                subs.len(),
-                if same { ", identical" } else { "" },
-                subs.iter()
-                    .map(|(f, _, _)| f.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        if let Some((_, sub, _)) = subs.last() {
-            chosen.push((key, sub));
-        }
-    }
-
-    // The same capture handed in by two students (each student's graded submission).
-    let mut by_capture: BTreeMap<(u8, &str), BTreeSet<&str>> = BTreeMap::new();
-    for ((_, lab), sub) in &chosen {
-        by_capture
-            .entry((*lab, sub.capture_sha256.as_str()))
-            .or_default()
-            .insert(sub.student.as_str());
-    }
-    for ((lab, _), ids) in &by_capture {
-        if ids.len() < 2 {
-            continue;
-        }
-        for id in ids {
-            let cell = cells.entry((id.to_string(), *lab)).or_default();
-            cell.flags.insert(Flag::DuplicateCapture);
-            let others: Vec<&str> = ids.iter().copied().filter(|o| o != id).collect();
-            cell.notes
-                .push(format!("same capture as {}", others.join(", ")));
-        }
-    }
-
+    let verified = file_by_student(&scanned, &labs, &roster_ids, &mut cells, &mut ignored);
+    let chosen = choose_latest(verified, &mut cells);
+    flag_shared_captures(&chosen, &mut cells);
     if let Some(deadline) = args.deadline {
-        for ((id, lab), sub) in &chosen {
-            let late = match made(sub) {
-                Some(t) => t > deadline,
-                None => true,
-            };
-            if late {
-                let cell = cells.entry((id.clone(), *lab)).or_default();
-                cell.flags.insert(Flag::Late);
-                cell.notes.push(format!("made {}", sub.created));
-            }
-        }
+        flag_late(&chosen, deadline, &mut cells);
     }
 
     // The expensive part: each capture read by the inspector, in parallel.
@@ -367,6 +271,144 @@ pub fn run(args: &GradeArgs) -> Result<bool, LabError> {
         );
     }
     Ok(true)
+}
+
+/// Every student's lab, by (student id, lab).
+type Cells = BTreeMap<(String, u8), Cell>;
+
+/// A verified submission as handed in.
+struct HandedIn<'a> {
+    file: &'a Path,
+    sub: &'a Submission,
+    /// sha256 of the whole file.
+    sha256: &'a str,
+}
+
+/// The verified submissions of the labs graded, by (student, lab); a rejected one flags its
+/// student's lab as tampered; what belongs to nobody on the roster goes to `ignored`.
+fn file_by_student<'a>(
+    scanned: &'a [Scanned],
+    labs: &[u8],
+    roster_ids: &BTreeSet<&str>,
+    cells: &mut Cells,
+    ignored: &mut Vec<String>,
+) -> BTreeMap<(String, u8), Vec<HandedIn<'a>>> {
+    let mut verified: BTreeMap<(String, u8), Vec<HandedIn<'a>>> = BTreeMap::new();
+    for s in scanned {
+        match s {
+            Scanned::Verified { file, sub, sha256 } => {
+                if !roster_ids.contains(sub.student.as_str()) {
+                    ignored.push(format!(
+                        "{}: student {} is not on the roster",
+                        file.display(),
+                        sub.student
+                    ));
+                } else if labs.contains(&sub.lab) {
+                    verified
+                        .entry((sub.student.clone(), sub.lab))
+                        .or_default()
+                        .push(HandedIn { file, sub, sha256 });
+                }
+            }
+            Scanned::Rejected {
+                file,
+                student,
+                lab,
+                why,
+            } => {
+                if !roster_ids.contains(student.as_str()) {
+                    ignored.push(format!(
+                        "{}: names {student}, not on the roster ({why})",
+                        file.display()
+                    ));
+                    continue;
+                }
+                // The lab is read from an untrusted file: unknown, it concerns every lab graded.
+                let labs_of: Vec<u8> = match lab {
+                    Some(l) if labs.contains(l) => vec![*l],
+                    Some(_) => Vec::new(),
+                    None => labs.to_vec(),
+                };
+                for l in labs_of {
+                    let cell = cells.entry((student.clone(), l)).or_default();
+                    cell.flags.insert(Flag::Tampered);
+                    cell.notes.push(format!("{}: {why}", file.display()));
+                }
+            }
+            Scanned::Unreadable { file, why } => {
+                ignored.push(format!("{}: not a submission ({why})", file.display()));
+            }
+        }
+    }
+    verified
+}
+
+/// One submission per student and lab: the latest made; more than one is flagged.
+fn choose_latest<'a>(
+    verified: BTreeMap<(String, u8), Vec<HandedIn<'a>>>,
+    cells: &mut Cells,
+) -> Vec<((String, u8), &'a Submission)> {
+    let mut chosen = Vec::new();
+    for (key, mut subs) in verified {
+        subs.sort_by_key(|h| (made(h.sub), h.file.to_path_buf()));
+        let cell = cells.entry(key.clone()).or_default();
+        if subs.len() > 1 {
+            cell.flags.insert(Flag::DuplicateSubmission);
+            let same = subs.iter().map(|h| h.sha256).collect::<BTreeSet<_>>().len() == 1;
+            cell.notes.push(format!(
+                "{} submissions{} ({}); graded the latest",
+                subs.len(),
+                if same { ", identical" } else { "" },
+                subs.iter()
+                    .map(|h| h.file.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if let Some(h) = subs.last() {
+            chosen.push((key, h.sub));
+        }
+    }
+    chosen
+}
+
+/// The same capture in two students' graded submissions: both are flagged, each naming the
+/// other (who copied whom shows in `capture_not_theirs`).
+fn flag_shared_captures(chosen: &[((String, u8), &Submission)], cells: &mut Cells) {
+    let mut by_capture: BTreeMap<(u8, &str), BTreeSet<&str>> = BTreeMap::new();
+    for ((_, lab), sub) in chosen {
+        by_capture
+            .entry((*lab, sub.capture_sha256.as_str()))
+            .or_default()
+            .insert(sub.student.as_str());
+    }
+    for ((lab, _), ids) in &by_capture {
+        if ids.len() < 2 {
+            continue;
+        }
+        for id in ids {
+            let cell = cells.entry((id.to_string(), *lab)).or_default();
+            cell.flags.insert(Flag::DuplicateCapture);
+            let others: Vec<&str> = ids.iter().copied().filter(|o| o != id).collect();
+            cell.notes
+                .push(format!("same capture as {}", others.join(", ")));
+        }
+    }
+}
+
+/// Submissions made after the deadline (or with no readable time) are late.
+fn flag_late(
+    chosen: &[((String, u8), &Submission)],
+    deadline: time::OffsetDateTime,
+    cells: &mut Cells,
+) {
+    for ((id, lab), sub) in chosen {
+        if made(sub).is_none_or(|t| t > deadline) {
+            let cell = cells.entry((id.clone(), *lab)).or_default();
+            cell.flags.insert(Flag::Late);
+            cell.notes.push(format!("made {}", sub.created));
+        }
+    }
 }
 
 /// When a submission was made, by the student's clock.
@@ -434,19 +476,20 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn scan(file: &Path, course: &Course) -> Scanned {
+/// Reads and verifies `path`, naming it `file` in what it reports.
+fn scan(path: &Path, file: &Path, course: &Course) -> Scanned {
     let unreadable = |why: String| Scanned::Unreadable {
         file: file.to_path_buf(),
         why,
     };
-    match std::fs::metadata(file) {
+    match std::fs::metadata(path) {
         Ok(m) if m.len() > MAX_FILE => {
             return unreadable(format!("{} bytes, more than a submission has", m.len()));
         }
         Ok(_) => {}
         Err(e) => return unreadable(e.to_string()),
     }
-    let bytes = match std::fs::read(file) {
+    let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => return unreadable(e.to_string()),
     };
@@ -534,7 +577,7 @@ fn question_keys(n: u8) -> Vec<&'static str> {
 /// One row per student: id, name, email, a column per question (1 right, 0 not; empty when
 /// nothing was graded), per-lab and overall totals, a column per flag (the labs it concerns)
 /// and notes.
-fn to_csv(students: &[Student], labs: &[u8], cells: &BTreeMap<(String, u8), Cell>) -> String {
+fn to_csv(students: &[Student], labs: &[u8], cells: &Cells) -> String {
     let mut header = vec!["id".to_string(), "name".into(), "email".into()];
     for &n in labs {
         for k in question_keys(n) {
@@ -623,7 +666,7 @@ fn write_free_text(
     dir: &Path,
     students: &[Student],
     labs: &[u8],
-    cells: &BTreeMap<(String, u8), Cell>,
+    cells: &Cells,
 ) -> Result<usize, LabError> {
     let mut files: BTreeMap<(u8, String), String> = BTreeMap::new();
     for &n in labs {
@@ -661,7 +704,7 @@ fn write_free_text(
 }
 
 /// The class at a glance: per question how many got it right, then the flags.
-fn summary(students: &[Student], labs: &[u8], cells: &BTreeMap<(String, u8), Cell>) -> String {
+fn summary(students: &[Student], labs: &[u8], cells: &Cells) -> String {
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
     table.set_header(["question", "right", "graded", "success"]);
@@ -748,7 +791,12 @@ mod tests {
 
     #[test]
     fn csv_rows_quote_what_needs_it() {
-        let row = csv_row(&["a".into(), "Doe, J".into(), "say \"hi\"".into(), "x\ny".into()]);
+        let row = csv_row(&[
+            "a".into(),
+            "Doe, J".into(),
+            "say \"hi\"".into(),
+            "x\ny".into(),
+        ]);
         assert_eq!(row, "a,\"Doe, J\",\"say \"\"hi\"\"\",\"x\ny\"\n");
     }
 

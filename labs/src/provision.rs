@@ -108,10 +108,7 @@ fn provision_one(server: &Path, db: &str, s: &Secrets, root: &Path) -> Result<()
         });
     }
     let mut remove = Command::new(server);
-    remove
-        .arg("--db")
-        .arg(db)
-        .args(["user", "remove", &s.user]);
+    remove.arg("--db").arg(db).args(["user", "remove", &s.user]);
     let out = procs::run_bounded("ftp-server user remove", &mut remove, b"", USER_LIMIT)?;
     if !out.success() {
         return Err(LabError::Failed {

@@ -124,7 +124,12 @@ fn class_captures(args: &ClassCapturesArgs) -> Result<bool, LabError> {
         std::fs::create_dir_all(&dir)
             .map_err(LabError::io(format!("cannot create {}", dir.display())))?;
         for &n in &labs {
-            work.push((s.id.clone(), n, token.clone(), dir.join(format!("lab{n}.pcapng"))));
+            work.push((
+                s.id.clone(),
+                n,
+                token.clone(),
+                dir.join(format!("lab{n}.pcapng")),
+            ));
         }
     }
     let jobs = args

@@ -153,7 +153,8 @@ fn a_class_of_five_is_graded_with_the_right_scores_and_flags() {
         .map(|id| (*id, key(dir, &course, id, &capture(id))))
         .collect();
     let answers_file = |id: &str| work(id).join("lab1").join("answers.toml");
-    let free = "why_plain = \"PASS crosses the control connection in clear text, \\\"as typed\\\"\"\n";
+    let free =
+        "why_plain = \"PASS crosses the control connection in clear text, \\\"as typed\\\"\"\n";
 
     // s1: every answer right, and a free-text answer.
     std::fs::write(answers_file("s1"), format!("{}{free}", keys["s1"])).expect("s1");
@@ -224,15 +225,28 @@ fn a_class_of_five_is_graded_with_the_right_scores_and_flags() {
             .find(|r| r["id"] == id)
             .unwrap_or_else(|| panic!("no row {id}\n{csv}"))
     };
-    let questions = ["reject_code", "pass_frame", "pass_seq", "pass_ack", "reply_ms"];
+    let questions = [
+        "reject_code",
+        "pass_frame",
+        "pass_seq",
+        "pass_ack",
+        "reply_ms",
+    ];
     assert_eq!(row("s1")["max"], "5", "{csv}");
     assert_eq!(row("s1")["name"], "Student, s1", "{csv}");
     // Flags: exactly the ones each student earned.
     let flags = |id: &str| {
-        ["missing", "late", "tampered", "capture_not_theirs", "duplicate_capture", "duplicate_submission"]
-            .into_iter()
-            .filter(|f| !row(id)[*f].is_empty())
-            .collect::<Vec<_>>()
+        [
+            "missing",
+            "late",
+            "tampered",
+            "capture_not_theirs",
+            "duplicate_capture",
+            "duplicate_submission",
+        ]
+        .into_iter()
+        .filter(|f| !row(id)[*f].is_empty())
+        .collect::<Vec<_>>()
     };
     // s1: all right; the capture s3 copied is flagged on both.
     assert_eq!(row("s1")["total"], "5", "{csv}");
@@ -250,13 +264,20 @@ fn a_class_of_five_is_graded_with_the_right_scores_and_flags() {
     assert!(flags("s2").is_empty(), "{csv}");
     // s3: a classmate's capture scores nothing and says why.
     assert_eq!(row("s3")["total"], "0", "{csv}");
-    assert_eq!(flags("s3"), ["capture_not_theirs", "duplicate_capture"], "{csv}");
+    assert_eq!(
+        flags("s3"),
+        ["capture_not_theirs", "duplicate_capture"],
+        "{csv}"
+    );
     assert_eq!(row("s3")["capture_not_theirs"], "lab1", "{csv}");
     // s4: the edited file is not graded.
     assert_eq!(flags("s4"), ["tampered"], "{csv}");
     assert_eq!(row("s4")["total"], "0", "{csv}");
     assert_eq!(row("s4")["lab1.reject_code"], "", "{csv}");
-    assert!(row("s4")["notes"].contains("edited after submission"), "{csv}");
+    assert!(
+        row("s4")["notes"].contains("edited after submission"),
+        "{csv}"
+    );
     // s5: graded once, the second copy flagged.
     assert_eq!(flags("s5"), ["duplicate_submission"], "{csv}");
     assert_eq!(row("s5")["total"], "5", "{csv}");
@@ -268,7 +289,10 @@ fn a_class_of_five_is_graded_with_the_right_scores_and_flags() {
     let why = std::fs::read_to_string(free_dir.join("lab1-why_plain.md")).expect("free text");
     assert!(why.contains("## s1 (Student, s1)"), "{why}");
     assert!(why.contains("in clear text, \"as typed\""), "{why}");
-    assert!(why.contains("## s2 (Student, s2)") && why.contains("no TLS"), "{why}");
+    assert!(
+        why.contains("## s2 (Student, s2)") && why.contains("no TLS"),
+        "{why}"
+    );
     assert_eq!(std::fs::read_dir(&free_dir).expect("free dir").count(), 1);
 
     // The same folder against a deadline long past: everything handed in is late.
@@ -323,7 +347,11 @@ fn grading_says_what_is_wrong_with_its_inputs() {
     // With --lab: a sheet where everyone is missing, and the stray file named.
     let out = grade(&["--lab", "2"], &empty);
     assert!(out.status.success(), "{}", describe(&out));
-    assert!(stdout(&out).contains("notes.txt: not a submission"), "{}", describe(&out));
+    assert!(
+        stdout(&out).contains("notes.txt: not a submission"),
+        "{}",
+        describe(&out)
+    );
     let rows = read_csv(&std::fs::read_to_string(dir.join("g.csv")).expect("csv"));
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["missing"], "lab2");

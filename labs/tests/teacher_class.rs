@@ -87,7 +87,12 @@ fn provisioned_students_log_in_with_their_own_password_only() {
     };
     let out = provision();
     assert!(out.status.success(), "{}", describe(&out));
-    assert_eq!(stdout(&out).matches("ok      ").count(), 3, "{}", describe(&out));
+    assert_eq!(
+        stdout(&out).matches("ok      ").count(),
+        3,
+        "{}",
+        describe(&out)
+    );
     // Run again (a teacher re-provisioning): the accounts are reset, not refused.
     let out = provision();
     assert!(out.status.success(), "{}", describe(&out));
@@ -105,7 +110,11 @@ fn provisioned_students_log_in_with_their_own_password_only() {
     assert_ne!(ana.user, ben.user);
     // Ana's derived password gets Ana's own notes.txt, from her root.
     let notes = curl_get(server.port, &ana.user, &ana.password, "notes.txt");
-    assert_eq!(notes.as_deref().ok(), Some(ana.notes.as_slice()), "{notes:?}");
+    assert_eq!(
+        notes.as_deref().ok(),
+        Some(ana.notes.as_slice()),
+        "{notes:?}"
+    );
     assert!(roots.join("lab3").join("ana").join("photo.bin").is_file());
     // Ben's password does not open Ana's account (curl 67: the login was refused).
     let refused = curl_get(server.port, &ana.user, &ben.password, "notes.txt");
@@ -143,7 +152,9 @@ fn captures_for_a_roster_are_each_students_own_and_recorded_side_by_side() {
     let (course, roster, tokens) = class(dir, &ids);
     let out_dir = dir.join("captures");
     let out = run(runner_in(dir)
-        .args(["teacher", "captures", "--lab", "1", "--jobs", "3", "--course"])
+        .args([
+            "teacher", "captures", "--lab", "1", "--jobs", "3", "--course",
+        ])
         .arg(&course)
         .arg("--roster")
         .arg(&roster)
