@@ -96,7 +96,7 @@ pub enum Command {
     Key(check::KeyArgs),
     /// Write the file to hand in for lab N: answers, your capture, its sha256, signed with your token.
     Submit(submit::SubmitArgs),
-    /// For teachers: the course secret (`init`) and the students' tokens (`roster`).
+    /// For teachers: course secret, tokens, verify, grade, captures and accounts for a class.
     Teacher(teacher::TeacherArgs),
 }
 

@@ -129,16 +129,13 @@ fn provision_one(server: &Path, db: &str, s: &Secrets, root: &Path) -> Result<()
 
 /// The database URL without its password, for printing.
 fn mask(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let creds = &url[scheme + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
+    let masked = || {
+        let (scheme, rest) = url.split_once("://")?;
+        let (creds, host) = rest.rsplit_once('@')?;
+        let (user, _) = creds.split_once(':')?;
+        Some(format!("{scheme}://{user}:***@{host}"))
+    };
+    masked().unwrap_or_else(|| url.to_string())
 }
 
 #[cfg(test)]

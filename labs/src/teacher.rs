@@ -98,18 +98,19 @@ pub fn run(args: &TeacherArgs) -> Result<bool, LabError> {
 /// 127.0.W.3N (W: the worker) so tcpdump's `host` filter keeps one recording's frames apart
 /// from the others'.
 fn class_captures(args: &ClassCapturesArgs) -> Result<bool, LabError> {
+    if !rustix::process::geteuid().is_root() {
+        return Err(LabError::Teacher(
+            "recording captures needs root (tcpdump sniffs the loopback interface): run \
+             `sudo ftplab-lab teacher captures …`, or make them on a machine where you are root"
+                .into(),
+        ));
+    }
     let course = Course::load(&args.course)?;
     let text = std::fs::read_to_string(&args.roster).map_err(LabError::io(format!(
         "cannot read the roster {}",
         args.roster.display()
     )))?;
     let students = course::parse_roster(&args.roster, &text)?;
-    if !rustix::process::geteuid().is_root() {
-        return Err(LabError::Teacher(
-            "recording captures needs root (tcpdump sniffs the loopback interface): run              `sudo ftplab-lab teacher captures …`, or make them on a machine where you are root"
-                .into(),
-        ));
-    }
     let tools = crate::tools::Tools::locate()?;
     let labs: Vec<u8> = match args.lab {
         Some(n) => vec![n],
@@ -159,7 +160,8 @@ fn class_captures(args: &ClassCapturesArgs) -> Result<bool, LabError> {
         }
     }
     println!(
-        "Give each student their folder: `just labN --offline --capture {}/ID/labN.pcapng`.",
+        "Give each student their folder; they run `just labN --student TOKEN --offline --capture \
+         {}/ID/labN.pcapng`.",
         args.out.display()
     );
     Ok(all_ok)

@@ -186,3 +186,38 @@ fn captures_for_a_roster_are_each_students_own_and_recorded_side_by_side() {
         .arg(&capture));
     assert!(out.status.success(), "{}", describe(&out));
 }
+
+#[test]
+fn captures_without_root_say_what_is_needed() {
+    let bin = env!("CARGO_BIN_EXE_ftplab-lab");
+    let args = [
+        "teacher",
+        "captures",
+        "--course",
+        "/nonexistent/course.toml",
+        "--roster",
+        "/nonexistent/roster.csv",
+        "--out",
+        "/nonexistent/out",
+    ];
+    // As root, drop to `nobody` for this run (setpriv, util-linux).
+    let mut cmd = if rustix::process::geteuid().is_root() {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", bin]);
+        c
+    } else {
+        Command::new(bin)
+    };
+    let out = run(cmd.args(args).current_dir("/"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    if err.contains("setpriv") || out.status.code() == Some(126) {
+        eprintln!("SKIPPED: cannot run the runner as nobody here: {err}");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        err.contains("needs root") && err.contains("sudo"),
+        "{}",
+        describe(&out)
+    );
+}
