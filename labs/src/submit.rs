@@ -1,7 +1,8 @@
 //! `ftplab-lab submit N`: one file to hand in for lab N: the answers file as written, the
 //! student's own capture (hex) with its sha256, the lab 5 key log when there is one, the tool
 //! version, timestamps, and a MAC keyed by the student's token over everything before it, so an
-//! edit after submission shows. The teacher checks it with `teacher verify` and grades a folder of them with `teacher grade`.
+//! edit after submission shows. The teacher checks it with `teacher verify` and grades a folder
+//! of them with `teacher grade`.
 //!
 //! The MAC proves the file is the one the token's holder made; it cannot prove *when* (the
 //! student's clock writes the timestamps) and the student, who holds the token, could remake it.
