@@ -53,7 +53,7 @@ doctor: _build
 captures *args: _build
     @{{runner}} captures "$@"
 
-# For teachers: `just teacher init --out FILE`, `just teacher roster --course FILE roster.csv` (README "For teachers")
+# For teachers: `just teacher init|roster|verify|grade|captures|provision …` (README "For teachers")
 teacher *args: _build
     @{{runner}} teacher "$@"
 

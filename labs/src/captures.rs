@@ -60,21 +60,30 @@ pub fn run(args: &CapturesArgs) -> Result<bool, LabError> {
             None => Secrets::new(args.seed),
         };
         let file = out.join(format!("lab{n}.pcapng"));
-        ok &= record(&tools, n, &secrets, &file)
+        let host = format!("127.0.0.{}", 30 + n);
+        ok &= record(&tools, n, &secrets, &file, &host)
             .map_err(LabError::step(format!("recording {}", file.display())))?;
     }
     Ok(ok)
 }
 
-fn record(tools: &Tools, n: u8, secrets: &Secrets, file: &Path) -> Result<bool, LabError> {
+/// Records lab `n`'s scripted session with `secrets` into `file`, its servers on the loopback
+/// address `host` (tcpdump keeps that address's frames only); false when the capture does not
+/// show what the lab expects.
+pub fn record(
+    tools: &Tools,
+    n: u8,
+    secrets: &Secrets,
+    file: &Path,
+    host: &str,
+) -> Result<bool, LabError> {
     let lab = lab::get(n);
-    let host = format!("127.0.0.{}", 30 + n);
     // FTPS labs: the server writes the key log next to the capture (a fresh one per recording).
     let keylog = lab.tls.then(|| crate::lab::keylog_for(file));
     if let Some(k) = &keylog {
         let _ = std::fs::remove_file(k);
     }
-    let stage = Stage::start(tools, lab, secrets, &host, None, keylog.as_deref())?;
+    let stage = Stage::start(tools, lab, secrets, host, None, keylog.as_deref())?;
     let work = WorkDir::new("capture")?;
     let raw = work.path().join("raw.pcap");
     let mut tcpdump = Command::new("tcpdump");
@@ -112,7 +121,7 @@ fn record(tools: &Tools, n: u8, secrets: &Secrets, file: &Path) -> Result<bool, 
             }
         }
     }
-    wait_marker(&raw, &host)?;
+    wait_marker(&raw, host)?;
     guard.stop_with(rustix::process::Signal::INT);
     drop(stage);
     let mut editcap = Command::new("editcap");

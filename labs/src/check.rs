@@ -61,15 +61,21 @@ pub fn resolve(path: &Path) -> PathBuf {
 
 /// The answers for a capture and the student's (or a seed's) secrets.
 pub fn compute(lab: u8, capture: &Path, secrets: &Secrets) -> Result<Vec<Answer>, LabError> {
+    let seen = read_seen(lab, capture)?;
+    Ok(lab::get(lab).answers_for(&seen, secrets))
+}
+
+/// What a capture shows for lab `lab`: the inspector's events (decrypted too, with the key log
+/// next to it) and its TCP segments.
+pub fn read_seen(lab: u8, capture: &Path) -> Result<Seen, LabError> {
     let tools = Tools::locate()?;
     let lab = lab::get(lab);
-    let seen = Seen {
+    Ok(Seen {
         events: events::read_capture(&tools.inspector, capture)?,
         extracted: Vec::new(),
         packets: Packets::read(capture)?,
         decrypted: lab.decrypted_events(&tools.inspector, capture)?,
-    };
-    Ok(lab.answers_for(&seen, secrets))
+    })
 }
 
 /// Verdict on one answer.

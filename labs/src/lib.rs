@@ -22,7 +22,8 @@
 //! - [`doctor`]: `doctor`: toolchain, loopback, capture privilege, shipped captures.
 //! - [`course`]: the teacher's course secret, student tokens and the roster.
 //! - [`submit`]: `submit N`: the file a student hands in, MAC'd with their token.
-//! - [`teacher`]: `teacher init` and `teacher roster`.
+//! - [`teacher`]: `teacher init`, `roster`, `verify`, `captures`; [`grade`]: `teacher grade`;
+//!   [`provision`]: `teacher provision`.
 //! - [`error`]: [`LabError`], why a command stopped and what to do about it.
 //! - [`captures`]: `captures`: records each lab's scripted session into `captures/labN.pcapng`.
 //!
@@ -35,12 +36,14 @@ pub mod course;
 pub mod doctor;
 pub mod error;
 pub mod events;
+pub mod grade;
 pub mod hint;
 pub mod keys;
 pub mod lab;
 pub mod live;
 pub mod packets;
 pub mod procs;
+pub mod provision;
 pub mod runner;
 pub mod seed;
 pub mod stage;
@@ -93,7 +96,7 @@ pub enum Command {
     Key(check::KeyArgs),
     /// Write the file to hand in for lab N: answers, your capture, its sha256, signed with your token.
     Submit(submit::SubmitArgs),
-    /// For teachers: the course secret (`init`) and the students' tokens (`roster`).
+    /// For teachers: course secret, tokens, verify, grade, captures and accounts for a class.
     Teacher(teacher::TeacherArgs),
 }
 
