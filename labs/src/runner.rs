@@ -70,7 +70,7 @@ pub fn resume_command(args: &LabArgs, step: usize) -> String {
 pub fn run(args: &LabArgs) -> Result<bool, LabError> {
     let n = args.lab;
     let lab = lab::get(n);
-    let lab_text = text::parse(text::LABS[usize::from(n)]);
+    let lab_text = text::parse(text::markdown(n));
     let steps = lab_text.steps.len();
     if args.step == 0 || args.step > steps {
         return Err(LabError::NoSuchStep { lab: n, steps });
@@ -101,6 +101,20 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
         "cannot create your work folder {}",
         work_dir.display()
     )))?;
+    // Lab 7 is a forensic case: live, the runner plays the incident once for this seed and the
+    // student reads the capture it leaves, as offline.
+    let offline_capture = match offline_capture {
+        None if n == lab::CAPSTONE => {
+            let capture = crate::work::next_capture(n);
+            println!(
+                "Playing the incident on loopback and capturing it into {} (a few seconds)…",
+                crate::work::shown(&capture)
+            );
+            crate::scene::record(&tools, &secrets, &capture)?;
+            Some(capture)
+        }
+        c => c,
+    };
     // What this run leaves for later: next to its capture (live) or in `offline-files/`.
     let capture = match &offline_capture {
         Some(c) => c.clone(),
@@ -131,8 +145,11 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
         .flatten();
     let all_lo = stage.work().join("all-loopback.pcapng");
     let wordlist = keep.join("words.txt");
-    std::fs::write(&wordlist, secrets.words.join("\n") + "\n")
-        .map_err(LabError::io(format!("cannot write {}", wordlist.display())))?;
+    // Lab 7 asks for the password its capture holds: no word list holding it.
+    if n != lab::CAPSTONE {
+        std::fs::write(&wordlist, secrets.words.join("\n") + "\n")
+            .map_err(LabError::io(format!("cannot write {}", wordlist.display())))?;
+    }
     // The originals, to compare with what the capture gives back after the lab has ended.
     if let Some(server) = stage.servers.first() {
         let originals = keep.join("originals");
@@ -336,7 +353,9 @@ fn print_header(
             t.addr
         );
     }
-    if lab.secret_password {
+    if lab.number == lab::CAPSTONE {
+        // Which account was used is a question of the case.
+    } else if lab.secret_password {
         println!(
             "  your account: {} (its password is what the word list has to find)",
             s.user
