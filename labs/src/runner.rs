@@ -363,7 +363,9 @@ fn print_header(
     } else {
         println!("  your account: {} / {}", s.user, s.password);
     }
-    if offline {
+    if lab.number == lab::CAPSTONE {
+        println!("  the capture of the case: {}", crate::work::shown(capture));
+    } else if offline {
         println!("  offline: the inspector reads {}", capture.display());
     } else {
         println!(

@@ -230,7 +230,24 @@ impl Plan {
     }
 }
 
-/// Whether an IPv4 address is one of the incident's.
+impl Plan {
+    /// Every address of the incident: the capture keeps the frames from or to these only (so a
+    /// second incident played at the same time, another seed's, stays out).
+    pub fn addresses(&self) -> [Ipv4Addr; 8] {
+        [
+            self.server,
+            self.attacker,
+            self.intruder,
+            self.staff,
+            self.workstation,
+            self.dns,
+            self.web,
+            *self.third_party.ip(),
+        ]
+    }
+}
+
+/// Whether an IPv4 address lies in the incidents' network, 127.77.0.0/16.
 pub fn in_net(ip: [u8; 4]) -> bool {
     ip[0] == NET[0] && ip[1] == NET[1]
 }
@@ -686,8 +703,8 @@ fn lay_out(plan: &Plan, root: &Path, staff_root: &Path) -> std::io::Result<()> {
 }
 
 /// Plays the incident of `secrets` and writes its capture to `capture`; returns the plan.
-/// Needs the capture privilege (`inspector live`); the frames outside 127.77.0.0/16 are left
-/// out, and so are a few of the staff download's data segments (lost segments).
+/// Needs the capture privilege (`inspector live`); the frames of other addresses are left out,
+/// and so are a few of the staff download's data segments (lost segments).
 pub fn record(tools: &Tools, secrets: &Secrets, capture: &Path) -> Result<Plan, LabError> {
     let plan = Plan::new(secrets);
     let work = WorkDir::new("lab7-incident")?;
@@ -806,7 +823,8 @@ fn lost_frames(raw: &Path, plan: &Plan, ftp_port: u16) -> Result<Vec<u64>, LabEr
     Ok(data.get(2..4).unwrap_or_default().to_vec())
 }
 
-/// Copies the incident's frames of `raw` into `capture`, without the lost ones.
+/// Copies the frames of `raw` from or to the incident's addresses into `capture`, without the
+/// lost ones.
 fn keep_incident(raw: &Path, capture: &Path, plan: &Plan, ftp_port: u16) -> Result<(), LabError> {
     let lost = lost_frames(raw, plan, ftp_port)?;
     let fail = |stderr: String| LabError::Inspector {
@@ -824,7 +842,9 @@ fn keep_incident(raw: &Path, capture: &Path, plan: &Plan, ftp_port: u16) -> Resu
             Err(inspector::source::SourceError::BadRecord { .. }) => continue,
             Err(_) => break,
         };
-        let ours = ipv4_addresses(frame.bytes).is_some_and(|(s, d)| in_net(s) || in_net(d));
+        let mine = plan.addresses().map(|a| a.octets());
+        let ours = ipv4_addresses(frame.bytes)
+            .is_some_and(|(s, d)| mine.contains(&s) || mine.contains(&d));
         if ours && !lost.contains(&frame.number) {
             writer.write(&frame).map_err(|e| fail(e.to_string()))?;
         }
@@ -848,17 +868,30 @@ mod tests {
         );
         assert!(a.guesses.len() >= 6 && !a.guesses.contains(&a.password));
         assert!(a.cut > 0 && a.cut < a.archive.2.len());
-        for ip in [
-            a.server,
-            a.attacker,
-            a.intruder,
-            a.staff,
-            a.workstation,
-            a.dns,
-            a.web,
-        ] {
+        let all = a.addresses();
+        assert!(
+            all.iter().enumerate().all(|(i, x)| !all[..i].contains(x)),
+            "{all:?}"
+        );
+        for ip in all {
             assert!(in_net(ip.octets()), "{ip}");
         }
+    }
+
+    #[test]
+    fn addresses_come_from_ipv4_ethernet_frames_only() {
+        let mut frame = vec![0u8; 34];
+        frame[12] = 0x08;
+        frame[26..30].copy_from_slice(&[127, 77, 1, 2]);
+        frame[30..34].copy_from_slice(&[127, 77, 3, 4]);
+        assert_eq!(
+            ipv4_addresses(&frame),
+            Some(([127, 77, 1, 2], [127, 77, 3, 4]))
+        );
+        assert_eq!(ipv4_addresses(&frame[..20]), None);
+        frame[12] = 0x86;
+        assert_eq!(ipv4_addresses(&frame), None);
+        assert_eq!(ipv4_addresses(&[]), None);
     }
 
     #[test]

@@ -209,3 +209,64 @@ fn lab7_live_auto_makes_each_seed_its_own_incident_and_check_follows_it() {
         assert_ne!(field(&first, label), field(&second, label), "{label}");
     }
 }
+
+#[test]
+fn lab7_with_a_token_makes_the_students_own_case_and_check_uses_the_saved_token() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let course = work.path().join("course.toml");
+    let out = run(runner_in(work.path())
+        .args(["teacher", "init", "--out"])
+        .arg(&course));
+    assert!(out.status.success(), "{}", describe(&out));
+    let roster = work.path().join("roster.csv");
+    std::fs::write(&roster, "id,name,email\nalice1,Alice,alice@example.org\n").expect("roster");
+    let out = run(runner_in(work.path())
+        .args(["teacher", "roster", "--course"])
+        .arg(&course)
+        .arg(&roster));
+    assert!(out.status.success(), "{}", describe(&out));
+    let token = stdout(&out)
+        .lines()
+        .nth(1)
+        .and_then(|l| l.rsplit(',').next())
+        .expect("a token row")
+        .to_string();
+    let out = run(runner_in(work.path()).args(["lab", "7", "--auto", "--student", &token]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() && err.contains("CAP_NET_RAW") {
+        testkit::guard::missing(testkit::guard::SKIP_LIVE, "lab 7 live needs CAP_NET_RAW");
+        return;
+    }
+    assert!(out.status.success(), "{}", describe(&out));
+    let made = std::fs::read_to_string(work.path().join("lab7").join("report.md")).expect("report");
+    assert!(made.contains("- Student: alice1"), "{made}");
+    let capture = work.path().join("lab7").join("lab7.pcapng");
+    let capture = capture.to_str().expect("UTF-8 temp path");
+    let course = course.to_str().expect("UTF-8 temp path");
+    let report = key(
+        work.path(),
+        &[
+            "--capture",
+            capture,
+            "--student",
+            "alice1",
+            "--course",
+            course,
+        ],
+    );
+    assert!(report.contains("- Student: alice1"), "{report}");
+    assert_no_fact_in(&stdout(&out), &report);
+    let out = check(work.path(), &report, &[]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(
+        stdout(&out).contains("(student alice1)"),
+        "{}",
+        describe(&out)
+    );
+    // The shipped (demo) case's facts are not this student's.
+    let demo = key(work.path(), &[]);
+    assert_ne!(
+        field(&demo, "Password used"),
+        field(&report, "Password used")
+    );
+}
