@@ -270,3 +270,83 @@ fn lab7_with_a_token_makes_the_students_own_case_and_check_uses_the_saved_token(
         field(&report, "Password used")
     );
 }
+
+/// tshark's fields `fields` of the shipped capture's frames matching `filter`, the FTP port
+/// decoded as FTP (Decode As), one row per frame.
+fn tshark(port: &str, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
+    let capture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../captures/lab7.pcapng");
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-r").arg(&capture).args([
+        "-d",
+        &format!("tcp.port=={port},ftp"),
+        "-Y",
+        filter,
+        "-T",
+        "fields",
+    ]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd
+        .stderr(std::process::Stdio::null())
+        .output()
+        .expect("tshark (apt-get install tshark) reads the shipped capture");
+    assert!(out.status.success(), "tshark -Y {filter}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
+/// The reference reader agrees with the key: tshark, told the port by Decode As, finds the
+/// same attack, PASS, PORT and STOR frames, the lost segments, and the DNS around them.
+#[test]
+fn lab7_facts_agree_with_tshark() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let report = key(work.path(), &[]);
+    let port = field(&report, "FTP server port");
+    let attacker = field(&report, "Attacker address");
+    let tried = tshark(
+        &port,
+        &format!("ftp.request.command == \"PASS\" && ip.src == {attacker}"),
+        &["frame.number"],
+    );
+    assert_eq!(tried.len().to_string(), field(&report, "Passwords tried"));
+    let pass = tshark(
+        &port,
+        &format!(
+            "frame.number == {}",
+            field(&report, "Frame of the successful PASS")
+        ),
+        &["ip.src", "ftp.request.command", "ftp.request.arg"],
+    );
+    let want = vec![
+        field(&report, "Login address"),
+        "PASS".to_string(),
+        field(&report, "Password used"),
+    ];
+    assert_eq!(pass, vec![want]);
+    let port_cmd = tshark(&port, "ftp.request.command == \"PORT\"", &["frame.number"]);
+    assert_eq!(
+        port_cmd,
+        vec![vec![field(&report, "Frame of the refused PORT")]]
+    );
+    let stor = tshark(
+        &port,
+        "ftp.request.command == \"STOR\"",
+        &["frame.number", "ftp.request.arg"],
+    );
+    assert_eq!(
+        stor,
+        vec![vec![
+            field(&report, "Frame of the STOR"),
+            field(&report, "File uploaded")
+        ]]
+    );
+    let refused = tshark(&port, "ftp.response.code == 504", &["frame.number"]);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(field(&report, "Reply code to that PORT"), "504");
+    assert!(!tshark(&port, "tcp.analysis.lost_segment", &["frame.number"]).is_empty());
+    assert!(!tshark(&port, "dns.a", &["dns.a"]).is_empty());
+    assert!(!tshark(&port, "http.request", &["frame.number"]).is_empty());
+}
