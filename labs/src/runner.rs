@@ -287,10 +287,15 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
         (None, None) => Seen::default(),
     };
     if let Some(k) = stopped_at {
-        println!(
-            "Stopped at step {k}: `{}` resumes here.",
-            resume_command(args, k)
-        );
+        let mut resume = resume_command(args, k);
+        if n == lab::CAPSTONE && !args.offline {
+            // The case is played once: resuming reads its capture instead of a new incident.
+            resume.push_str(&format!(
+                " --offline --capture {}",
+                crate::work::shown(&capture)
+            ));
+        }
+        println!("Stopped at step {k}: `{resume}` resumes here.");
         return Ok(true);
     }
     println!("\n━━ What you should have seen ━━");

@@ -350,3 +350,38 @@ fn lab7_facts_agree_with_tshark() {
     assert!(!tshark(&port, "dns.a", &["dns.a"]).is_empty());
     assert!(!tshark(&port, "http.request", &["frame.number"]).is_empty());
 }
+
+/// The case is played once: quitting names a resume command that reads the capture made, and
+/// resuming with it makes no second one.
+#[test]
+fn lab7_resumes_on_the_capture_it_made() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let out = testkit::process::run_with_stdin(
+        runner_in(work.path()).args(["lab", "7", "--seed", "21"]),
+        b"q",
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() && err.contains("CAP_NET_RAW") {
+        testkit::guard::missing(testkit::guard::SKIP_LIVE, "lab 7 live needs CAP_NET_RAW");
+        return;
+    }
+    assert!(out.status.success(), "{}", describe(&out));
+    let text = stdout(&out);
+    let resume = text
+        .lines()
+        .find_map(|l| {
+            l.split('`')
+                .nth(1)
+                .filter(|c| c.starts_with("just lab7 --step"))
+        })
+        .unwrap_or_else(|| panic!("no resume command in\n{text}"));
+    assert!(resume.contains("--offline --capture "), "{resume}");
+    let args: Vec<&str> = resume.split_whitespace().skip(2).collect();
+    let out = run(runner_in(work.path())
+        .args(["lab", "7"])
+        .args(&args)
+        .arg("--auto"));
+    assert!(out.status.success(), "{resume}\n{}", describe(&out));
+    assert!(!stdout(&out).contains("  ✗ "), "{}", describe(&out));
+    assert!(!work.path().join("lab7").join("lab7-2.pcapng").exists());
+}
