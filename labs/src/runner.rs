@@ -115,6 +115,11 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
         }
         c => c,
     };
+    if n == lab::CAPSTONE {
+        // The report is written during the steps: made now, naming the case's capture.
+        let capture = offline_capture.as_deref();
+        crate::work::ensure(n, capture, args.seed, secrets.student.as_deref())?;
+    }
     // What this run leaves for later: next to its capture (live) or in `offline-files/`.
     let capture = match &offline_capture {
         Some(c) => c.clone(),

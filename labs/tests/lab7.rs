@@ -376,6 +376,13 @@ fn lab7_resumes_on_the_capture_it_made() {
         })
         .unwrap_or_else(|| panic!("no resume command in\n{text}"));
     assert!(resume.contains("--offline --capture "), "{resume}");
+    // The report to fill in during the steps is there already, naming the case's capture.
+    let made = std::fs::read_to_string(work.path().join("lab7").join("report.md"))
+        .expect("the report made before the first step");
+    assert!(
+        made.contains("lab7/lab7.pcapng") && made.contains("- Seed: 21"),
+        "{made}"
+    );
     let args: Vec<&str> = resume.split_whitespace().skip(2).collect();
     let out = run(runner_in(work.path())
         .args(["lab", "7"])
