@@ -263,6 +263,14 @@ fn lab7_with_a_token_makes_the_students_own_case_and_check_uses_the_saved_token(
         "{}",
         describe(&out)
     );
+    // The report is what is handed in, with the capture it is about.
+    let out = run(runner_in(work.path()).args(["submit", "lab7"]));
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(
+        stdout(&out).contains("lab7/lab7.pcapng"),
+        "{}",
+        describe(&out)
+    );
     // The shipped (demo) case's facts are not this student's.
     let demo = key(work.path(), &[]);
     assert_ne!(
