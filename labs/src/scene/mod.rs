@@ -179,7 +179,9 @@ pub fn record(tools: &Tools, secrets: &Secrets, capture: &Path) -> Result<Plan, 
     pause(300);
     noise.stop();
     let _ = live.stop();
-    played.map_err(|e| LabError::io("the incident did not play out as planned")(e))?;
+    played.map_err(LabError::io(
+        "the incident did not play out as planned (on a busy machine, run the lab again)",
+    ))?;
     keep_incident(&raw, capture, &plan, server.port())?;
     Ok(plan)
 }

@@ -76,7 +76,10 @@ impl Noise {
         let stop = Arc::new(AtomicBool::new(false));
         let udp = UdpSocket::bind((plan.dns, 53))
             .or_else(|_| UdpSocket::bind((plan.dns, 0)))
-            .map_err(io("cannot start the incident's DNS server on loopback"))?;
+            .map_err(io(
+                "cannot start the incident's DNS server on a 127.77.x.y address (Linux routes all of \
+                 127.0.0.0/8 to loopback; other systems need an alias on lo)",
+            ))?;
         udp.set_read_timeout(Some(Duration::from_millis(50)))
             .map_err(io("cannot set up the DNS server"))?;
         let dns = udp.local_addr().map_err(io("DNS server address"))?;
