@@ -33,7 +33,11 @@ lab4 *args: _build
 lab5 *args: _build
     @{{runner}} lab 5 "$@"
 
-# Check your answers in my-work/LAB/answers.toml (made from labs/answers/LAB.toml), e.g. `just check lab1`
+# Lab 7, the capstone: a forensic case (live: the runner plays an incident and captures it for you; --offline)
+lab7 *args: _build
+    @{{runner}} lab 7 "$@"
+
+# Check your answers in my-work/LAB/answers.toml (made from labs/answers/LAB.toml; lab7: report.md), e.g. `just check lab1`
 check lab *args: _build
     @{{runner}} check "$@"
 
@@ -49,7 +53,7 @@ hint lab *args: _build
 doctor: _build
     @{{runner}} doctor
 
-# Remake captures/lab0.pcapng … lab5.pcapng (+ lab5.keys) (root, tcpdump, editcap; --seed N --out DIR for teachers)
+# Remake captures/lab0.pcapng … lab7.pcapng (+ lab5.keys) (root, tcpdump, editcap; --seed N --out DIR for teachers)
 captures *args: _build
     @{{runner}} captures "$@"
 

@@ -1232,6 +1232,25 @@ mod tests {
     }
 
     #[test]
+    fn after_rest_a_150_announcing_the_bytes_that_cross_or_the_whole_file_is_complete() {
+        for announced in ["5", "10"] {
+            let (mut t, idx) = tracker_with_passive_data();
+            t.client_bytes(0, Chunk::Data(b"REST 5\r\n"), ctx(2));
+            t.server_bytes(0, Chunk::Data(b"350 Restarting at 5.\r\n"), ctx(3));
+            t.client_bytes(0, Chunk::Data(b"RETR a.bin\r\n"), ctx(4));
+            let opening = format!("150 here ({announced} bytes)\r\n");
+            t.server_bytes(0, Chunk::Data(opening.as_bytes()), ctx(5));
+            t.data_bytes(idx, 1, Chunk::Data(b"world"), ctx(6));
+            t.data_closed(idx, false, [true, true]);
+            t.server_bytes(0, Chunk::Data(b"226 done\r\n"), ctx(7));
+            t.finish();
+            let transfer = first_transfer(&t);
+            assert_eq!(transfer.rest, Some(5), "{transfer:?}");
+            assert!(transfer.complete, "{announced}: {transfer:?}");
+        }
+    }
+
+    #[test]
     fn a_reply_no_transfer_ends_with_is_not_taken_for_the_lost_226() {
         let (mut t, idx) = tracker_with_passive_data();
         t.client_bytes(0, Chunk::Data(b"RETR a.bin\r\n"), ctx(4));

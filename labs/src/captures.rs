@@ -49,9 +49,7 @@ pub fn run(args: &CapturesArgs) -> Result<bool, LabError> {
     };
     let labs: Vec<u8> = match args.lab {
         Some(n) => vec![n],
-        None => (0..lab::COUNT)
-            .filter_map(|n| u8::try_from(n).ok())
-            .collect(),
+        None => lab::numbers().collect(),
     };
     let mut ok = true;
     for n in labs {
@@ -78,6 +76,11 @@ pub fn record(
     host: &str,
 ) -> Result<bool, LabError> {
     let lab = lab::get(n);
+    if n == lab::CAPSTONE {
+        println!("lab{n}: playing the incident on 127.77.0.0/16");
+        crate::scene::record(tools, secrets, file)?;
+        return check_recorded(tools, lab, secrets, file, true);
+    }
     // FTPS labs: the server writes the key log next to the capture (a fresh one per recording).
     let keylog = lab.tls.then(|| crate::lab::keylog_for(file));
     if let Some(k) = &keylog {
@@ -110,9 +113,7 @@ pub fn record(
         "tcpdump did not start capturing (it needs root)",
     ))?;
     println!("lab{n}: recording on {host}");
-    let steps = crate::text::parse(crate::text::LABS[usize::from(n)])
-        .steps
-        .len();
+    let steps = crate::text::parse(crate::text::markdown(n)).steps.len();
     let mut ok = true;
     for k in 1..=steps {
         for action in (lab.script)(secrets, k) {
@@ -135,6 +136,17 @@ pub fn record(
             stderr: out.stderr.trim().to_owned(),
         });
     }
+    check_recorded(tools, lab, secrets, file, ok)
+}
+
+/// Checks a recorded capture with its lab's expectations; `ok`: whether the recording went well.
+fn check_recorded(
+    tools: &Tools,
+    lab: &lab::Lab,
+    secrets: &Secrets,
+    file: &Path,
+    mut ok: bool,
+) -> Result<bool, LabError> {
     let events = events::read_capture(&tools.inspector, file)?;
     let seen = Seen {
         events,
@@ -152,7 +164,8 @@ pub fn record(
     }
     let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     println!("  wrote {} ({size} bytes)", file.display());
-    if let Some(k) = &keylog {
+    if lab.tls {
+        let k = crate::lab::keylog_for(file);
         println!("  wrote {} (the server's TLS key log)", k.display());
     }
     Ok(ok)

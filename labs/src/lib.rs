@@ -25,6 +25,8 @@
 //! - [`teacher`]: `teacher init`, `roster`, `verify`, `captures`; [`grade`]: `teacher grade`;
 //!   [`provision`]: `teacher provision`.
 //! - [`error`]: [`LabError`], why a command stopped and what to do about it.
+//! - [`scene`]: lab 7's incident, played on loopback and captured for the student's seed.
+//! - [`report`]: lab 7's incident report (Markdown) read as answers.
 //! - [`captures`]: `captures`: records each lab's scripted session into `captures/labN.pcapng`.
 //!
 //! Data flow: lab definition + seed → servers on loopback → scripted or human client →
@@ -44,7 +46,9 @@ pub mod live;
 pub mod packets;
 pub mod procs;
 pub mod provision;
+pub mod report;
 pub mod runner;
+pub mod scene;
 pub mod seed;
 pub mod stage;
 pub mod submit;
@@ -127,10 +131,11 @@ pub fn parse_lab(text: &str) -> Result<u8, String> {
         .trim_start_matches("labs/")
         .trim_start_matches("lab");
     match digits.parse::<u8>() {
-        Ok(n) if usize::from(n) < lab::COUNT => Ok(n),
+        Ok(n) if lab::numbers().any(|m| m == n) => Ok(n),
         _ => Err(format!(
-            "no lab `{text}`: the labs are lab0 … lab{}",
-            lab::COUNT - 1
+            "no lab `{text}`: the labs are lab0 … lab{} and lab{}",
+            lab::COUNT - 1,
+            lab::CAPSTONE
         )),
     }
 }

@@ -321,7 +321,7 @@ fn db_url(dir: &Path) -> String {
 
 /// Creates the demo users (and the demo certificate), the lab user of a seed, and the lab's
 /// files; returns the lab user's root and the certificate's fingerprint as `init` printed it.
-fn prepare(
+pub(crate) fn prepare(
     tools: &Tools,
     dir: &Path,
     secrets: &Secrets,

@@ -266,10 +266,14 @@ pub fn run(args: &SubmitArgs) -> Result<bool, LabError> {
         "cannot read your answers file {} (`just lab{n}` makes it)",
         file.display()
     )))?;
-    let table: toml::Table = answers.parse().map_err(|source| LabError::Toml {
-        file: file.clone(),
-        source,
-    })?;
+    let table: toml::Table = if n == crate::lab::CAPSTONE {
+        crate::report::parse(&answers)
+    } else {
+        answers.parse().map_err(|source| LabError::Toml {
+            file: file.clone(),
+            source,
+        })?
+    };
     if table.contains_key("seed") {
         return Err(LabError::Submit(format!(
             "{} is for a practice seed: graded answers are about your token's run \

@@ -114,9 +114,7 @@ fn class_captures(args: &ClassCapturesArgs) -> Result<bool, LabError> {
     let tools = crate::tools::Tools::locate()?;
     let labs: Vec<u8> = match args.lab {
         Some(n) => vec![n],
-        None => (0..crate::lab::COUNT)
-            .filter_map(|n| u8::try_from(n).ok())
-            .collect(),
+        None => crate::lab::numbers().collect(),
     };
     let mut work = Vec::new();
     for s in &students {
