@@ -182,7 +182,11 @@ impl ArpWatch {
             let claims = self.claims.entry(arp.sender_ip).or_default();
             claims.frames.push(frame);
             if !names_nobody(&arp.sender_mac) {
-                match claims.macs.iter_mut().find(|(m, _, _)| *m == arp.sender_mac) {
+                match claims
+                    .macs
+                    .iter_mut()
+                    .find(|(m, _, _)| *m == arp.sender_mac)
+                {
                     Some((_, _, n)) => *n += 1,
                     None => claims.macs.push((arp.sender_mac, frame, 1)),
                 }
@@ -276,8 +280,8 @@ fn duplicate_address(ip: Ipv4Addr, c: &Claims) -> FindingEvent {
         id: "arp-duplicate-address",
         severity: "high",
         message: format!(
-            "{ip} is claimed in ARP by {} MAC addresses: {}; Wireshark's expert info says \
-             \"duplicate use of {ip} detected\" (arp.duplicate-address-detected)",
+            "{ip} is claimed in ARP by {} MAC addresses: {}; Wireshark's expert info: \
+             \"Duplicate IP address configured ({ip})\" (arp.duplicate-address-detected)",
             c.macs.len(),
             macs.join(", ")
         ),
@@ -385,18 +389,42 @@ mod tests {
     #[test]
     fn a_request_and_its_reply_are_no_finding() {
         let mut w = ArpWatch::new();
-        w.push(arp(false, (CLIENT_MAC, CLIENT), ([0; 6], SERVER)), 1, secs(1));
-        w.push(arp(true, (SERVER_MAC, SERVER), (CLIENT_MAC, CLIENT)), 2, secs(1));
-        w.push(arp(false, (SERVER_MAC, SERVER), ([0; 6], CLIENT)), 3, secs(2));
-        w.push(arp(true, (CLIENT_MAC, CLIENT), (SERVER_MAC, SERVER)), 4, secs(2));
+        w.push(
+            arp(false, (CLIENT_MAC, CLIENT), ([0; 6], SERVER)),
+            1,
+            secs(1),
+        );
+        w.push(
+            arp(true, (SERVER_MAC, SERVER), (CLIENT_MAC, CLIENT)),
+            2,
+            secs(1),
+        );
+        w.push(
+            arp(false, (SERVER_MAC, SERVER), ([0; 6], CLIENT)),
+            3,
+            secs(2),
+        );
+        w.push(
+            arp(true, (CLIENT_MAC, CLIENT), (SERVER_MAC, SERVER)),
+            4,
+            secs(2),
+        );
         assert!(w.findings().is_empty());
     }
 
     #[test]
     fn poisoning_gives_a_duplicate_address_and_a_burst_of_unsolicited_replies() {
         let mut w = ArpWatch::new();
-        w.push(arp(false, (CLIENT_MAC, CLIENT), ([0; 6], SERVER)), 1, secs(1));
-        w.push(arp(true, (SERVER_MAC, SERVER), (CLIENT_MAC, CLIENT)), 2, secs(1));
+        w.push(
+            arp(false, (CLIENT_MAC, CLIENT), ([0; 6], SERVER)),
+            1,
+            secs(1),
+        );
+        w.push(
+            arp(true, (SERVER_MAC, SERVER), (CLIENT_MAC, CLIENT)),
+            2,
+            secs(1),
+        );
         for i in 0..4 {
             w.push(
                 arp(true, (EVE_MAC, SERVER), (CLIENT_MAC, CLIENT)),
@@ -424,7 +452,11 @@ mod tests {
     #[test]
     fn one_request_answers_one_reply_only() {
         let mut w = ArpWatch::new();
-        w.push(arp(false, (CLIENT_MAC, CLIENT), ([0; 6], SERVER)), 1, secs(1));
+        w.push(
+            arp(false, (CLIENT_MAC, CLIENT), ([0; 6], SERVER)),
+            1,
+            secs(1),
+        );
         for i in 0..4 {
             w.push(
                 arp(true, (EVE_MAC, SERVER), (CLIENT_MAC, CLIENT)),
@@ -453,8 +485,16 @@ mod tests {
     #[test]
     fn a_spoofer_that_also_answers_requests_gets_a_frame_list() {
         let mut w = ArpWatch::new();
-        w.push(arp(false, (CLIENT_MAC, CLIENT), ([0; 6], SERVER)), 1, secs(1));
-        w.push(arp(true, (EVE_MAC, SERVER), (CLIENT_MAC, CLIENT)), 2, secs(1));
+        w.push(
+            arp(false, (CLIENT_MAC, CLIENT), ([0; 6], SERVER)),
+            1,
+            secs(1),
+        );
+        w.push(
+            arp(true, (EVE_MAC, SERVER), (CLIENT_MAC, CLIENT)),
+            2,
+            secs(1),
+        );
         for i in 0..3 {
             w.push(
                 arp(true, (EVE_MAC, SERVER), (CLIENT_MAC, CLIENT)),
@@ -506,7 +546,11 @@ mod tests {
         assert!(w.unsolicited.len() <= ADDRESSES_KEPT);
         let first = Ipv4Addr::from(0x0a00_0000);
         for i in 0..(2 * FRAMES_KEPT as u64) {
-            w.push(arp(true, (EVE_MAC, first), (CLIENT_MAC, CLIENT)), i, secs(i));
+            w.push(
+                arp(true, (EVE_MAC, first), (CLIENT_MAC, CLIENT)),
+                i,
+                secs(i),
+            );
         }
         let c = &w.claims[&first];
         assert_eq!(c.frames.listed.len(), FRAMES_KEPT);

@@ -270,14 +270,23 @@ fn session_findings(s: &crate::ftp_session::Session, out: &mut Vec<FindingEvent>
         }
     }
     for theft in &s.passive_thefts {
+        let outcome = if theft.bytes > 0 {
+            format!(
+                "{} byte(s) crossed it: that host got the file, or sent its own",
+                theft.bytes
+            )
+        } else {
+            "no data crossed it (the server refused the connection, or the capture misses it)"
+                .to_owned()
+        };
         out.push(FindingEvent {
             frames: vec![theft.announced, theft.opened],
             filter: String::new(),
             id: "pasv-theft",
-            severity: "high",
+            severity: if theft.bytes > 0 { "high" } else { "medium" },
             message: format!(
                 "passive port {} (announced in frame {}) was connected to from {}, not from the \
-                 client {} (frame {}): that host gets the file, or sends its own",
+                 client {} (frame {}); {outcome}",
                 theft.listener,
                 theft.announced,
                 theft.connector,

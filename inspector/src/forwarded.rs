@@ -115,12 +115,25 @@ impl Forwarded {
         match self.seen.get(&digest) {
             Some(first) if (first.link.src, first.link.dst) != (link.src, link.dst) => {
                 let first = *first;
-                self.record(first, Seen { link, frame: frame.number }, seg);
+                self.record(
+                    first,
+                    Seen {
+                        link,
+                        frame: frame.number,
+                    },
+                    seg,
+                );
             }
             // The same path again: a retransmission or a repeated frame.
             Some(_) => {}
             None => {
-                self.seen.insert(digest, Seen { link, frame: frame.number });
+                self.seen.insert(
+                    digest,
+                    Seen {
+                        link,
+                        frame: frame.number,
+                    },
+                );
                 self.order.push_back(digest);
                 if self.order.len() > WINDOW
                     && let Some(old) = self.order.pop_front()
@@ -187,20 +200,24 @@ impl Forwarded {
     }
 }
 
-/// `10.66.0.1:40000 → 10.66.0.2:21 in frame 12 (02:… → 02:…, TTL 64), again in frame 13 (…)`.
+/// `10.66.0.1:40000 → 10.66.0.2:21, IP id 7: frame 12 (02:… → 02:…, TTL 64), frame 13 (…)`.
 fn describe(first: Seen, copy: Seen, seg: &Segment<'_>) -> String {
     let side = |s: &Seen| {
         let ttl = s.link.ttl.map(|t| format!(", TTL {t}")).unwrap_or_default();
-        let id = s.link.ip_id.map(|i| format!(", IP id {i}")).unwrap_or_default();
         format!(
-            "frame {} ({} → {}{id}{ttl})",
+            "frame {} ({} → {}{ttl})",
             s.frame,
             mac_text(&s.link.src),
             mac_text(&s.link.dst)
         )
     };
+    let id = first
+        .link
+        .ip_id
+        .map(|i| format!(", IP id {i}"))
+        .unwrap_or_default();
     format!(
-        "{} → {} in {}, again in {}",
+        "{} → {}{id}: {}, {}",
         seg.src,
         seg.dst,
         side(&first),
@@ -223,7 +240,8 @@ mod tests {
         PacketBuilder::ethernet2(src, dst)
             .ipv4([10, 66, 0, 1], [10, 66, 0, 2], ttl)
             .tcp(40000, 21, seq, 64240)
-            .write(&mut out, payload).unwrap_or_default();
+            .write(&mut out, payload)
+            .unwrap_or_default();
         // The IP identification (bytes 18..20 of the frame): etherparse writes 0.
         out[18..20].copy_from_slice(&id.to_be_bytes());
         out
@@ -247,10 +265,26 @@ mod tests {
     #[test]
     fn a_segment_sent_on_with_other_macs_and_a_lower_ttl_is_forwarded() {
         let mut f = Forwarded::new();
-        push(&mut f, 1, &ethernet(CLIENT_MAC, EVE_MAC, 64, 7, 100, b"USER bob\r\n"));
-        push(&mut f, 2, &ethernet(EVE_MAC, SERVER_MAC, 63, 7, 100, b"USER bob\r\n"));
-        push(&mut f, 3, &ethernet(CLIENT_MAC, EVE_MAC, 64, 8, 110, b"PASS x\r\n"));
-        push(&mut f, 4, &ethernet(EVE_MAC, SERVER_MAC, 63, 8, 110, b"PASS x\r\n"));
+        push(
+            &mut f,
+            1,
+            &ethernet(CLIENT_MAC, EVE_MAC, 64, 7, 100, b"USER bob\r\n"),
+        );
+        push(
+            &mut f,
+            2,
+            &ethernet(EVE_MAC, SERVER_MAC, 63, 7, 100, b"USER bob\r\n"),
+        );
+        push(
+            &mut f,
+            3,
+            &ethernet(CLIENT_MAC, EVE_MAC, 64, 8, 110, b"PASS x\r\n"),
+        );
+        push(
+            &mut f,
+            4,
+            &ethernet(EVE_MAC, SERVER_MAC, 63, 8, 110, b"PASS x\r\n"),
+        );
         let found = f.findings();
         assert_eq!(found.len(), 1);
         let x = &found[0];
@@ -258,7 +292,11 @@ mod tests {
         assert_eq!(x.frames, [1, 2, 3, 4]);
         assert_eq!(x.frame, 2);
         assert!(x.message.starts_with("2 TCP segment(s)"), "{}", x.message);
-        assert!(x.message.contains("MAC 02:00:00:00:00:0e forwards"), "{}", x.message);
+        assert!(
+            x.message.contains("MAC 02:00:00:00:00:0e forwards"),
+            "{}",
+            x.message
+        );
         assert!(x.message.contains("TTL 64"), "{}", x.message);
         assert!(x.message.contains("TTL 63"), "{}", x.message);
     }
@@ -267,10 +305,22 @@ mod tests {
     fn retransmissions_and_new_ip_ids_are_not_forwarding() {
         let mut f = Forwarded::new();
         // A retransmission on the same path.
-        push(&mut f, 1, &ethernet(CLIENT_MAC, SERVER_MAC, 64, 7, 100, b"USER bob\r\n"));
-        push(&mut f, 2, &ethernet(CLIENT_MAC, SERVER_MAC, 64, 7, 100, b"USER bob\r\n"));
+        push(
+            &mut f,
+            1,
+            &ethernet(CLIENT_MAC, SERVER_MAC, 64, 7, 100, b"USER bob\r\n"),
+        );
+        push(
+            &mut f,
+            2,
+            &ethernet(CLIENT_MAC, SERVER_MAC, 64, 7, 100, b"USER bob\r\n"),
+        );
         // Sent again after the cache changed: a new IP id, a new datagram.
-        push(&mut f, 3, &ethernet(CLIENT_MAC, EVE_MAC, 64, 9, 100, b"USER bob\r\n"));
+        push(
+            &mut f,
+            3,
+            &ethernet(CLIENT_MAC, EVE_MAC, 64, 9, 100, b"USER bob\r\n"),
+        );
         assert!(f.findings().is_empty());
     }
 

@@ -147,6 +147,9 @@ pub struct PassiveTheft {
     pub announced: u64,
     /// Frame of the connection's first segment (its SYN when captured).
     pub opened: u64,
+    /// Bytes that crossed that connection, both ways (0: the server refused the connection,
+    /// or the capture does not show its data).
+    pub bytes: u64,
 }
 
 /// A data connection announced but not seen yet.
@@ -177,6 +180,9 @@ pub struct Tracker {
     /// Sessions whose control connection ended, for the reader to take (a streaming reader
     /// reports and drops them).
     pub ended: Vec<usize>,
+    /// Data connections opened by another host than the client: transfer → (session index,
+    /// index in its `passive_thefts`), to count their bytes.
+    thefts: HashMap<TransferId, (usize, usize)>,
 }
 
 impl std::fmt::Debug for Tracker {
@@ -541,7 +547,8 @@ impl Tracker {
             Some(Command::Port { addr }) => {
                 let addr = SocketAddr::V4(*addr);
                 session.port_addresses.push((addr, ctx.frame));
-                self.expected.insert(addr, expected(s, DataMode::Active, ctx));
+                self.expected
+                    .insert(addr, expected(s, DataMode::Active, ctx));
             }
             Some(Command::Eprt { addr }) => {
                 session.port_addresses.push((*addr, ctx.frame));
@@ -759,22 +766,31 @@ impl Tracker {
         ends: (SocketAddr, SocketAddr),
         ctx: Ctx,
     ) -> Option<TransferId> {
-        let (listener, Expected { session: s, mode, frame }) = candidates
+        let (
+            listener,
+            Expected {
+                session: s,
+                mode,
+                frame,
+            },
+        ) = candidates
             .iter()
             .find_map(|a| Some((*a, self.expected.remove(a)?)))?;
         let session = self.sessions.get_mut(s)?;
         let connector = if listener == ends.1 { ends.0 } else { ends.1 };
-        if mode == DataMode::Passive
+        let theft = (mode == DataMode::Passive
             && connector.ip() != session.client.ip()
-            && session.passive_thefts.len() < 64
-        {
-            session.passive_thefts.push(PassiveTheft {
-                listener,
-                connector,
-                announced: frame,
-                opened: ctx.frame,
+            && session.passive_thefts.len() < 64)
+            .then(|| {
+                session.passive_thefts.push(PassiveTheft {
+                    listener,
+                    connector,
+                    announced: frame,
+                    opened: ctx.frame,
+                    bytes: 0,
+                });
+                session.passive_thefts.len() - 1
             });
-        }
         let bound = session.transfer.filter(|&i| {
             self.transfers
                 .get(i)
@@ -792,6 +808,9 @@ impl Tracker {
         if let Some(t) = self.transfers.get_mut(idx) {
             t.state = TransferState::Open;
             t.mode = Some(mode);
+        }
+        if let Some(k) = theft {
+            self.thefts.insert(idx, (s, k));
         }
         Some(idx)
     }
@@ -860,6 +879,17 @@ impl Tracker {
             Some(p) => Chunk::Data(p),
             None => chunk,
         };
+        if let Some(&(s, k)) = self.thefts.get(&idx)
+            && let Some(theft) = self
+                .sessions
+                .get_mut(s)
+                .and_then(|x| x.passive_thefts.get_mut(k))
+        {
+            theft.bytes += match chunk {
+                Chunk::Data(d) => d.len() as u64,
+                Chunk::Gap { len } => len,
+            };
+        }
         if let Some(t) = self.transfers.get_mut(idx) {
             t.push(dir, chunk, ctx.frame, self.extract.as_deref_mut());
         }
@@ -970,6 +1000,7 @@ impl Tracker {
             self.transfers.retire(idx);
             self.tls.data.remove(&idx);
         }
+        self.thefts.retain(|_, (session, _)| *session != s);
         self.sessions.retire(s);
         self.tls.forget_control(s);
     }
@@ -1232,13 +1263,16 @@ mod tests {
         let listener: SocketAddr = "127.0.0.1:51210".parse().unwrap();
         let eve: SocketAddr = "127.0.0.14:50000".parse().unwrap();
         // The SYN was not captured: both ends are candidates, the listener is recognised.
-        t.match_data(&[eve, listener], (listener, eve), ctx(5))
+        let idx = t
+            .match_data(&[eve, listener], (listener, eve), ctx(5))
             .expect("announced");
+        t.data_bytes(idx, 0, Chunk::Data(b"the secret"), ctx(6));
         let theft = PassiveTheft {
             listener,
             connector: eve,
             announced: 3,
             opened: 5,
+            bytes: 10,
         };
         assert_eq!(
             t.sessions.get(0).map(|s| s.passive_thefts.clone()),

@@ -62,7 +62,18 @@ impl Capture {
         let mut b = Vec::new();
         b.extend(to);
         b.extend(from);
-        b.extend([0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, if reply { 2 } else { 1 }]);
+        b.extend([
+            0x08,
+            0x06,
+            0,
+            1,
+            0x08,
+            0,
+            6,
+            4,
+            0,
+            if reply { 2 } else { 1 },
+        ]);
         b.extend(from);
         b.extend(sender_ip);
         b.extend(if reply { target.mac } else { [0; 6] });
@@ -71,7 +82,10 @@ impl Capture {
     }
 
     /// One IPv4/TCP frame between two MACs.
-    #[allow(clippy::too_many_arguments, reason = "a test helper, every field named")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "a test helper, every field named"
+    )]
     fn tcp(
         &mut self,
         (src_mac, dst_mac): (Mac, Mac),
@@ -160,7 +174,15 @@ impl Conn {
         let id = cap.ip_id;
         let ends = ((from.0.ip, from.1), (to.0.ip, to.1));
         let frames = match self.path {
-            Route::Direct => vec![cap.tcp((from.0.mac, to.0.mac), 64, id, ends, (seq, ack), flags, data)],
+            Route::Direct => vec![cap.tcp(
+                (from.0.mac, to.0.mac),
+                64,
+                id,
+                ends,
+                (seq, ack),
+                flags,
+                data,
+            )],
             Route::ViaEve => vec![
                 cap.tcp((from.0.mac, EVE.mac), 64, id, ends, (seq, ack), flags, data),
                 cap.tcp((EVE.mac, to.0.mac), 63, id, ends, (seq, ack), flags, data),
@@ -292,7 +314,10 @@ fn arp_poisoning_and_forwarding_are_found_with_their_frames() {
     let (events, code) = inspect(&pcap, &[]);
     assert_eq!(code, 0, "nothing skipped");
     // The login is read once, although every segment is in the capture twice.
-    let creds: Vec<_> = events.iter().filter(|e| e["kind"] == "credential").collect();
+    let creds: Vec<_> = events
+        .iter()
+        .filter(|e| e["kind"] == "credential")
+        .collect();
     assert_eq!(creds.len(), 1, "{creds:?}");
 
     // Findings come in frame order: eve's first claim was sent to the client.
@@ -300,11 +325,17 @@ fn arp_poisoning_and_forwarding_are_found_with_their_frames() {
     assert_eq!(dup.len(), 2, "{dup:#?}");
     let dup = [dup[1], dup[0]];
     // 10.66.0.1 (the client): its own request, then eve's claims to the server.
-    assert_eq!(frames_of(dup[0]), [vec![real[0]], to_server.clone()].concat());
+    assert_eq!(
+        frames_of(dup[0]),
+        [vec![real[0]], to_server.clone()].concat()
+    );
     assert_eq!(dup[0]["frame"], to_server[0]);
     assert_eq!(dup[0]["filter"], "arp.src.proto_ipv4 == 10.66.0.1");
     // 10.66.0.2 (the server): its real reply, then eve's claims to the client.
-    assert_eq!(frames_of(dup[1]), [vec![real[1]], to_client.clone()].concat());
+    assert_eq!(
+        frames_of(dup[1]),
+        [vec![real[1]], to_client.clone()].concat()
+    );
     assert_eq!(dup[1]["filter"], "arp.src.proto_ipv4 == 10.66.0.2");
     let message = dup[1]["message"].as_str().unwrap_or_default();
     assert!(
@@ -331,8 +362,14 @@ fn arp_poisoning_and_forwarding_are_found_with_their_frames() {
     assert_eq!(frames_of(f), expected);
     let message = f["message"].as_str().unwrap_or_default();
     assert!(message.starts_with("13 TCP segment(s)"), "{message}");
-    assert!(message.contains("MAC 02:66:00:00:00:0e forwards"), "{message}");
-    assert!(message.contains("TTL 64") && message.contains("TTL 63"), "{message}");
+    assert!(
+        message.contains("MAC 02:66:00:00:00:0e forwards"),
+        "{message}"
+    );
+    assert!(
+        message.contains("TTL 64") && message.contains("TTL 63"),
+        "{message}"
+    );
 
     if have_tshark() {
         let checked = filters_select_their_frames(&pcap, &events);
@@ -346,26 +383,41 @@ fn arp_poisoning_and_forwarding_are_found_with_their_frames() {
     }
 }
 
-#[test]
-fn a_passive_port_taken_by_eve_is_found_with_the_227_and_her_syn() {
-    let dir = tempfile::tempdir().expect("temp dir");
+/// A login, PASV and RETR; eve connects to the passive port first. With `served`, the server
+/// sends her the file (a server without the address check); without, it closes her connection
+/// at once and the client's own connection brings the file.
+fn pasv_taken(served: bool) -> (Capture, u64, u64) {
     let mut cap = Capture::default();
     let mut c = login(&mut cap, Route::Direct);
     c.client(&mut cap, b"PASV\r\n");
-    let announced = c.server(&mut cap, b"227 Entering Passive Mode (10,66,0,2,200,10).\r\n");
-    // Eve connects first and gets the file.
+    let announced = c.server(
+        &mut cap,
+        b"227 Entering Passive Mode (10,66,0,2,200,10).\r\n",
+    );
     let (mut d, syn) = Conn::open(&mut cap, (EVE, 50000), (SERVER, 51210), Route::Direct);
+    if !served {
+        d.close(&mut cap);
+        let (d2, _) = Conn::open(&mut cap, (CLIENT, 40001), (SERVER, 51210), Route::Direct);
+        d = d2;
+    }
     c.client(&mut cap, b"RETR secret.txt\r\n");
     c.server(&mut cap, b"150 here it comes\r\n");
     d.server(&mut cap, b"the secret\n");
     d.close(&mut cap);
     c.server(&mut cap, b"226 done\r\n");
     quit(&mut cap, &mut c);
+    (cap, announced[0], syn)
+}
+
+#[test]
+fn a_passive_port_taken_by_eve_is_found_with_the_227_and_her_syn() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (cap, announced, syn) = pasv_taken(true);
     let pcap = cap.write(dir.path(), "stolen.pcap");
     let (events, _) = inspect(&pcap, &[]);
     let theft = findings(&events, "pasv-theft");
     assert_eq!(theft.len(), 1, "{events:#?}");
-    assert_eq!(frames_of(theft[0]), [announced[0], syn]);
+    assert_eq!(frames_of(theft[0]), [announced, syn]);
     assert_eq!(theft[0]["frame"], syn);
     assert_eq!(theft[0]["session"], 1);
     let message = theft[0]["message"].as_str().unwrap_or_default();
@@ -373,11 +425,27 @@ fn a_passive_port_taken_by_eve_is_found_with_the_227_and_her_syn() {
         message.contains("10.66.0.2:51210") && message.contains("10.66.0.14:50000"),
         "{message}"
     );
+    assert!(message.contains("11 byte(s) crossed it"), "{message}");
+    assert_eq!(theft[0]["severity"], "high");
     if have_tshark() {
         assert!(filters_select_their_frames(&pcap, &events) >= 2);
         let filter = theft[0]["filter"].as_str().unwrap_or_default();
-        assert_eq!(tshark_select(&pcap, filter), [announced[0], syn]);
+        assert_eq!(tshark_select(&pcap, filter), [announced, syn]);
     }
+}
+
+#[test]
+fn a_passive_port_eve_tried_and_the_server_closed_is_a_medium_finding() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (cap, announced, syn) = pasv_taken(false);
+    let pcap = cap.write(dir.path(), "refused.pcap");
+    let (events, _) = inspect(&pcap, &[]);
+    let theft = findings(&events, "pasv-theft");
+    assert_eq!(theft.len(), 1, "{events:#?}");
+    assert_eq!(frames_of(theft[0]), [announced, syn]);
+    assert_eq!(theft[0]["severity"], "medium");
+    let message = theft[0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("no data crossed it"), "{message}");
 }
 
 #[test]
@@ -388,7 +456,10 @@ fn a_plain_session_on_a_lan_fires_none_of_the_network_findings() {
     cap.arp(SERVER.mac, CLIENT.mac, true, SERVER.ip, CLIENT);
     let mut c = login(&mut cap, Route::Direct);
     c.client(&mut cap, b"PASV\r\n");
-    c.server(&mut cap, b"227 Entering Passive Mode (10,66,0,2,200,10).\r\n");
+    c.server(
+        &mut cap,
+        b"227 Entering Passive Mode (10,66,0,2,200,10).\r\n",
+    );
     let (mut d, _) = Conn::open(&mut cap, (CLIENT, 40001), (SERVER, 51210), Route::Direct);
     c.client(&mut cap, b"RETR notes.txt\r\n");
     c.server(&mut cap, b"150 here it comes\r\n");
