@@ -280,8 +280,8 @@ fn duplicate_address(ip: Ipv4Addr, c: &Claims) -> FindingEvent {
         id: "arp-duplicate-address",
         severity: "high",
         message: format!(
-            "{ip} is claimed in ARP by {} MAC addresses: {}; Wireshark's expert info: \
-             \"Duplicate IP address configured ({ip})\" (arp.duplicate-address-detected)",
+            "{ip} is claimed in ARP by {} MAC addresses: {}; Wireshark's expert info flags \
+             such frames \"Duplicate IP address configured\" (arp.duplicate-address-detected)",
             c.macs.len(),
             macs.join(", ")
         ),

@@ -181,7 +181,8 @@ impl Forwarded {
                     severity: "high",
                     message: format!(
                         "{} TCP segment(s) appear twice with different MAC addresses ({via}): \
-                         first {}; a host in the middle (ARP spoofing) relays the traffic",
+                         first {}; a host in the middle relays the traffic (after ARP \
+                         spoofing; a router between two VLANs of this link does it openly)",
                         g.count, g.first
                     ),
                     frame: g.frames.get(1).copied().unwrap_or(0),
