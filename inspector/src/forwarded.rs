@@ -101,8 +101,10 @@ impl Forwarded {
         Forwarded::default()
     }
 
-    /// Takes note of a TCP segment and the frame it came in (only Ethernet frames have MACs).
-    pub fn observe(&mut self, frame: &RawFrame<'_>, seg: &Segment<'_>) {
+    /// Takes note of a TCP segment and the frame it came in (only Ethernet frames have MACs);
+    /// `digest` is the segment's [`crate::duplicates::segment_digest`], which leaves out the
+    /// link layer, the TTL and the checksums.
+    pub fn observe(&mut self, frame: &RawFrame<'_>, seg: &Segment<'_>, digest: u64) {
         if frame.link_type != LinkType::ETHERNET {
             return;
         }
@@ -110,7 +112,7 @@ impl Forwarded {
             return;
         };
         let mut h = FxHasher::default();
-        (crate::duplicates::segment_digest(seg), link.ip_id).hash(&mut h);
+        (digest, link.ip_id).hash(&mut h);
         let digest = h.finish();
         match self.seen.get(&digest) {
             Some(first) if (first.link.src, first.link.dst) != (link.src, link.dst) => {
@@ -257,7 +259,7 @@ mod tests {
             wire_len: bytes.len() as u32,
         };
         if let Ok(crate::frame::Decoded::Tcp(seg)) = crate::frame::decode(&frame) {
-            f.observe(&frame, &seg);
+            f.observe(&frame, &seg, crate::duplicates::segment_digest(&seg));
         } else {
             panic!("frame {number} is not TCP");
         }

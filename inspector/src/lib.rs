@@ -202,17 +202,17 @@ fn read_frames(
         }
         last = ctx;
         let decoded = frame::decode(&frame);
-        // Before repeats are left out: a forwarded copy is what these look for.
-        match &decoded {
-            Ok(Decoded::Tcp(segment)) => forwarded.observe(&frame, segment),
-            Ok(Decoded::Other) => arp.observe(&frame),
-            _ => {}
-        }
         let digest = match &decoded {
             Ok(Decoded::Tcp(segment)) => Some(duplicates::segment_digest(segment)),
             Ok(_) => Some(duplicates::frame_digest(frame.bytes)),
             Err(_) => None,
         };
+        // Before repeats are left out: a forwarded copy is what these look for.
+        match (&decoded, digest) {
+            (Ok(Decoded::Tcp(segment)), Some(d)) => forwarded.observe(&frame, segment, d),
+            (Ok(Decoded::Other), _) => arp.observe(&frame),
+            _ => {}
+        }
         if digest.is_some_and(|d| duplicates.is_repeat(d, frame.number, frame.timestamp)) {
             continue;
         }
