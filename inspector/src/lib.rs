@@ -213,7 +213,15 @@ fn read_frames(
             (Ok(Decoded::Other), _) => arp.observe(&frame),
             _ => {}
         }
-        if digest.is_some_and(|d| duplicates.is_repeat(d, frame.number, frame.timestamp)) {
+        // A segment again with other MAC addresses was forwarded, not captured twice, however
+        // close in time (a forwarder can send it on within the microsecond).
+        let repeat = match (&decoded, digest) {
+            (Ok(Decoded::Tcp(_)), Some(d)) if frame.link_type == source::LinkType::ETHERNET => {
+                Some(duplicates::with_macs(d, frame.bytes))
+            }
+            _ => digest,
+        };
+        if repeat.is_some_and(|d| duplicates.is_repeat(d, frame.number, frame.timestamp)) {
             continue;
         }
         match decoded {

@@ -39,16 +39,28 @@ const EVE: Host = Host {
 const BROADCAST: Mac = [0xff; 6];
 
 /// Frames in the making, with their times; IP identifications counted per capture.
-#[derive(Default)]
 struct Capture {
     frames: Vec<(Duration, Vec<u8>)>,
     now: Duration,
+    /// Time between frames.
+    step: Duration,
     ip_id: u16,
+}
+
+impl Default for Capture {
+    fn default() -> Self {
+        Capture {
+            frames: Vec::new(),
+            now: Duration::ZERO,
+            step: Duration::from_millis(1),
+            ip_id: 0,
+        }
+    }
 }
 
 impl Capture {
     fn push(&mut self, bytes: Vec<u8>) -> u64 {
-        self.now += Duration::from_millis(1);
+        self.now += self.step;
         self.frames.push((self.now, bytes));
         self.frames.len() as u64
     }
@@ -407,6 +419,34 @@ fn pasv_taken(served: bool) -> (Capture, u64, u64) {
     c.server(&mut cap, b"226 done\r\n");
     quit(&mut cap, &mut c);
     (cap, announced[0], syn)
+}
+
+/// Eve sends each segment on within the microsecond: the copy has the time of the original,
+/// which is no repeat of a capture (the MACs differ) and no `duplicate-frames`.
+#[test]
+fn a_copy_forwarded_within_the_same_microsecond_is_forwarding_not_a_repeat() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cap = Capture {
+        step: Duration::ZERO,
+        ..Capture::default()
+    };
+    let mut c = login(&mut cap, Route::ViaEve);
+    quit(&mut cap, &mut c);
+    let pcap = cap.write(dir.path(), "same-time.pcap");
+    let (events, _) = inspect(&pcap, &[]);
+    assert!(
+        findings(&events, "duplicate-frames").is_empty(),
+        "{events:#?}"
+    );
+    let forwarded = findings(&events, "forwarded-segments");
+    assert_eq!(forwarded.len(), 1, "{events:#?}");
+    let message = forwarded[0]["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("13 TCP segment(s)"), "{message}");
+    let creds: Vec<_> = events
+        .iter()
+        .filter(|e| e["kind"] == "credential")
+        .collect();
+    assert_eq!(creds.len(), 1, "{creds:?}");
 }
 
 #[test]
