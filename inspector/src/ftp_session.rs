@@ -171,7 +171,7 @@ pub struct Tracker {
     pub transfers: crate::slots::Slots<Transfer>,
     /// Everything found so far (not sorted).
     pub events: Vec<Event>,
-    /// Data connections announced but not yet seen: listener address → (session index, mode).
+    /// Data connections announced but not yet seen: listener address → who announced it.
     expected: HashMap<SocketAddr, Expected>,
     /// Where transfer content goes (`--extract`), if anywhere.
     extract: Option<Box<dyn ExtractSink>>,
