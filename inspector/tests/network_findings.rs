@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{filters_select_their_frames, inspect};
+use common::{filters_select_their_frames, frames_agree_with_tshark, inspect};
 use etherparse::{IpHeaders, IpNumber, Ipv4Header, PacketBuilder};
 use pcap_file::DataLink;
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
@@ -386,6 +386,8 @@ fn arp_poisoning_and_forwarding_are_found_with_their_frames() {
     if have_tshark() {
         let checked = filters_select_their_frames(&pcap, &events);
         assert!(checked >= 5, "only {checked} filters checked");
+        // `inspector frame` shows the ARP packets (and every other field) as tshark does.
+        assert!(frames_agree_with_tshark(&pcap) > 1000);
         // Wireshark's own expert info agrees that both addresses are in use twice.
         let flagged = tshark_select(&pcap, "arp.duplicate-address-detected");
         assert!(
