@@ -253,6 +253,36 @@ fn extracted_files_are_linked_relative_to_the_report() {
     }
 }
 
+/// The timeline shows a download resumed with REST (its lane starts at the offset) and a
+/// password-guessing burst (lab 4: a run of refused logins).
+#[test]
+fn the_timeline_shows_the_resumed_download_and_the_guessing_burst() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("resumed.pcap");
+    std::fs::write(&file, synth::pcap(101, &synth::resumed_download())).expect("write");
+    let html = dir.path().join("r.html");
+    let page = report(&[file.to_str().expect("utf-8 path")], &html);
+    let timeline = page
+        .split_once("<svg class=\"timeline\"")
+        .map(|(_, t)| t)
+        .expect("timeline");
+    assert!(
+        timeline.contains("s1 data RETR plans.txt (REST 10)"),
+        "{timeline}"
+    );
+    assert!(timeline.contains("<polyline"), "no bytes line: {timeline}");
+    // Both parts' data connections are in the ladder: the first one reset.
+    let ladder = page
+        .split_once("<svg class=\"ladder\"")
+        .map(|(_, l)| l)
+        .expect("ladder");
+    assert!(ladder.contains(">RST</text>"), "{ladder}");
+    assert!(ladder.contains("from offset 10 (REST)"), "{ladder}");
+    let page = report(&["lab4.pcapng"], &dir.path().join("lab4.html"));
+    let refused = page.matches("class=\"tick fail\"").count();
+    assert!(refused >= 5, "{refused} refused logins drawn");
+}
+
 #[test]
 fn the_report_is_self_contained() {
     let dir = tempfile::tempdir().expect("temp dir");

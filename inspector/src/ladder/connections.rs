@@ -3,13 +3,17 @@
 //! FIN or RST passed).
 
 use crate::frame::{self, Decoded};
-use crate::source::{PacketSource, SourceError};
+use crate::source::{PacketSource, RawFrame, SourceError};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
 /// Byte samples kept per connection; later segments are added to the last sample, so a long
 /// transfer costs no more memory than a short one.
 const SAMPLES: usize = 400;
+
+/// Payload frames remembered per connection: a transfer's first data frame is among the first
+/// ones (later ones would only grow memory on a long capture).
+const FIRST_FRAMES: usize = 64;
 
 /// When something happened: Wireshark's frame number and seconds since the epoch.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -42,14 +46,14 @@ pub struct Connection {
     pub samples: Vec<(At, u64)>,
     /// Payload bytes sent by the opener and by the acceptor.
     pub bytes: [u64; 2],
-    /// Frames that carried payload (for matching a transfer's data frames).
+    /// The first frames that carried payload (for matching a transfer's first data frame).
     pub payload_frames: Vec<u64>,
     /// Highest sequence number end seen per direction (retransmissions counted once).
     next_seq: [Option<u32>; 2],
 }
 
 impl Connection {
-    /// True when `frame` carried payload of this connection.
+    /// True when `frame` is one of the first frames that carried payload on this connection.
     pub fn carried(&self, frame: u64) -> bool {
         self.payload_frames.binary_search(&frame).is_ok()
     }
@@ -62,23 +66,37 @@ impl Connection {
 
 /// Every TCP connection of a capture, in order of first frame.
 pub fn collect(source: &mut dyn PacketSource) -> Vec<Connection> {
-    let mut open: HashMap<(SocketAddr, SocketAddr), usize> = HashMap::new();
-    let mut all: Vec<Connection> = Vec::new();
+    let mut collector = Collector::default();
     loop {
-        let raw = match source.next_frame() {
-            Ok(Some(f)) => f,
+        match source.next_frame() {
+            Ok(Some(raw)) => collector.push(&raw),
             Ok(None) => break,
             // The first pass already warned about it.
             Err(SourceError::Truncated { .. } | SourceError::BadRecord { .. }) => continue,
             Err(_) => break,
-        };
+        }
+    }
+    collector.finish()
+}
+
+/// Builds the connections frame by frame (a live capture feeds it as frames come).
+#[derive(Debug, Default)]
+pub struct Collector {
+    open: HashMap<(SocketAddr, SocketAddr), usize>,
+    all: Vec<Connection>,
+}
+
+impl Collector {
+    /// Takes one frame; frames that are not TCP are ignored.
+    pub fn push(&mut self, raw: &RawFrame<'_>) {
         let at = At {
             frame: raw.number,
             time: raw.timestamp.as_secs_f64(),
         };
-        let Ok(Decoded::Tcp(seg)) = frame::decode(&raw) else {
-            continue;
+        let Ok(Decoded::Tcp(seg)) = frame::decode(raw) else {
+            return;
         };
+        let (open, all) = (&mut self.open, &mut self.all);
         let key = if seg.src <= seg.dst {
             (seg.src, seg.dst)
         } else {
@@ -106,7 +124,7 @@ pub fn collect(source: &mut dyn PacketSource) -> Vec<Connection> {
             }
         };
         let Some(c) = all.get_mut(index) else {
-            continue;
+            return;
         };
         c.last = at;
         let dir = usize::from(seg.src != c.opener);
@@ -124,7 +142,9 @@ pub fn collect(source: &mut dyn PacketSource) -> Vec<Connection> {
             if let Some(b) = c.bytes.get_mut(dir) {
                 *b += fresh;
             }
-            c.payload_frames.push(at.frame);
+            if c.payload_frames.len() < FIRST_FRAMES {
+                c.payload_frames.push(at.frame);
+            }
             let total = c.bytes[0] + c.bytes[1];
             if c.samples.len() < SAMPLES {
                 c.samples.push((at, total));
@@ -133,7 +153,34 @@ pub fn collect(source: &mut dyn PacketSource) -> Vec<Connection> {
             }
         }
     }
-    all
+
+    /// The connections seen, in order of first frame.
+    pub fn finish(self) -> Vec<Connection> {
+        self.all
+    }
+}
+
+/// A source that hands each frame to a [`Collector`] on its way (a live capture cannot be read
+/// twice).
+pub struct Tee<'a> {
+    /// Where the frames come from.
+    pub inner: &'a mut dyn PacketSource,
+    /// What saw them.
+    pub collector: Collector,
+}
+
+impl PacketSource for Tee<'_> {
+    fn next_frame(&mut self) -> Result<Option<RawFrame<'_>>, SourceError> {
+        let frame = self.inner.next_frame();
+        if let Ok(Some(raw)) = &frame {
+            self.collector.push(raw);
+        }
+        frame
+    }
+
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
 }
 
 /// Bytes of a segment beyond what its direction already carried (wrapping sequence numbers).

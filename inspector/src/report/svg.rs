@@ -10,9 +10,9 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 /// Left margin of the ladder: frame and time.
-const LEFT: f64 = 110.0;
+const LEFT: f64 = 130.0;
 /// Distance between lifelines.
-const COLUMN: f64 = 170.0;
+const COLUMN: f64 = 200.0;
 /// Height of one row.
 const ROW: f64 = 22.0;
 /// Top of the first row (below the column headers).
@@ -42,7 +42,7 @@ pub fn ladder(l: &SessionLadder) -> String {
     ] {
         let _ = write!(
             s,
-            r#"<marker id="arrow-{name}-{id}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{color}"/></marker>"#
+            r#"<marker id="arrow-{name}-{id}" viewBox="0 0 10 10" refX="10" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{color}"/></marker>"#
         );
     }
     s.push_str("</defs>");
@@ -145,7 +145,7 @@ pub fn timeline(
     tied.truncate(MAX_LANES);
     let end = conns.iter().map(|c| c.last.time).fold(first_time, f64::max);
     let duration = (end - first_time).max(0.001);
-    let (left, plot, lane) = (250.0, 600.0, 16.0);
+    let (left, plot, lane) = (250.0, 600.0, 24.0);
     let px = |t: f64| left + ((t - first_time) / duration).clamp(0.0, 1.0) * plot;
     let top = 40.0;
     let height = top + (tied.len() as f64 + 1.0) * lane + 40.0;
