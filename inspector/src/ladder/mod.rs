@@ -479,7 +479,17 @@ fn transfer_label(t: &TransferEvent) -> String {
         s.push(' ');
         s.push_str(name);
     }
-    s.push_str(&format!(": {} B", t.bytes));
+    match t.tls {
+        // What an eavesdropper sees of an encrypted transfer: its size in TLS records.
+        Some(tls) if tls.encrypted && !tls.decrypted_with_keylog => {
+            s.push_str(&format!(
+                ": TLS, {} B encrypted",
+                tls.encrypted_bytes_to_server + tls.encrypted_bytes_to_client
+            ));
+            return s;
+        }
+        _ => s.push_str(&format!(": {} B", t.bytes)),
+    }
     if let Some(rest) = t.rest {
         s.push_str(&format!(" from offset {rest} (REST)"));
     }

@@ -116,61 +116,95 @@ fn utc(time: f64) -> String {
     }
 }
 
-/// Opens a section with a scrolling table.
-fn table_start(s: &mut String, id: &str, title: &str, intro: &str, headers: &[&str]) {
-    let _ = write!(
-        s,
-        "<section id=\"{id}\">\n<h2>{title}</h2>\n<p>{intro}</p>\n<div class=\"scroll\"><table>\n<thead><tr>"
-    );
-    for h in headers {
-        let _ = write!(s, "<th>{h}</th>");
-    }
-    s.push_str("</tr></thead>\n<tbody>\n");
+/// A section with one table; on a narrow screen each row becomes a card whose cells are
+/// labelled with their header (`data-label`, shown by the stylesheet).
+struct HtmlTable<'s> {
+    s: &'s mut String,
+    headers: &'static [&'static str],
+    rows: usize,
 }
 
-fn table_end(s: &mut String, rows: usize, none: &str) {
-    if rows == 0 {
-        let _ = writeln!(s, "<tr><td colspan=\"9\" class=\"none\">{none}</td></tr>");
+impl<'s> HtmlTable<'s> {
+    fn start(
+        s: &'s mut String,
+        id: &str,
+        title: &str,
+        intro: &str,
+        headers: &'static [&'static str],
+    ) -> Self {
+        let _ = write!(
+            s,
+            "<section id=\"{id}\">\n<h2>{title}</h2>\n<p>{intro}</p>\n<div class=\"scroll\"><table>\n<thead><tr>"
+        );
+        for h in headers {
+            let _ = write!(s, "<th>{h}</th>");
+        }
+        s.push_str("</tr></thead>\n<tbody>\n");
+        HtmlTable {
+            s,
+            headers,
+            rows: 0,
+        }
     }
-    s.push_str("</tbody></table></div>\n</section>\n");
+
+    /// One row; `cells` are HTML already escaped, `attrs` go into the `<tr>`.
+    fn row(&mut self, attrs: &str, cells: &[String]) {
+        self.rows += 1;
+        let _ = write!(self.s, "<tr{attrs}>");
+        for (h, c) in self.headers.iter().zip(cells) {
+            let _ = write!(self.s, "<td data-label=\"{h}\">{c}</td>");
+        }
+        self.s.push_str("</tr>\n");
+    }
+
+    fn end(self, none: &str) {
+        if self.rows == 0 {
+            let _ = writeln!(
+                self.s,
+                "<tr><td colspan=\"{}\" class=\"none\">{none}</td></tr>",
+                self.headers.len()
+            );
+        }
+        self.s.push_str("</tbody></table></div>\n</section>\n");
+    }
 }
 
 fn sessions(s: &mut String, events: &[Event]) {
-    table_start(
+    let mut t = HtmlTable::start(
         s,
         "sessions",
         "Sessions",
         "Each control connection: who talked to which FTP server.",
         &["session", "frame", "client", "server", "found by", "TLS"],
     );
-    let mut n = 0;
     for e in events {
         if let Event::Session(x) = e {
-            n += 1;
             let tls = events
                 .iter()
                 .any(|e| matches!(e, Event::Tls(t) if t.session == x.session));
-            let _ = writeln!(
-                s,
-                "<tr><td>{}</td><td class=\"frame\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                x.session,
-                x.frame,
-                esc(&x.client),
-                esc(&x.server),
-                x.found_by,
-                if tls {
-                    "yes (234)"
-                } else {
-                    "<span class=\"bad\">no</span>"
-                }
+            t.row(
+                "",
+                &[
+                    x.session.to_string(),
+                    x.frame.to_string(),
+                    esc(&x.client),
+                    esc(&x.server),
+                    x.found_by.to_owned(),
+                    if tls {
+                        "yes (234)"
+                    } else {
+                        "<span class=\"bad\">no</span>"
+                    }
+                    .to_owned(),
+                ],
             );
         }
     }
-    table_end(s, n, "No FTP session found.");
+    t.end("No FTP session found.");
 }
 
 fn credentials(s: &mut String, events: &[Event]) {
-    table_start(
+    let mut t = HtmlTable::start(
         s,
         "credentials",
         "Credentials",
@@ -185,31 +219,34 @@ fn credentials(s: &mut String, events: &[Event]) {
             "Wireshark filter",
         ],
     );
-    let mut n = 0;
     for e in events {
         if let Event::Credential(c) = e {
-            n += 1;
             let accepted = match c.accepted {
                 Some(true) => "<span class=\"bad\">yes</span>",
                 Some(false) => "no",
                 None => "?",
             };
-            let _ = writeln!(
-                s,
-                "<tr class=\"credential\" data-frame=\"{f}\"><td>{}</td><td class=\"frame\">{f}</td><td>{}</td><td class=\"secret\">{}</td><td>{accepted}</td><td><code>{}</code></td></tr>",
-                c.session,
-                esc(&c.user),
-                esc(c.password.as_deref().unwrap_or("(none)")),
-                esc(&c.filter),
-                f = c.frame,
+            t.row(
+                &format!(" class=\"credential\" data-frame=\"{}\"", c.frame),
+                &[
+                    c.session.to_string(),
+                    c.frame.to_string(),
+                    esc(&c.user),
+                    format!(
+                        "<span class=\"secret\">{}</span>",
+                        esc(c.password.as_deref().unwrap_or("(none)"))
+                    ),
+                    accepted.to_owned(),
+                    format!("<code>{}</code>", esc(&c.filter)),
+                ],
             );
         }
     }
-    table_end(s, n, "No credentials seen.");
+    t.end("No credentials seen.");
 }
 
 fn files(s: &mut String, events: &[Event], dir: Option<&Path>, report: &Path) {
-    table_start(
+    let mut table = HtmlTable::start(
         s,
         "files",
         "Files",
@@ -219,7 +256,6 @@ fn files(s: &mut String, events: &[Event], dir: Option<&Path>, report: &Path) {
             "frame", "session", "command", "name", "bytes", "sha256", "complete",
         ],
     );
-    let mut n = 0;
     for e in events {
         let (frame, session, command, name, bytes, sha, complete, extracted) = match e {
             Event::Transfer(t) => (
@@ -250,7 +286,6 @@ fn files(s: &mut String, events: &[Event], dir: Option<&Path>, report: &Path) {
             ),
             _ => continue,
         };
-        n += 1;
         let name = match (dir, extracted) {
             (Some(dir), Some(rel)) => format!(
                 "<a href=\"{}\">{}</a>",
@@ -259,15 +294,23 @@ fn files(s: &mut String, events: &[Event], dir: Option<&Path>, report: &Path) {
             ),
             _ => esc(&name),
         };
-        let _ = writeln!(
-            s,
-            "<tr><td class=\"frame\">{frame}</td><td>{session}</td><td>{}</td><td>{name}</td><td>{bytes}</td><td><code class=\"hash\">{}</code></td><td>{}</td></tr>",
-            esc(&command),
-            esc(sha.as_deref().unwrap_or("-")),
-            esc(&complete),
+        table.row(
+            "",
+            &[
+                frame.to_string(),
+                session,
+                esc(&command),
+                name,
+                bytes,
+                format!(
+                    "<code class=\"hash\">{}</code>",
+                    esc(sha.as_deref().unwrap_or("-"))
+                ),
+                esc(&complete),
+            ],
         );
     }
-    table_end(s, n, "No data connection carried anything.");
+    table.end("No data connection carried anything.");
 }
 
 fn findings(s: &mut String, events: &[Event]) {
