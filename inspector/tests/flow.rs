@@ -282,3 +282,101 @@ fn mermaid_escapes_syntax_that_comes_from_the_capture() {
     assert!(check_mermaid("```mermaid\nsequenceDiagram\n    C->>S: x\n```").is_err());
     assert!(check_mermaid("```mermaid\nsequenceDiagram\n    rect rgb(1, 2, 3)\n```").is_err());
 }
+
+/// A program on PATH, if there is one.
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// The real Mermaid, when mermaid-cli is at hand (`mmdc` on PATH, or FTPLAB_MMDC naming it;
+/// `PUPPETEER_SKIP_DOWNLOAD=1 npm install @mermaid-js/mermaid-cli` installs it without a
+/// browser of its own) and Chromium too: it renders every diagram, and shows the escaped text
+/// as the capture had it. Skipped with a message otherwise; the grammar check above always runs.
+#[test]
+fn mermaid_cli_renders_the_diagrams_when_installed() {
+    let mmdc = std::env::var_os("FTPLAB_MMDC")
+        .map(PathBuf::from)
+        .or_else(|| on_path("mmdc"));
+    let chromium = on_path("chromium").or_else(|| on_path("chromium-browser"));
+    let (Some(mmdc), Some(chromium)) = (mmdc, chromium) else {
+        eprintln!(
+            "SKIPPED: mmdc or chromium not found (set FTPLAB_MMDC to mermaid-cli's mmdc); the \
+             Mermaid output was checked by the grammar test only"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("puppeteer.json");
+    std::fs::write(
+        &config,
+        format!(
+            "{{\"executablePath\": {:?}, \"args\": [\"--no-sandbox\", \"--disable-gpu\"]}}",
+            chromium.display().to_string()
+        ),
+    )
+    .expect("write config");
+    let hostile = dir.path().join("hostile.pcap");
+    let lines: &[(bool, &[u8])] = &[
+        (false, b"220 hi; %%{init: {\"theme\":\"dark\"}}%%\r\n"),
+        (true, b"USER a;b#c\r\n"),
+        (false, b"331 ok\r\n"),
+    ];
+    std::fs::write(&hostile, synth::pcap(101, &synth::control_only(lines))).expect("write");
+    let hostile = hostile.to_str().expect("utf-8 path").to_owned();
+    let cases: [(&str, Vec<&str>); 3] = [
+        ("lab1", vec!["lab1.pcapng"]),
+        ("lab4", vec!["lab4.pcapng"]),
+        ("hostile", vec![hostile.as_str()]),
+    ];
+    for (name, args) in cases {
+        let mut a = vec!["--flow=mermaid"];
+        a.extend(&args);
+        let (_, doc, _) = inspect("C.UTF-8", &a);
+        let blocks = check_mermaid(&doc).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let input = dir.path().join(format!("{name}.md"));
+        std::fs::write(&input, &doc).expect("write");
+        let output = dir.path().join(format!("{name}-out.md"));
+        let mut child = Command::new(&mmdc)
+            .arg("-p")
+            .arg(&config)
+            .arg("-i")
+            .arg(&input)
+            .arg("-o")
+            .arg(&output)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("mmdc.err")).expect("log"))
+            .spawn()
+            .expect("start mmdc");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for mmdc") {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{name}: mmdc did not finish in 300 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        };
+        let log = std::fs::read_to_string(dir.path().join("mmdc.err")).unwrap_or_default();
+        assert!(
+            status.success(),
+            "{name}: Mermaid rejected the diagram: {log}"
+        );
+        for n in 1..=blocks {
+            let svg = dir.path().join(format!("{name}-out-{n}.svg"));
+            assert!(svg.is_file(), "{name}: diagram {n} not rendered: {log}");
+        }
+        if name == "hostile" {
+            let svg =
+                std::fs::read_to_string(dir.path().join("hostile-out-1.svg")).expect("rendered");
+            assert!(svg.contains("USER a;b#c"), "escaped text not shown as sent");
+            assert!(
+                svg.contains("220 hi; %%{init"),
+                "escaped text not shown as sent"
+            );
+        }
+    }
+}

@@ -249,6 +249,48 @@ mod tests {
     }
 
     #[test]
+    fn a_password_is_in_reverse_video_with_colour_and_tagged_without() {
+        use crate::ladder::{Column, Row, RowKind};
+        let column = |name: &str| Column {
+            name: name.to_owned(),
+            detail: name.to_owned(),
+        };
+        let ladder = SessionLadder {
+            session: 1,
+            client: "10.0.0.2:4000".into(),
+            server: "10.0.0.1:21".into(),
+            columns: vec![column("client"), column("server")],
+            rows: vec![Row {
+                frame: 9,
+                time: 0.5,
+                from: 0,
+                to: 1,
+                label: "PASS hunter2".into(),
+                kind: RowKind::Command,
+                secret: true,
+            }],
+            omitted: 0,
+        };
+        let draw = |color, ascii| {
+            let mut out = Vec::new();
+            let style = TextStyle {
+                color,
+                ascii,
+                width: 100,
+            };
+            write(&mut out, "x", std::slice::from_ref(&ladder), style).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert!(draw(true, false).contains("\x1b[1;7;31mPASS hunter2\x1b[0m"));
+        let plain = draw(false, true);
+        assert!(
+            plain.contains("     9     0.500 |-------->| ! PASS hunter2"),
+            "{plain}"
+        );
+        assert!(!plain.contains('\x1b'));
+    }
+
+    #[test]
     fn long_labels_are_cut_with_an_ellipsis() {
         assert_eq!(fit("abcdef", 4, false), "abc…");
         assert_eq!(fit("abcdef", 5, true), "ab...");
