@@ -297,3 +297,26 @@ fn the_report_is_self_contained() {
     assert!(page.contains("<meta name=\"viewport\""));
     assert!(page.contains("@media print"));
 }
+
+/// A capture of thousands of sessions gives a report of bounded size: tables, findings and
+/// ladders stop at their limits and say how many more there are.
+#[test]
+fn a_large_capture_gives_a_bounded_report() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("many.pcap");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&file).expect("create"));
+    synth::many_sessions(3000, &mut out).expect("write capture");
+    drop(out);
+    let html = dir.path().join("r.html");
+    let page = report(&[file.to_str().expect("utf-8 path")], &html);
+    assert!(
+        page.len() < 3 << 20,
+        "report of 3000 sessions is {} bytes",
+        page.len()
+    );
+    assert!(
+        page.contains("more, not shown"),
+        "no note of the rows left out"
+    );
+    assert!(page.contains("Not drawn, to keep this page small"));
+}

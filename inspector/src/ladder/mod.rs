@@ -100,6 +100,17 @@ pub enum Tie {
 
 /// Ties connections (indexes into `conns`) to sessions.
 pub fn tie(events: &[Event], conns: &[Connection]) -> HashMap<usize, Tie> {
+    // Indexes, so that a capture of many sessions is tied in linear time.
+    let mut by_ends: HashMap<(SocketAddr, SocketAddr), Vec<usize>> = HashMap::new();
+    let mut by_acceptor: HashMap<SocketAddr, Vec<usize>> = HashMap::new();
+    for (i, c) in conns.iter().enumerate() {
+        by_ends
+            .entry(ends(c.opener, c.acceptor))
+            .or_default()
+            .push(i);
+        by_acceptor.entry(c.acceptor).or_default().push(i);
+    }
+    let by_frame = frame_index(conns);
     let mut ties: HashMap<usize, Tie> = HashMap::new();
     let mut servers: HashMap<usize, (SocketAddr, SocketAddr)> = HashMap::new();
     for e in events {
@@ -107,13 +118,16 @@ pub fn tie(events: &[Event], conns: &[Connection]) -> HashMap<usize, Tie> {
             && let (Ok(client), Ok(server)) = (s.client.parse(), s.server.parse())
         {
             servers.insert(s.session, (client, server));
-            let found = conns.iter().position(|c| {
-                let ends = [c.opener, c.acceptor];
-                ends.contains(&client)
-                    && ends.contains(&server)
-                    && c.first.frame <= s.frame
-                    && s.frame <= c.last.frame
-            });
+            let found = by_ends
+                .get(&ends(client, server))
+                .into_iter()
+                .flatten()
+                .copied()
+                .find(|&i| {
+                    conns
+                        .get(i)
+                        .is_some_and(|c| c.first.frame <= s.frame && s.frame <= c.last.frame)
+                });
             if let Some(i) = found {
                 ties.insert(i, Tie::Control { session: s.session });
             }
@@ -123,7 +137,7 @@ pub fn tie(events: &[Event], conns: &[Connection]) -> HashMap<usize, Tie> {
     for e in events {
         if let Event::Transfer(t) = e
             && let (Some(session), Some([first, _])) = (t.session, t.data_frames)
-            && let Some(i) = conns.iter().position(|c| c.carried(first))
+            && let Some(&i) = by_frame.get(&first)
             && !ties.contains_key(&i)
         {
             let opener_is_client = match t.mode {
@@ -145,9 +159,17 @@ pub fn tie(events: &[Event], conns: &[Connection]) -> HashMap<usize, Tie> {
     // Data connections that carried nothing (an empty listing, a refused transfer): the first
     // connection to an announced address after the announcement.
     for (session, addr, frame, passive) in announcements(events, &servers) {
-        let found = conns.iter().enumerate().position(|(i, c)| {
-            !ties.contains_key(&i) && c.acceptor == addr && c.syn.is_some_and(|s| s.frame > frame)
-        });
+        let found = by_acceptor
+            .get(&addr)
+            .into_iter()
+            .flatten()
+            .copied()
+            .find(|&i| {
+                !ties.contains_key(&i)
+                    && conns
+                        .get(i)
+                        .is_some_and(|c| c.syn.is_some_and(|s| s.frame > frame))
+            });
         if let Some(i) = found {
             ties.insert(
                 i,
@@ -159,6 +181,20 @@ pub fn tie(events: &[Event], conns: &[Connection]) -> HashMap<usize, Tie> {
         }
     }
     ties
+}
+
+/// A connection's two ends in a fixed order.
+fn ends(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+/// The connection that carried each of the first payload frames.
+pub fn frame_index(conns: &[Connection]) -> HashMap<u64, usize> {
+    conns
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| c.payload_frames.iter().map(move |f| (*f, i)))
+        .collect()
 }
 
 /// Addresses announced for data connections: (session, address, frame, passive).
@@ -294,13 +330,16 @@ pub fn build(events: &[Event], conns: &[Connection], first_time: f64) -> Vec<Ses
             data.entry(session).or_default().push((i, opener_is_client));
         }
     }
-    let transfers: Vec<&TransferEvent> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Transfer(t) => Some(&**t),
-            _ => None,
-        })
-        .collect();
+    let by_frame = frame_index(conns);
+    let mut transfers: HashMap<usize, Vec<&TransferEvent>> = HashMap::new();
+    for e in events {
+        if let Event::Transfer(t) = e
+            && let Some([first, _]) = t.data_frames
+            && let Some(&i) = by_frame.get(&first)
+        {
+            transfers.entry(i).or_default().push(t);
+        }
+    }
     for (session, ladder) in &mut ladders {
         let mut rows = rows.remove(session).unwrap_or_default();
         let mut lane_ends: Vec<u64> = Vec::new();
@@ -363,10 +402,8 @@ pub fn build(events: &[Event], conns: &[Connection], first_time: f64) -> Vec<Ses
                     secret: false,
                 });
             }
-            for t in transfers.iter().filter(|t| {
-                t.session == Some(*session)
-                    && t.data_frames.is_some_and(|[first, _]| c.carried(first))
-            }) {
+            let carried = transfers.get(&i).map(Vec::as_slice).unwrap_or_default();
+            for t in carried.iter().filter(|t| t.session == Some(*session)) {
                 let [first, _] = t.data_frames.unwrap_or_default();
                 let time = c
                     .samples

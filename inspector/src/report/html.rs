@@ -14,6 +14,10 @@ use std::path::{Component, Path, PathBuf};
 /// sessions); the sessions past it are named, not drawn. Keeps lab reports well under 1 MB.
 pub const MAX_DRAWN_ROWS: usize = 2500;
 
+/// Rows of one table at most (a capture of a long dictionary attack holds thousands of
+/// logins).
+pub const MAX_TABLE_ROWS: usize = 1000;
+
 /// What the report is made of.
 pub struct Input<'a> {
     /// The capture, read whole.
@@ -147,9 +151,13 @@ impl<'s> HtmlTable<'s> {
         }
     }
 
-    /// One row; `cells` are HTML already escaped, `attrs` go into the `<tr>`.
+    /// One row; `cells` are HTML already escaped, `attrs` go into the `<tr>`. Past
+    /// [`MAX_TABLE_ROWS`] rows are only counted.
     fn row(&mut self, attrs: &str, cells: &[String]) {
         self.rows += 1;
+        if self.rows > MAX_TABLE_ROWS {
+            return;
+        }
         let _ = write!(self.s, "<tr{attrs}>");
         for (h, c) in self.headers.iter().zip(cells) {
             let _ = write!(self.s, "<td data-label=\"{h}\">{c}</td>");
@@ -158,10 +166,19 @@ impl<'s> HtmlTable<'s> {
     }
 
     fn end(self, none: &str) {
-        if self.rows == 0 {
+        let note = match self.rows {
+            0 => none.to_owned(),
+            n if n > MAX_TABLE_ROWS => format!(
+                "… and {} more, not shown to keep this page small (all are in \
+                 <code>inspector read --json</code>).",
+                n - MAX_TABLE_ROWS
+            ),
+            _ => String::new(),
+        };
+        if !note.is_empty() {
             let _ = writeln!(
                 self.s,
-                "<tr><td colspan=\"{}\" class=\"none\">{none}</td></tr>",
+                "<tr><td colspan=\"{}\" class=\"none\">{note}</td></tr>",
                 self.headers.len()
             );
         }
@@ -177,11 +194,16 @@ fn sessions(s: &mut String, events: &[Event]) {
         "Each control connection: who talked to which FTP server.",
         &["session", "frame", "client", "server", "found by", "TLS"],
     );
+    let tls: std::collections::HashSet<usize> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Tls(t) => Some(t.session),
+            _ => None,
+        })
+        .collect();
     for e in events {
         if let Event::Session(x) = e {
-            let tls = events
-                .iter()
-                .any(|e| matches!(e, Event::Tls(t) if t.session == x.session));
+            let tls = tls.contains(&x.session);
             t.row(
                 "",
                 &[
@@ -313,12 +335,19 @@ fn files(s: &mut String, events: &[Event], dir: Option<&Path>, report: &Path) {
     table.end("No data connection carried anything.");
 }
 
+/// Findings of one kind written in full at most; the rest of that kind are counted.
+const FINDINGS_PER_KIND: usize = 20;
+
 fn findings(s: &mut String, events: &[Event]) {
     s.push_str("<section id=\"findings\">\n<h2>Findings</h2>\n");
-    let mut n = 0;
+    let mut per_kind: std::collections::BTreeMap<&str, usize> = Default::default();
     for e in events {
         if let Event::Finding(f) = e {
-            n += 1;
+            let n = per_kind.entry(f.id).or_default();
+            *n += 1;
+            if *n > FINDINGS_PER_KIND {
+                continue;
+            }
             let _ = writeln!(
                 s,
                 "<article class=\"finding sev-{sev}\"><h3>{} <span class=\"sev\">{sev}</span></h3>\
@@ -334,8 +363,19 @@ fn findings(s: &mut String, events: &[Event]) {
             );
         }
     }
-    if n == 0 {
+    if per_kind.is_empty() {
         s.push_str("<p class=\"none\">No findings.</p>\n");
+    }
+    for (id, n) in per_kind {
+        if n > FINDINGS_PER_KIND {
+            let _ = writeln!(
+                s,
+                "<p class=\"none\">… and {} more <b>{}</b> finding(s) like those above (all are \
+                 in <code>inspector read --json</code>).</p>",
+                n - FINDINGS_PER_KIND,
+                esc(id)
+            );
+        }
     }
     s.push_str("</section>\n");
 }
