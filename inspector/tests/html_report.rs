@@ -166,9 +166,14 @@ fn every_report_renders_in_chromium_with_the_password_frames_and_the_arrows() {
             "{name}: DOM not rendered:\n{dom}"
         );
         for frame in password_frames(args) {
+            let row = dom
+                .split_once(&format!("<tr class=\"credential\" data-frame=\"{frame}\">"))
+                .and_then(|(_, rest)| rest.split_once("</tr>"))
+                .map(|(row, _)| row)
+                .unwrap_or_else(|| panic!("{name}: no credential row for frame {frame}"));
             assert!(
-                dom.contains(&format!("<tr class=\"credential\" data-frame=\"{frame}\">")),
-                "{name}: the credential of frame {frame} is not shown"
+                row.contains(&format!("<td data-label=\"frame\">{frame}</td>")),
+                "{name}: the row does not show frame {frame}: {row}"
             );
         }
         let sessions = dom.matches("<svg class=\"ladder\"").count();
