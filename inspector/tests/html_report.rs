@@ -31,6 +31,7 @@ const CAPTURES: &[(&str, &[&str])] = &[
     ("lab3", &["lab3.pcapng"]),
     ("lab4", &["lab4.pcapng"]),
     ("lab5", &["lab5.pcapng"]),
+    ("lab7", &["lab7.pcapng"]),
     ("lab5-keylog", &["--keylog", "lab5.keys", "lab5.pcapng"]),
     (
         "ftps-pyftpdlib",
