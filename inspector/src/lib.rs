@@ -20,7 +20,9 @@
 //! - [`stitch`]: downloads resumed with REST put back together.
 //! - [`findings`]: security findings (RFC 2577, RFC 4217).
 //! - [`event`]: the events, which are the `--json` contract.
-//! - [`report`]: tables for people and JSON lines for programs.
+//! - [`report`]: tables for people and JSON lines for programs; ladder diagrams, HTML.
+//! - [`ladder`]: each session as a ladder (sequence) diagram model, for `--flow` and `--html`.
+//! - [`pictures`]: `read --flow` and `read --html`.
 //! - [`stream`]: the event flow of `read`: each session written when it is over, a bounded summary.
 //! - [`slots`]: numbered sessions and transfers that are dropped once reported.
 //! - [`read`]: `inspector read` (capture files → report).
@@ -43,8 +45,10 @@ pub mod flow;
 pub mod forwarded;
 pub mod frame;
 pub mod ftp_session;
+pub mod ladder;
 pub mod live;
 pub mod packet_view;
+pub mod pictures;
 pub mod read;
 pub mod reassembly;
 pub mod report;
