@@ -41,7 +41,11 @@ lab6 *args: _build
 lab6-shell host:
     ip netns exec "ftplab6-$1" "${SHELL:-bash}"
 
-# Check your answers in my-work/LAB/answers.toml (made from labs/answers/LAB.toml), e.g. `just check lab1`
+# Lab 7, the capstone: a forensic case (live: the runner plays an incident and captures it for you; --offline)
+lab7 *args: _build
+    @{{runner}} lab 7 "$@"
+
+# Check your answers in my-work/LAB/answers.toml (made from labs/answers/LAB.toml; lab7: report.md), e.g. `just check lab1`
 check lab *args: _build
     @{{runner}} check "$@"
 
@@ -57,11 +61,11 @@ hint lab *args: _build
 doctor: _build
     @{{runner}} doctor
 
-# Remake captures/lab0.pcapng … lab6.pcapng (+ lab5.keys) (root, tcpdump, editcap; --seed N --out DIR for teachers)
+# Remake captures/lab0.pcapng … lab7.pcapng (+ lab5.keys) (root, tcpdump, editcap; --seed N --out DIR for teachers)
 captures *args: _build
     @{{runner}} captures "$@"
 
-# For teachers: `just teacher init --out FILE`, `just teacher roster --course FILE roster.csv` (README "For teachers")
+# For teachers: `just teacher init|roster|verify|grade|captures|provision …` (README "For teachers")
 teacher *args: _build
     @{{runner}} teacher "$@"
 

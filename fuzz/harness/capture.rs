@@ -35,18 +35,45 @@ pub fn frame_decode(data: &[u8]) {
         bytes,
         wire_len: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
     };
-    let _ = frame::decode(&raw);
+    network(&raw, &mut Network::default());
     let _ = FrameViewer::new().view(&raw);
+}
+
+/// The ARP and forwarded-segment watchers, fed frame by frame.
+#[derive(Default)]
+struct Network {
+    arp: inspector::arp::ArpWatch,
+    forwarded: inspector::forwarded::Forwarded,
+}
+
+/// Decodes `raw` and hands it to the network watchers (twice: a second copy is what
+/// `forwarded` looks for); their findings are built each time.
+fn network(raw: &RawFrame<'_>, watch: &mut Network) {
+    match frame::decode(raw) {
+        Ok(frame::Decoded::Tcp(seg)) => {
+            let digest = inspector::duplicates::segment_digest(&seg);
+            watch.forwarded.observe(raw, &seg, digest);
+            watch.forwarded.observe(raw, &seg, digest);
+        }
+        Ok(frame::Decoded::Other) => {
+            watch.arp.observe(raw);
+            watch.arp.observe(raw);
+        }
+        _ => {}
+    }
+    let _ = watch.arp.findings();
+    let _ = watch.forwarded.findings();
 }
 
 /// Every frame of a capture, each also given to the frame decoder and the packet view. A source may return errors
 /// and go on; the loop is bounded in case one never says it is finished.
 fn drain(mut source: impl PacketSource, limit: usize) {
     let mut viewer = FrameViewer::new();
+    let mut watch = Network::default();
     for _ in 0..limit {
         match source.next_frame() {
             Ok(Some(raw)) => {
-                let _ = frame::decode(&raw);
+                network(&raw, &mut watch);
                 let _ = viewer.view(&raw);
             }
             Ok(None) => return,

@@ -8,7 +8,9 @@
 //! acknowledgement numbers, flags, payload length and up to 64 bytes of each end of the
 //! payload: a cheap digest that does not read every byte of a 1 GiB transfer twice), which also
 //! catches the `any` case where the link headers of the two copies differ; for any other frame,
-//! every byte of it.
+//! every byte of it. On Ethernet the MAC addresses count too: a segment again between other
+//! MACs was sent on by a host in the middle ([`crate::forwarded`]), maybe within the same
+//! microsecond, and is no repeat.
 //!
 //! Memory is bounded and the common case cheap. The digests of the capture's first [`HEAD`]
 //! frames are kept for good (a concatenated capture repeats from its start), those of the latest
@@ -74,6 +76,15 @@ pub fn segment_digest(seg: &Segment<'_>) -> u64 {
     p.get(p.len().saturating_sub(SAMPLE)..)
         .unwrap_or_default()
         .hash(&mut h);
+    h.finish()
+}
+
+/// `digest` told apart by the Ethernet addresses (the first 12 bytes of `frame`): a segment
+/// that comes again between other MACs was sent on by a host in the middle
+/// ([`crate::forwarded`]), not captured twice.
+pub fn with_macs(digest: u64, frame: &[u8]) -> u64 {
+    let mut h = FxHasher::default();
+    (digest, frame.get(..12).unwrap_or_default()).hash(&mut h);
     h.finish()
 }
 

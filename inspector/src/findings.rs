@@ -269,6 +269,39 @@ fn session_findings(s: &crate::ftp_session::Session, out: &mut Vec<FindingEvent>
             });
         }
     }
+    for theft in &s.passive_thefts {
+        let outcome = if theft.bytes > 0 {
+            format!(
+                "{} byte(s) crossed it: that host got the file, or sent its own",
+                theft.bytes
+            )
+        } else {
+            "no data crossed it (the server refused the connection, or the capture misses it)"
+                .to_owned()
+        };
+        out.push(FindingEvent {
+            frames: vec![theft.announced, theft.opened],
+            filter: String::new(),
+            id: "pasv-theft",
+            severity: if theft.bytes > 0 { "high" } else { "medium" },
+            message: format!(
+                "passive port {} (announced in frame {}) was connected to from {}, not from the \
+                 client {} (frame {}); {outcome}",
+                theft.listener,
+                theft.announced,
+                theft.connector,
+                s.client.ip(),
+                theft.opened
+            ),
+            frame: theft.opened,
+            session: Some(s.id),
+            why: "whoever connects to the announced port first gets the data connection: \
+                  port stealing, easy when passive ports are predictable",
+            fix: "servers must accept a passive data connection only from the control \
+                  connection's client address, and pick passive ports at random",
+            reference: "RFC 2577 §8",
+        });
+    }
     if let Some((banner, frame)) = &s.banner
         && discloses_version(banner)
     {

@@ -152,7 +152,7 @@ impl FlowTable {
         } else {
             &[seg.dst, seg.src]
         };
-        match tracker.match_data(candidates) {
+        match tracker.match_data(candidates, (seg.src, seg.dst), ctx) {
             Some(transfer) => Role::Known(ConnectionRole::Data { transfer }),
             None if opening => {
                 tracker.note_unannounced_open(seg.src, seg.dst);

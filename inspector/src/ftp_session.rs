@@ -126,11 +126,40 @@ pub struct Session {
     /// Frames of control connection segments whose bytes differ from an earlier copy (the first
     /// copy was read), at most 64.
     pub conflicting_frames: Vec<u64>,
+    /// Passive ports connected to from another address than the client's, at most 64.
+    pub passive_thefts: Vec<PassiveTheft>,
     ascii: bool,
     rest: Option<u64>,
     sizes: HashMap<String, u64>,
     transfer: Option<usize>,
     unbound_data: Option<usize>,
+}
+
+/// A passive port (227/229) that another host than the client connected to first (RFC 2577
+/// §8, port stealing): that host gets the file, or sends its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PassiveTheft {
+    /// The server's passive port.
+    pub listener: SocketAddr,
+    /// Who connected to it.
+    pub connector: SocketAddr,
+    /// Frame of the 227/229 reply that announced the port.
+    pub announced: u64,
+    /// Frame of the connection's first segment (its SYN when captured).
+    pub opened: u64,
+    /// Bytes that crossed that connection, both ways (0: the server refused the connection,
+    /// or the capture does not show its data).
+    pub bytes: u64,
+}
+
+/// A data connection announced but not seen yet.
+#[derive(Debug, Clone, Copy)]
+struct Expected {
+    /// Index of the session.
+    session: usize,
+    mode: DataMode,
+    /// Frame of the command (PORT/EPRT) or reply (227/229) that announced it.
+    frame: u64,
 }
 
 /// All sessions, transfers and events of one capture.
@@ -142,8 +171,8 @@ pub struct Tracker {
     pub transfers: crate::slots::Slots<Transfer>,
     /// Everything found so far (not sorted).
     pub events: Vec<Event>,
-    /// Data connections announced but not yet seen: listener address → (session index, mode).
-    expected: HashMap<SocketAddr, (usize, DataMode)>,
+    /// Data connections announced but not yet seen: listener address → who announced it.
+    expected: HashMap<SocketAddr, Expected>,
     /// Where transfer content goes (`--extract`), if anywhere.
     extract: Option<Box<dyn ExtractSink>>,
     /// TLS control and data connections (FTPS, RFC 4217) and the key log.
@@ -151,6 +180,9 @@ pub struct Tracker {
     /// Sessions whose control connection ended, for the reader to take (a streaming reader
     /// reports and drops them).
     pub ended: Vec<usize>,
+    /// Data connections opened by another host than the client: transfer → (session index,
+    /// index in its `passive_thefts`), to count their bytes.
+    thefts: HashMap<TransferId, (usize, usize)>,
 }
 
 impl std::fmt::Debug for Tracker {
@@ -161,6 +193,14 @@ impl std::fmt::Debug for Tracker {
             .field("events", &self.events.len())
             .field("extract", &self.extract.is_some())
             .finish_non_exhaustive()
+    }
+}
+
+fn expected(session: usize, mode: DataMode, ctx: Ctx) -> Expected {
+    Expected {
+        session,
+        mode,
+        frame: ctx.frame,
     }
 }
 
@@ -211,6 +251,7 @@ impl Tracker {
             prot_clear: None,
             port_addresses: Vec::new(),
             conflicting_frames: Vec::new(),
+            passive_thefts: Vec::new(),
             ascii: false,
             rest: None,
             sizes: HashMap::new(),
@@ -506,11 +547,13 @@ impl Tracker {
             Some(Command::Port { addr }) => {
                 let addr = SocketAddr::V4(*addr);
                 session.port_addresses.push((addr, ctx.frame));
-                self.expected.insert(addr, (s, DataMode::Active));
+                self.expected
+                    .insert(addr, expected(s, DataMode::Active, ctx));
             }
             Some(Command::Eprt { addr }) => {
                 session.port_addresses.push((*addr, ctx.frame));
-                self.expected.insert(*addr, (s, DataMode::Active));
+                self.expected
+                    .insert(*addr, expected(s, DataMode::Active, ctx));
             }
             Some(Command::Rest { offset }) => session.rest = Some(*offset),
             Some(Command::Type { transfer_type }) => {
@@ -637,17 +680,20 @@ impl Tracker {
             (Some(Command::Pasv), ReplyCode::ENTERING_PASSIVE) => {
                 if let Ok(addr) = host_port::parse_pasv_reply(&text) {
                     let addr = SocketAddr::V4(addr);
-                    self.expected.insert(addr, (s, DataMode::Passive));
+                    self.expected
+                        .insert(addr, expected(s, DataMode::Passive, ctx));
                     // Behind NAT the announced address differs: the port on the control
                     // connection's server address is the likelier one.
                     let local = SocketAddr::new(session.server.ip(), addr.port());
-                    self.expected.insert(local, (s, DataMode::Passive));
+                    self.expected
+                        .insert(local, expected(s, DataMode::Passive, ctx));
                 }
             }
             (Some(Command::Epsv { .. }), ReplyCode::ENTERING_EXTENDED_PASSIVE) => {
                 if let Ok(port) = host_port::parse_epsv_reply(&text) {
                     let addr = SocketAddr::new(session.server.ip(), port);
-                    self.expected.insert(addr, (s, DataMode::Passive));
+                    self.expected
+                        .insert(addr, expected(s, DataMode::Passive, ctx));
                 }
             }
             (Some(Command::Size { path }), ReplyCode::FILE_STATUS) => {
@@ -712,10 +758,39 @@ impl Tracker {
     }
 
     /// A new TCP connection: is it a data connection somebody announced? `candidates` are the
-    /// side that was connected to (or both sides when the SYN was not captured).
-    pub fn match_data(&mut self, candidates: &[SocketAddr]) -> Option<TransferId> {
-        let (s, mode) = candidates.iter().find_map(|a| self.expected.remove(a))?;
+    /// side that was connected to (or both sides when the SYN was not captured); `ends` the
+    /// connection's two addresses, seen first in `ctx`.
+    pub fn match_data(
+        &mut self,
+        candidates: &[SocketAddr],
+        ends: (SocketAddr, SocketAddr),
+        ctx: Ctx,
+    ) -> Option<TransferId> {
+        let (
+            listener,
+            Expected {
+                session: s,
+                mode,
+                frame,
+            },
+        ) = candidates
+            .iter()
+            .find_map(|a| Some((*a, self.expected.remove(a)?)))?;
         let session = self.sessions.get_mut(s)?;
+        let connector = if listener == ends.1 { ends.0 } else { ends.1 };
+        let theft = (mode == DataMode::Passive
+            && connector.ip() != session.client.ip()
+            && session.passive_thefts.len() < 64)
+            .then(|| {
+                session.passive_thefts.push(PassiveTheft {
+                    listener,
+                    connector,
+                    announced: frame,
+                    opened: ctx.frame,
+                    bytes: 0,
+                });
+                session.passive_thefts.len() - 1
+            });
         let bound = session.transfer.filter(|&i| {
             self.transfers
                 .get(i)
@@ -733,6 +808,9 @@ impl Tracker {
         if let Some(t) = self.transfers.get_mut(idx) {
             t.state = TransferState::Open;
             t.mode = Some(mode);
+        }
+        if let Some(k) = theft {
+            self.thefts.insert(idx, (s, k));
         }
         Some(idx)
     }
@@ -801,6 +879,17 @@ impl Tracker {
             Some(p) => Chunk::Data(p),
             None => chunk,
         };
+        if let Some(&(s, k)) = self.thefts.get(&idx)
+            && let Some(theft) = self
+                .sessions
+                .get_mut(s)
+                .and_then(|x| x.passive_thefts.get_mut(k))
+        {
+            theft.bytes += match chunk {
+                Chunk::Data(d) => d.len() as u64,
+                Chunk::Gap { len } => len,
+            };
+        }
         if let Some(t) = self.transfers.get_mut(idx) {
             t.push(dir, chunk, ctx.frame, self.extract.as_deref_mut());
         }
@@ -911,6 +1000,7 @@ impl Tracker {
             self.transfers.retire(idx);
             self.tls.data.remove(&idx);
         }
+        self.thefts.retain(|_, (session, _)| *session != s);
         self.sessions.retire(s);
         self.tls.forget_control(s);
     }
@@ -1138,7 +1228,10 @@ mod tests {
             ctx(3),
         );
         let listener: SocketAddr = "127.0.0.1:51210".parse().unwrap();
-        let idx = t.match_data(&[listener]).expect("announced");
+        let client: SocketAddr = "127.0.0.1:40001".parse().unwrap();
+        let idx = t
+            .match_data(&[listener], (client, listener), ctx(4))
+            .expect("announced");
         (t, idx)
     }
 
@@ -1154,6 +1247,37 @@ mod tests {
         assert_eq!(transfer.bytes, 5);
         assert!(transfer.complete, "{transfer:?}");
         assert_eq!(transfer.mode, Some("passive"));
+    }
+
+    #[test]
+    fn a_passive_port_opened_from_another_address_is_a_theft_and_from_the_client_is_not() {
+        let (t, _) = tracker_with_passive_data();
+        assert_eq!(t.sessions.get(0).map(|s| s.passive_thefts.len()), Some(0));
+        let mut t = tracker_with_session();
+        t.client_bytes(0, Chunk::Data(b"EPSV\r\n"), ctx(2));
+        t.server_bytes(
+            0,
+            Chunk::Data(b"229 Entering Extended Passive Mode (|||51210|)\r\n"),
+            ctx(3),
+        );
+        let listener: SocketAddr = "127.0.0.1:51210".parse().unwrap();
+        let eve: SocketAddr = "127.0.0.14:50000".parse().unwrap();
+        // The SYN was not captured: both ends are candidates, the listener is recognised.
+        let idx = t
+            .match_data(&[eve, listener], (listener, eve), ctx(5))
+            .expect("announced");
+        t.data_bytes(idx, 0, Chunk::Data(b"the secret"), ctx(6));
+        let theft = PassiveTheft {
+            listener,
+            connector: eve,
+            announced: 3,
+            opened: 5,
+            bytes: 10,
+        };
+        assert_eq!(
+            t.sessions.get(0).map(|s| s.passive_thefts.clone()),
+            Some(vec![theft])
+        );
     }
 
     /// RETR a.bin over a passive data connection that carries `chunks`, the server announcing
@@ -1229,6 +1353,25 @@ mod tests {
         assert!(t.gaps.is_empty(), "{t:?}");
         assert!(!t.complete, "{t:?}");
         assert_reason(&t, "5 of 10 announced bytes");
+    }
+
+    #[test]
+    fn after_rest_a_150_announcing_the_bytes_that_cross_or_the_whole_file_is_complete() {
+        for announced in ["5", "10"] {
+            let (mut t, idx) = tracker_with_passive_data();
+            t.client_bytes(0, Chunk::Data(b"REST 5\r\n"), ctx(2));
+            t.server_bytes(0, Chunk::Data(b"350 Restarting at 5.\r\n"), ctx(3));
+            t.client_bytes(0, Chunk::Data(b"RETR a.bin\r\n"), ctx(4));
+            let opening = format!("150 here ({announced} bytes)\r\n");
+            t.server_bytes(0, Chunk::Data(opening.as_bytes()), ctx(5));
+            t.data_bytes(idx, 1, Chunk::Data(b"world"), ctx(6));
+            t.data_closed(idx, false, [true, true]);
+            t.server_bytes(0, Chunk::Data(b"226 done\r\n"), ctx(7));
+            t.finish();
+            let transfer = first_transfer(&t);
+            assert_eq!(transfer.rest, Some(5), "{transfer:?}");
+            assert!(transfer.complete, "{announced}: {transfer:?}");
+        }
     }
 
     #[test]

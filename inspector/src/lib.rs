@@ -6,6 +6,8 @@
 //! - [`source`]: the [`source::PacketSource`] seam, the pcap/pcapng readers and live capture.
 //! - [`frame`]: link layer → IP → TCP segment (etherparse, lax).
 //! - [`duplicates`]: frames a capture holds twice, left out (bounded window of digests).
+//! - [`arp`]: ARP spoofing: an address claimed by two MACs, unsolicited replies in bursts.
+//! - [`forwarded`]: one TCP segment seen twice with different MACs (a host in the middle).
 //! - [`defrag`]: IP fragments put back together (bounded), overlaps that disagree reported.
 //! - [`flow`]: connections, their roles (control, data, other).
 //! - [`reassembly`]: one TCP byte stream per direction, with explicit gaps.
@@ -18,7 +20,9 @@
 //! - [`stitch`]: downloads resumed with REST put back together.
 //! - [`findings`]: security findings (RFC 2577, RFC 4217).
 //! - [`event`]: the events, which are the `--json` contract.
-//! - [`report`]: tables for people and JSON lines for programs.
+//! - [`report`]: tables for people and JSON lines for programs; ladder diagrams, HTML.
+//! - [`ladder`]: each session as a ladder (sequence) diagram model, for `--flow` and `--html`.
+//! - [`pictures`]: `read --flow` and `read --html`.
 //! - [`stream`]: the event flow of `read`: each session written when it is over, a bounded summary.
 //! - [`slots`]: numbered sessions and transfers that are dropped once reported.
 //! - [`read`]: `inspector read` (capture files → report).
@@ -29,6 +33,7 @@
 //! Data flow: `PacketSource` → [`frame::decode`] → [`flow::FlowTable`] → [`reassembly::Reassembler`]
 //! → [`ftp_session::Tracker`] → [`findings::find`] → events → [`report`].
 
+pub mod arp;
 pub mod content_hash;
 pub mod defrag;
 pub mod duplicates;
@@ -37,10 +42,13 @@ pub mod exit_code;
 pub mod extract;
 pub mod findings;
 pub mod flow;
+pub mod forwarded;
 pub mod frame;
 pub mod ftp_session;
+pub mod ladder;
 pub mod live;
 pub mod packet_view;
+pub mod pictures;
 pub mod read;
 pub mod reassembly;
 pub mod report;
@@ -166,6 +174,8 @@ fn read_frames(
     ports.extend(&options.ports);
     let mut flows = flow::FlowTable::new(ports, options.stream_cap);
     let mut duplicates = duplicates::Duplicates::new();
+    let mut arp = arp::ArpWatch::new();
+    let mut forwarded = forwarded::Forwarded::new();
     let mut defrag = defrag::Defragmenter::new();
     let mut broken_rebuilt: (u64, u64) = (0, 0);
     let mut last = Ctx::default();
@@ -201,7 +211,21 @@ fn read_frames(
             Ok(_) => Some(duplicates::frame_digest(frame.bytes)),
             Err(_) => None,
         };
-        if digest.is_some_and(|d| duplicates.is_repeat(d, frame.number, frame.timestamp)) {
+        // Before repeats are left out: a forwarded copy is what these look for.
+        match (&decoded, digest) {
+            (Ok(Decoded::Tcp(segment)), Some(d)) => forwarded.observe(&frame, segment, d),
+            (Ok(Decoded::Other), _) => arp.observe(&frame),
+            _ => {}
+        }
+        // A segment again with other MAC addresses was forwarded, not captured twice, however
+        // close in time (a forwarder can send it on within the microsecond).
+        let repeat = match (&decoded, digest) {
+            (Ok(Decoded::Tcp(_)), Some(d)) if frame.link_type == source::LinkType::ETHERNET => {
+                Some(duplicates::with_macs(d, frame.bytes))
+            }
+            _ => digest,
+        };
+        if repeat.is_some_and(|d| duplicates.is_repeat(d, frame.number, frame.timestamp)) {
             continue;
         }
         match decoded {
@@ -270,6 +294,8 @@ fn read_frames(
     flows.finish(last, tracker);
     let mut found: Vec<FindingEvent> = duplicates.finding(&analysis.name).into_iter().collect();
     found.extend(fragment_overlap_finding(&defrag, &analysis.name));
+    found.extend(arp.findings());
+    found.extend(forwarded.findings());
     found
 }
 

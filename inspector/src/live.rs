@@ -49,6 +49,12 @@ pub struct LiveArgs {
     /// Out-of-order bytes kept per direction of a TCP connection before a hole is a gap.
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
     pub stream_cap: usize,
+    /// When the capture stops, draw each session as a ladder diagram before the tables.
+    #[arg(long)]
+    pub flow: bool,
+    /// Draw `--flow` in plain ASCII (by default it follows the locale: LC_ALL, LC_CTYPE, LANG).
+    #[arg(long)]
+    pub ascii: bool,
 }
 
 /// Runs `inspector live`; returns the exit code (that of `read`, plus [`EXIT_SKIPPED`] when
@@ -110,7 +116,13 @@ pub fn run_live(args: &LiveArgs, color: bool, out: &mut impl Write, err: &mut im
     let mut streamed = Ok(());
     // Server ports whose Decode As hint was given: once per port, not per session.
     let mut hinted: Vec<u16> = Vec::new();
-    let analysis = analyze_with(&mut live, &options, extract, &mut |event| {
+    // A live capture is read once: the data connections' SYN/FIN for `--flow` are noted on the
+    // way.
+    let mut tee = crate::ladder::connections::Tee {
+        inner: &mut live,
+        collector: crate::ladder::connections::Collector::default(),
+    };
+    let analysis = analyze_with(&mut tee, &options, extract, &mut |event| {
         if streamed.is_ok() {
             streamed = if args.json {
                 json::write_event(out, event)
@@ -130,6 +142,7 @@ pub fn run_live(args: &LiveArgs, color: bool, out: &mut impl Write, err: &mut im
             .and_then(|()| out.flush());
         }
     });
+    let conns = tee.collector.finish();
     let stats = live.stats();
     let written = streamed.and_then(|()| {
         if args.json {
@@ -147,6 +160,17 @@ pub fn run_live(args: &LiveArgs, color: bool, out: &mut impl Write, err: &mut im
             writeln!(out, "{}", stats_json(&stats, &analysis))
         } else {
             writeln!(out)?;
+            if args.flow {
+                let ladders = crate::ladder::build(&analysis.events, &conns, analysis.first_time);
+                let style = crate::report::ladder_text::TextStyle {
+                    color,
+                    ascii: args.ascii
+                        || !crate::report::ladder_text::locale_is_utf8(|k| std::env::var(k).ok()),
+                    width: 100,
+                };
+                crate::report::ladder_text::write(out, &args.iface, &ladders, style)?;
+                writeln!(out)?;
+            }
             table::write(
                 out,
                 &analysis,

@@ -1,5 +1,5 @@
 //! `inspector frame`: one frame the way Wireshark's packet-details pane shows it: frame, link
-//! layer, IPv4/IPv6, TCP (sequence and acknowledgement numbers absolute and relative) or UDP,
+//! layer, IPv4/IPv6, TCP (sequence and acknowledgement numbers absolute and relative), UDP or ARP,
 //! the FTP lines or the data it carries, and a hex dump.
 //!
 //! Headers are read with the same [`frame::slice`] the analysis uses; which connections are FTP
@@ -69,6 +69,8 @@ pub struct FrameView {
     pub udp: Option<UdpView>,
     /// The ICMP or ICMPv6 header, if any.
     pub icmp: Option<IcmpView>,
+    /// The ARP packet (IPv4 over Ethernet), if any.
+    pub arp: Option<ArpView>,
     /// What the TCP or UDP payload is (null when there is none).
     pub payload: Option<PayloadView>,
     /// Where decoding stopped, if it did (a header cut short, an unknown link type).
@@ -270,6 +272,21 @@ pub struct IcmpView {
     pub code: u8,
     /// `icmp.checksum`.
     pub checksum: u16,
+}
+
+/// An ARP packet for IPv4 over Ethernet (`arp.*`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ArpView {
+    /// `arp.opcode`: 1 request, 2 reply.
+    pub opcode: u16,
+    /// `arp.src.hw_mac`.
+    pub sender_mac: String,
+    /// `arp.src.proto_ipv4`.
+    pub sender_ip: String,
+    /// `arp.dst.hw_mac` (zeros in a request).
+    pub target_mac: String,
+    /// `arp.dst.proto_ipv4`.
+    pub target_ip: String,
 }
 
 /// What a segment's payload is (`"type"` names it).
@@ -507,6 +524,7 @@ impl FrameViewer {
             tcp: None,
             udp: None,
             icmp: None,
+            arp: None,
             payload: None,
             error: None,
             bytes: hex::encode(raw.bytes),
@@ -529,6 +547,17 @@ impl FrameViewer {
             if let Some(p) = packet.ether_payload() {
                 *ether_type = p.ether_type.0;
             }
+        }
+        if let Some(LaxNetSlice::Arp(a)) = &packet.net
+            && let Some(arp) = crate::arp::Arp::parse(a.slice())
+        {
+            view.arp = Some(ArpView {
+                opcode: if arp.reply { 2 } else { 1 },
+                sender_mac: crate::arp::mac_text(&arp.sender_mac),
+                sender_ip: arp.sender_ip.to_string(),
+                target_mac: crate::arp::mac_text(&arp.target_mac),
+                target_ip: arp.target_ip.to_string(),
+            });
         }
         let (src_ip, dst_ip, ip_payload_claimed) = self.ip_views(&packet, &mut view);
         match &packet.transport {
@@ -1081,6 +1110,15 @@ pub fn render(v: &FrameView, hinted: &mut Vec<u16>) -> String {
         );
         let _ = writeln!(s, "    Hop Limit: {}", ip.hop_limit);
     }
+    if let Some(a) = &v.arp {
+        let what = if a.opcode == 2 { "reply" } else { "request" };
+        let _ = writeln!(s, "Address Resolution Protocol ({what})");
+        let _ = writeln!(s, "    Opcode: {what} ({})", a.opcode);
+        let _ = writeln!(s, "    Sender MAC address: {}", a.sender_mac);
+        let _ = writeln!(s, "    Sender IP address: {}", a.sender_ip);
+        let _ = writeln!(s, "    Target MAC address: {}", a.target_mac);
+        let _ = writeln!(s, "    Target IP address: {}", a.target_ip);
+    }
     if let Some(t) = &v.tcp {
         let _ = writeln!(
             s,
@@ -1344,6 +1382,45 @@ mod tests {
 
     use etherparse::PacketBuilder;
     use std::time::Duration;
+
+    #[test]
+    fn an_arp_reply_is_shown_with_its_addresses() {
+        let mut bytes = [
+            vec![2, 0, 0, 0, 0, 1],
+            vec![2, 0, 0, 0, 0, 0x0e],
+            vec![8, 6],
+        ]
+        .concat();
+        bytes.extend([0, 1, 8, 0, 6, 4, 0, 2, 2, 0, 0, 0, 0, 0x0e, 10, 66, 0, 2]);
+        bytes.extend([2, 0, 0, 0, 0, 1, 10, 66, 0, 1]);
+        let raw = RawFrame {
+            number: 3,
+            timestamp: Duration::from_secs(1),
+            link_type: LinkType::ETHERNET,
+            bytes: &bytes,
+            wire_len: bytes.len() as u32,
+        };
+        let v = FrameViewer::new().view(&raw);
+        let arp = v.arp.clone().expect("an ARP view");
+        assert_eq!(arp.opcode, 2);
+        assert_eq!(arp.sender_mac, "02:00:00:00:00:0e");
+        assert_eq!(arp.sender_ip, "10.66.0.2");
+        assert_eq!(arp.target_ip, "10.66.0.1");
+        let text = render(&v, &mut Vec::new());
+        assert!(
+            text.contains("Address Resolution Protocol (reply)"),
+            "{text}"
+        );
+        assert!(text.contains("Sender IP address: 10.66.0.2"), "{text}");
+        // Cut short: no ARP view, and no panic.
+        for cut in 14..bytes.len() {
+            let raw = RawFrame {
+                bytes: &bytes[..cut],
+                ..raw
+            };
+            assert_eq!(FrameViewer::new().view(&raw).arp, None, "cut at {cut}");
+        }
+    }
 
     fn segment(
         from_client: bool,

@@ -36,6 +36,26 @@ pub struct ReadArgs {
     /// 5 KiB with --json); without it each session is written when it is over.
     #[arg(long)]
     pub sort: bool,
+    /// Draw each session as a ladder (sequence) diagram instead of the tables: `--flow` for the
+    /// terminal, `--flow=mermaid` for a Mermaid sequenceDiagram.
+    #[arg(long, value_enum, value_name = "FORMAT", num_args = 0..=1, require_equals = true,
+          default_missing_value = "text")]
+    pub flow: Option<FlowFormat>,
+    /// Draw `--flow` in plain ASCII (by default it follows the locale: LC_ALL, LC_CTYPE, LANG).
+    #[arg(long)]
+    pub ascii: bool,
+    /// Also write a self-contained HTML report of the capture to FILE (one capture only).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+/// What `--flow` draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FlowFormat {
+    /// A ladder diagram for the terminal.
+    Text,
+    /// A Mermaid sequenceDiagram (for Markdown reports).
+    Mermaid,
 }
 
 /// Runs `inspector read`; returns the exit code.
@@ -55,6 +75,13 @@ pub fn read(args: &ReadArgs, color: bool, out: &mut impl Write, err: &mut impl W
         keylog,
     };
     let several = args.files.len() > 1;
+    if several && args.html.is_some() {
+        let _ = writeln!(
+            err,
+            "inspector: --html writes the report of one capture: give one file"
+        );
+        return EXIT_ERROR;
+    }
     for file in &args.files {
         // A sink per capture: its names are made unique against the folder as it is then.
         let extract = match extract::sink_for(args.extract.as_deref()) {
@@ -69,7 +96,9 @@ pub fn read(args: &ReadArgs, color: bool, out: &mut impl Write, err: &mut impl W
             color,
             group_findings: false,
         };
-        let outcome = if args.sort {
+        let outcome = if args.flow.is_some() || args.html.is_some() {
+            crate::pictures::run(args, file, &options, extract, style, out, err)
+        } else if args.sort {
             sorted(args, file, &options, extract, several, style, out, err)
         } else if args.json {
             let mut report = match json::Lines::new(out, several.then_some(name.as_str())) {
@@ -99,7 +128,7 @@ pub fn read(args: &ReadArgs, color: bool, out: &mut impl Write, err: &mut impl W
 }
 
 /// How reading one capture went.
-enum Outcome {
+pub(crate) enum Outcome {
     /// Read; `skipped` when something was skipped (a warning).
     Read { skipped: bool },
     /// The file could not be read at all (said on stderr).

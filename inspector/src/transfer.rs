@@ -394,7 +394,9 @@ impl Transfer {
             && direction != DataDirection::Listing
         {
             let have = self.offset + self.rest.unwrap_or(0);
-            if have != expected {
+            // After REST servers differ: most announce the whole file's size, ours (and
+            // RetrOpening's `size`) the bytes that cross. Either one matching is complete.
+            if have != expected && self.offset != expected {
                 reasons.push(format!("{have} of {expected} announced bytes"));
             }
         }

@@ -145,7 +145,7 @@ fn broken_not_a_capture() {
 /// control connection is found by its content (lab4's locked-out connections by their 421).
 #[test]
 fn lab_captures() {
-    for lab in 0..=6 {
+    for lab in 0..=7 {
         golden(&format!("lab{lab}"), &format!("lab{lab}.pcapng"), &[]);
     }
     // Lab 5 is FTPS: with its key log, what the server's admin (or whoever holds the log) reads.

@@ -45,16 +45,6 @@ fn frame_fields_agree_with_tshark_on_every_frame_of_every_shipped_capture() {
     }
     let compared: usize = shipped_captures()
         .iter()
-        // Lab 6's eve sits in the middle: every segment of the ARP part is there twice (in, and
-        // forwarded). tshark dissects the first copy and calls the second a retransmission; the
-        // inspector reports the second. Left out until the inspector's findings for a
-        // forwarding host (issue 15, item 3) settle which copy a command belongs to.
-        .filter(|file| {
-            !file
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("lab6"))
-        })
         .map(|file| frames_agree_with_tshark(file))
         .sum();
     assert!(compared > 10_000, "only {compared} fields compared");

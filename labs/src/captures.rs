@@ -49,9 +49,7 @@ pub fn run(args: &CapturesArgs) -> Result<bool, LabError> {
     };
     let labs: Vec<u8> = match args.lab {
         Some(n) => vec![n],
-        None => (0..lab::COUNT)
-            .filter_map(|n| u8::try_from(n).ok())
-            .collect(),
+        None => lab::numbers().collect(),
     };
     let mut ok = true;
     for n in labs {
@@ -60,26 +58,39 @@ pub fn run(args: &CapturesArgs) -> Result<bool, LabError> {
             None => Secrets::new(args.seed),
         };
         let file = out.join(format!("lab{n}.pcapng"));
-        if n == crate::netlab::LAB {
-            ok &= crate::netlab::record(&tools, &secrets, &file)
-                .map_err(LabError::step(format!("recording {}", file.display())))?;
-            continue;
-        }
-        ok &= record(&tools, n, &secrets, &file)
+        let host = format!("127.0.0.{}", 30 + n);
+        ok &= record(&tools, n, &secrets, &file, &host)
             .map_err(LabError::step(format!("recording {}", file.display())))?;
     }
     Ok(ok)
 }
 
-fn record(tools: &Tools, n: u8, secrets: &Secrets, file: &Path) -> Result<bool, LabError> {
+/// Records lab `n`'s scripted session with `secrets` into `file`, its servers on the loopback
+/// address `host` (tcpdump keeps that address's frames only); false when the capture does not
+/// show what the lab expects.
+pub fn record(
+    tools: &Tools,
+    n: u8,
+    secrets: &Secrets,
+    file: &Path,
+    host: &str,
+) -> Result<bool, LabError> {
     let lab = lab::get(n);
-    let host = format!("127.0.0.{}", 30 + n);
+    if n == crate::netlab::LAB {
+        // Lab 6 lives in network namespaces of its own, not on `host`.
+        return crate::netlab::record(tools, secrets, file);
+    }
+    if n == lab::CAPSTONE {
+        println!("lab{n}: playing the incident on 127.77.0.0/16");
+        crate::scene::record(tools, secrets, file)?;
+        return check_recorded(tools, lab, secrets, file, true);
+    }
     // FTPS labs: the server writes the key log next to the capture (a fresh one per recording).
     let keylog = lab.tls.then(|| crate::lab::keylog_for(file));
     if let Some(k) = &keylog {
         let _ = std::fs::remove_file(k);
     }
-    let stage = Stage::start(tools, lab, secrets, &host, None, keylog.as_deref())?;
+    let stage = Stage::start(tools, lab, secrets, host, None, keylog.as_deref())?;
     let work = WorkDir::new("capture")?;
     let raw = work.path().join("raw.pcap");
     let mut tcpdump = Command::new("tcpdump");
@@ -106,9 +117,7 @@ fn record(tools: &Tools, n: u8, secrets: &Secrets, file: &Path) -> Result<bool, 
         "tcpdump did not start capturing (it needs root)",
     ))?;
     println!("lab{n}: recording on {host}");
-    let steps = crate::text::parse(crate::text::LABS[usize::from(n)])
-        .steps
-        .len();
+    let steps = crate::text::parse(crate::text::markdown(n)).steps.len();
     let mut ok = true;
     for k in 1..=steps {
         for action in (lab.script)(secrets, k) {
@@ -117,7 +126,7 @@ fn record(tools: &Tools, n: u8, secrets: &Secrets, file: &Path) -> Result<bool, 
             }
         }
     }
-    wait_marker(&raw, &host)?;
+    wait_marker(&raw, host)?;
     guard.stop_with(rustix::process::Signal::INT);
     drop(stage);
     let mut editcap = Command::new("editcap");
@@ -131,6 +140,17 @@ fn record(tools: &Tools, n: u8, secrets: &Secrets, file: &Path) -> Result<bool, 
             stderr: out.stderr.trim().to_owned(),
         });
     }
+    check_recorded(tools, lab, secrets, file, ok)
+}
+
+/// Checks a recorded capture with its lab's expectations; `ok`: whether the recording went well.
+fn check_recorded(
+    tools: &Tools,
+    lab: &lab::Lab,
+    secrets: &Secrets,
+    file: &Path,
+    mut ok: bool,
+) -> Result<bool, LabError> {
     let events = events::read_capture(&tools.inspector, file)?;
     let seen = Seen {
         events,
@@ -150,7 +170,8 @@ fn record(tools: &Tools, n: u8, secrets: &Secrets, file: &Path) -> Result<bool, 
     }
     let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     println!("  wrote {} ({size} bytes)", file.display());
-    if let Some(k) = &keylog {
+    if lab.tls {
+        let k = crate::lab::keylog_for(file);
         println!("  wrote {} (the server's TLS key log)", k.display());
     }
     Ok(ok)

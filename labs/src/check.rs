@@ -61,17 +61,23 @@ pub fn resolve(path: &Path) -> PathBuf {
 
 /// The answers for a capture and the student's (or a seed's) secrets.
 pub fn compute(lab: u8, capture: &Path, secrets: &Secrets) -> Result<Vec<Answer>, LabError> {
+    let seen = read_seen(lab, capture)?;
+    Ok(lab::get(lab).answers_for(&seen, secrets))
+}
+
+/// What a capture shows for lab `lab`: the inspector's events (decrypted too, with the key log
+/// next to it) and its TCP segments.
+pub fn read_seen(lab: u8, capture: &Path) -> Result<Seen, LabError> {
     let tools = Tools::locate()?;
     let lab = lab::get(lab);
-    let seen = Seen {
+    Ok(Seen {
         events: events::read_capture(&tools.inspector, capture)?,
         extracted: Vec::new(),
         packets: Packets::read(capture)?,
         decrypted: lab.decrypted_events(&tools.inspector, capture)?,
         arp: crate::packets::read_arp(capture).unwrap_or_default(),
         client: crate::lab::client_packets(capture),
-    };
-    Ok(lab.answers_for(&seen, secrets))
+    })
 }
 
 /// Verdict on one answer.
@@ -155,10 +161,14 @@ pub fn run(args: &CheckArgs) -> Result<bool, LabError> {
         "cannot read the answers file {}",
         file.display()
     )))?;
-    let table: toml::Table = raw.parse().map_err(|source| LabError::Toml {
-        file: file.clone(),
-        source,
-    })?;
+    let table: toml::Table = if n == lab::CAPSTONE {
+        crate::report::parse(&raw)
+    } else {
+        raw.parse().map_err(|source| LabError::Toml {
+            file: file.clone(),
+            source,
+        })?
+    };
     let seed = match (args.seed, table.get("seed")) {
         (Some(s), _) => Some(s),
         (None, _) if args.student.is_some() => None,
@@ -231,6 +241,19 @@ pub fn key(args: &KeyArgs) -> Result<bool, LabError> {
         _ => Secrets::new(args.seed),
     };
     let answers = compute(args.lab, &capture, &secrets)?;
+    if args.lab == lab::CAPSTONE {
+        // Lab 7's key is its incident report, filled in.
+        let shown = crate::work::shown(&capture);
+        let complete = answers
+            .iter()
+            .all(|a| !matches!(a.expected, Expected::Unknown(_)));
+        let seed = args.seed;
+        print!(
+            "{}",
+            crate::report::render(&answers, &shown, seed, secrets.student.as_deref())
+        );
+        return Ok(complete);
+    }
     println!("capture = {:?}", capture.display().to_string());
     if let Some(s) = args.seed {
         println!("seed = {s}");

@@ -464,7 +464,7 @@ pub fn parse_roster(file: &Path, text: &str) -> Result<Vec<Student>, CourseError
 
 /// Quotes a CSV field when it needs it.
 pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
+    if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_string()

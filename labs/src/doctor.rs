@@ -132,7 +132,7 @@ pub fn report(tools: Option<&Tools>) -> bool {
         };
     }
     let captures = crate::workspace_root().join("captures");
-    let missing: Vec<String> = (0..crate::lab::COUNT)
+    let missing: Vec<String> = crate::lab::numbers()
         .map(|n| format!("lab{n}.pcapng"))
         .filter(|f| !captures.join(f).is_file())
         .collect();
@@ -140,7 +140,7 @@ pub fn report(tools: Option<&Tools>) -> bool {
         line(
             Status::Ok,
             "shipped captures",
-            "captures/lab0.pcapng … lab6.pcapng (for --offline)",
+            "captures/lab0.pcapng … lab7.pcapng (for --offline)",
         );
     } else {
         line(

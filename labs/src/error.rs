@@ -171,6 +171,9 @@ pub enum LabError {
     /// `submit` cannot make a submission (what to do is in the text).
     #[error("{0}")]
     Submit(String),
+    /// A teacher command cannot do its work (what to do is in the text).
+    #[error("{0}")]
+    Teacher(String),
     /// `key --student` without the course file.
     #[error(
         "a student's answer key needs the course secret: give --course FILE (from `ftplab-lab teacher init`)"

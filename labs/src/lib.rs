@@ -22,8 +22,11 @@
 //! - [`doctor`]: `doctor`: toolchain, loopback, capture privilege, shipped captures.
 //! - [`course`]: the teacher's course secret, student tokens and the roster.
 //! - [`submit`]: `submit N`: the file a student hands in, MAC'd with their token.
-//! - [`teacher`]: `teacher init` and `teacher roster`.
+//! - [`teacher`]: `teacher init`, `roster`, `verify`, `captures`; [`grade`]: `teacher grade`;
+//!   [`provision`]: `teacher provision`.
 //! - [`error`]: [`LabError`], why a command stopped and what to do about it.
+//! - [`scene`]: lab 7's incident, played on loopback and captured for the student's seed.
+//! - [`report`]: lab 7's incident report (Markdown) read as answers.
 //! - [`captures`]: `captures`: records each lab's scripted session into `captures/labN.pcapng`.
 //! - [`netns`], [`netlab`], [`netprogs`]: lab 6's network of namespaces, its parts, and the
 //!   small programs (ARP spoofer, port thief, victim's listener) run inside it.
@@ -37,6 +40,7 @@ pub mod course;
 pub mod doctor;
 pub mod error;
 pub mod events;
+pub mod grade;
 pub mod hint;
 pub mod keys;
 pub mod lab;
@@ -46,7 +50,10 @@ pub mod netns;
 pub mod netprogs;
 pub mod packets;
 pub mod procs;
+pub mod provision;
+pub mod report;
 pub mod runner;
+pub mod scene;
 pub mod seed;
 pub mod stage;
 pub mod submit;
@@ -99,7 +106,7 @@ pub enum Command {
     Key(check::KeyArgs),
     /// Write the file to hand in for lab N: answers, your capture, its sha256, signed with your token.
     Submit(submit::SubmitArgs),
-    /// For teachers: the course secret (`init`) and the students' tokens (`roster`).
+    /// For teachers: course secret, tokens, verify, grade, captures and accounts for a class.
     Teacher(teacher::TeacherArgs),
     /// Lab 6's small programs, run by the lab inside its namespaces (ARP spoofer, port thief,
     /// victim's listener, slow client).
@@ -135,10 +142,11 @@ pub fn parse_lab(text: &str) -> Result<u8, String> {
         .trim_start_matches("labs/")
         .trim_start_matches("lab");
     match digits.parse::<u8>() {
-        Ok(n) if usize::from(n) < lab::COUNT => Ok(n),
+        Ok(n) if lab::numbers().any(|m| m == n) => Ok(n),
         _ => Err(format!(
-            "no lab `{text}`: the labs are lab0 … lab{}",
-            lab::COUNT - 1
+            "no lab `{text}`: the labs are lab0 … lab{} and lab{}",
+            lab::COUNT - 1,
+            lab::CAPSTONE
         )),
     }
 }

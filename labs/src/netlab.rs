@@ -197,8 +197,11 @@ impl NetLab {
     /// Runs part `k` (1-6) and returns what it checked.
     pub fn part(&mut self, k: usize) -> Result<Checks, LabError> {
         let mark = self.inspector.as_ref().map_or(0, LiveInspector::count);
-        // Every part but the first on a switch, also when the lab starts there (`--step K`).
-        if k > 1 {
+        // The hub part and the port stealing on a hub (eve reads the 227 she races for), every
+        // other part on a switch, also when the lab starts there (`--step K`).
+        if k == 4 {
+            self.net.set_mode(BridgeMode::Hub)?;
+        } else if k > 1 {
             self.net.set_mode(BridgeMode::Switch)?;
         }
         let mut checks = match k {
@@ -649,6 +652,12 @@ pub fn run(args: &crate::runner::LabArgs, secrets: &Secrets) -> Result<bool, Lab
 /// `ftplab-lab captures --lab 6`: every part, eve's capture into `file`; false when a part or
 /// the capture does not show what the lab expects.
 pub fn record(tools: &Tools, secrets: &Secrets, file: &Path) -> Result<bool, LabError> {
+    // The namespaces have fixed names: recordings in parallel (`teacher captures --jobs`) take
+    // turns.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let work = WorkDir::new("lab6-record")?;
     let _ = std::fs::remove_file(file);
     let _ = std::fs::remove_file(lab::client_capture_for(file));

@@ -70,7 +70,7 @@ pub fn resume_command(args: &LabArgs, step: usize) -> String {
 pub fn run(args: &LabArgs) -> Result<bool, LabError> {
     let n = args.lab;
     let lab = lab::get(n);
-    let lab_text = text::parse(text::LABS[usize::from(n)]);
+    let lab_text = text::parse(text::markdown(n));
     let steps = lab_text.steps.len();
     if args.step == 0 || args.step > steps {
         return Err(LabError::NoSuchStep { lab: n, steps });
@@ -104,6 +104,25 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
         "cannot create your work folder {}",
         work_dir.display()
     )))?;
+    // Lab 7 is a forensic case: live, the runner plays the incident once for this seed and the
+    // student reads the capture it leaves, as offline.
+    let offline_capture = match offline_capture {
+        None if n == lab::CAPSTONE => {
+            let capture = crate::work::next_capture(n);
+            println!(
+                "Playing the incident on loopback and capturing it into {} (a few seconds)…",
+                crate::work::shown(&capture)
+            );
+            crate::scene::record(&tools, &secrets, &capture)?;
+            Some(capture)
+        }
+        c => c,
+    };
+    if n == lab::CAPSTONE {
+        // The report is written during the steps: made now, naming the case's capture.
+        let capture = offline_capture.as_deref();
+        crate::work::ensure(n, capture, args.seed, secrets.student.as_deref())?;
+    }
     // What this run leaves for later: next to its capture (live) or in `offline-files/`.
     let capture = match &offline_capture {
         Some(c) => c.clone(),
@@ -134,8 +153,11 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
         .flatten();
     let all_lo = stage.work().join("all-loopback.pcapng");
     let wordlist = keep.join("words.txt");
-    std::fs::write(&wordlist, secrets.words.join("\n") + "\n")
-        .map_err(LabError::io(format!("cannot write {}", wordlist.display())))?;
+    // Lab 7 asks for the password its capture holds: no word list holding it.
+    if n != lab::CAPSTONE {
+        std::fs::write(&wordlist, secrets.words.join("\n") + "\n")
+            .map_err(LabError::io(format!("cannot write {}", wordlist.display())))?;
+    }
     // The originals, to compare with what the capture gives back after the lab has ended.
     if let Some(server) = stage.servers.first() {
         let originals = keep.join("originals");
@@ -277,10 +299,15 @@ pub fn run(args: &LabArgs) -> Result<bool, LabError> {
         (None, None) => Seen::default(),
     };
     if let Some(k) = stopped_at {
-        println!(
-            "Stopped at step {k}: `{}` resumes here.",
-            resume_command(args, k)
-        );
+        let mut resume = resume_command(args, k);
+        if n == lab::CAPSTONE && !args.offline {
+            // The case is played once: resuming reads its capture instead of a new incident.
+            resume.push_str(&format!(
+                " --offline --capture {}",
+                crate::work::shown(&capture)
+            ));
+        }
+        println!("Stopped at step {k}: `{resume}` resumes here.");
         return Ok(true);
     }
     println!("\n━━ What you should have seen ━━");
@@ -343,7 +370,9 @@ fn print_header(
             t.addr
         );
     }
-    if lab.secret_password {
+    if lab.number == lab::CAPSTONE {
+        // Which account was used is a question of the case.
+    } else if lab.secret_password {
         println!(
             "  your account: {} (its password is what the word list has to find)",
             s.user
@@ -351,7 +380,9 @@ fn print_header(
     } else {
         println!("  your account: {} / {}", s.user, s.password);
     }
-    if offline {
+    if lab.number == lab::CAPSTONE {
+        println!("  the capture of the case: {}", crate::work::shown(capture));
+    } else if offline {
         println!("  offline: the inspector reads {}", capture.display());
     } else {
         println!(

@@ -1,7 +1,8 @@
 //! `ftplab-lab submit N`: one file to hand in for lab N: the answers file as written, the
 //! student's own capture (hex) with its sha256, the lab 5 key log when there is one, the tool
 //! version, timestamps, and a MAC keyed by the student's token over everything before it, so an
-//! edit after submission shows. The teacher checks it with `teacher verify`.
+//! edit after submission shows. The teacher checks it with `teacher verify` and grades a folder
+//! of them with `teacher grade`.
 //!
 //! The MAC proves the file is the one the token's holder made; it cannot prove *when* (the
 //! student's clock writes the timestamps) and the student, who holds the token, could remake it.
@@ -138,14 +139,40 @@ pub fn build(
 /// The student id a submission claims (read before the MAC can be checked: the MAC's key is
 /// that student's).
 pub fn claimed_student(text: &str) -> Result<String, SubmissionError> {
-    let (body, _) = split(text)?;
-    let t: toml::Table = body
-        .parse()
-        .map_err(|_| SubmissionError::Malformed("not TOML".into()))?;
-    t.get("student")
-        .and_then(toml::Value::as_str)
+    claimed(text, "student")?
+        .as_str()
         .map(str::to_string)
         .ok_or_else(|| SubmissionError::Malformed("no `student`".into()))
+}
+
+/// The lab a submission claims, unchecked (to file a rejected submission under its lab).
+pub fn claimed_lab(text: &str) -> Option<u8> {
+    claimed(text, "lab")
+        .ok()?
+        .as_integer()
+        .and_then(|l| u8::try_from(l).ok())
+}
+
+fn claimed(text: &str, key: &str) -> Result<toml::Value, SubmissionError> {
+    let (body, _) = split(text)?;
+    let mut t: toml::Table = body
+        .parse()
+        .map_err(|_| SubmissionError::Malformed("not TOML".into()))?;
+    t.remove(key)
+        .ok_or_else(|| SubmissionError::Malformed(format!("no `{key}`")))
+}
+
+/// Checks a submission with the course: the token of the student it names (remade from the
+/// course secret) must have made its MAC. What `teacher verify` and `teacher grade` both do.
+pub fn verify_for_course(
+    text: &str,
+    course: &crate::course::Course,
+) -> Result<Submission, SubmissionError> {
+    let id = claimed_student(text)?;
+    let token = course
+        .token(&id)
+        .map_err(|e| SubmissionError::Malformed(e.to_string()))?;
+    verify(text, &token)
 }
 
 fn split(text: &str) -> Result<(&str, &str), SubmissionError> {
@@ -239,10 +266,14 @@ pub fn run(args: &SubmitArgs) -> Result<bool, LabError> {
         "cannot read your answers file {} (`just lab{n}` makes it)",
         file.display()
     )))?;
-    let table: toml::Table = answers.parse().map_err(|source| LabError::Toml {
-        file: file.clone(),
-        source,
-    })?;
+    let table: toml::Table = if n == crate::lab::CAPSTONE {
+        crate::report::parse(&answers)
+    } else {
+        answers.parse().map_err(|source| LabError::Toml {
+            file: file.clone(),
+            source,
+        })?
+    };
     if table.contains_key("seed") {
         return Err(LabError::Submit(format!(
             "{} is for a practice seed: graded answers are about your token's run \

@@ -1,5 +1,7 @@
-//! `ftplab-lab teacher`: the course file (`init`), the students' tokens (`roster`) and the
-//! check of handed-in submissions' MACs (`verify`).
+//! `ftplab-lab teacher`: the course file (`init`), the students' tokens (`roster`), the check
+//! of handed-in submissions' MACs (`verify`), the class's grades (`grade`, in [`crate::grade`]),
+//! every student's offline captures (`captures`) and their accounts on a class server
+//! (`provision`, in [`crate::provision`]).
 
 use crate::course::{self, Course};
 use crate::error::LabError;
@@ -42,6 +44,35 @@ pub enum TeacherCommand {
         #[arg(required = true)]
         submissions: Vec<PathBuf>,
     },
+    /// Grade a folder of submissions: grades CSV (a row per student, a column per question,
+    /// flags), a summary table and the free-text answers gathered per question.
+    Grade(crate::grade::GradeArgs),
+    /// Record each student's offline captures (OUT/ID/labN.pcapng), several at once; needs root
+    /// and tcpdump, like `just captures`.
+    Captures(ClassCapturesArgs),
+    /// Create each student's account (lab N's user and password from their token) and root
+    /// folder in the class server's user database.
+    Provision(crate::provision::ProvisionArgs),
+}
+
+/// Options of `ftplab-lab teacher captures`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClassCapturesArgs {
+    /// The course file from `teacher init`.
+    #[arg(long)]
+    pub course: PathBuf,
+    /// The roster (`id,name,email`).
+    #[arg(long)]
+    pub roster: PathBuf,
+    /// Folder that gets ID/labN.pcapng (and ID/lab5.keys) for each student.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Only this lab (default: all).
+    #[arg(long, value_parser = crate::parse_lab)]
+    pub lab: Option<u8>,
+    /// Recordings at once (default: the number of CPUs); each gets loopback addresses of its own.
+    #[arg(long)]
+    pub jobs: Option<usize>,
 }
 
 /// Runs a teacher command.
@@ -57,7 +88,81 @@ pub fn run(args: &TeacherArgs) -> Result<bool, LabError> {
             course,
             submissions,
         } => verify(course, submissions),
+        TeacherCommand::Grade(args) => crate::grade::run(args),
+        TeacherCommand::Captures(args) => class_captures(args),
+        TeacherCommand::Provision(args) => crate::provision::run(args),
     }
+}
+
+/// Records every student's captures, `--jobs` at a time: each recording's servers listen on
+/// 127.0.W.3N (W: the worker) so tcpdump's `host` filter keeps one recording's frames apart
+/// from the others'.
+fn class_captures(args: &ClassCapturesArgs) -> Result<bool, LabError> {
+    if !rustix::process::geteuid().is_root() {
+        return Err(LabError::Teacher(
+            "recording captures needs root (tcpdump sniffs the loopback interface): run \
+             `sudo ftplab-lab teacher captures …`, or make them on a machine where you are root"
+                .into(),
+        ));
+    }
+    let course = Course::load(&args.course)?;
+    let text = std::fs::read_to_string(&args.roster).map_err(LabError::io(format!(
+        "cannot read the roster {}",
+        args.roster.display()
+    )))?;
+    let students = course::parse_roster(&args.roster, &text)?;
+    let tools = crate::tools::Tools::locate()?;
+    let labs: Vec<u8> = match args.lab {
+        Some(n) => vec![n],
+        None => crate::lab::numbers().collect(),
+    };
+    let mut work = Vec::new();
+    for s in &students {
+        let token = course.token(&s.id)?;
+        let dir = args.out.join(&s.id);
+        std::fs::create_dir_all(&dir)
+            .map_err(LabError::io(format!("cannot create {}", dir.display())))?;
+        for &n in &labs {
+            work.push((
+                s.id.clone(),
+                n,
+                token.clone(),
+                dir.join(format!("lab{n}.pcapng")),
+            ));
+        }
+    }
+    let jobs = args
+        .jobs
+        .unwrap_or_else(crate::grade::default_jobs)
+        .clamp(1, 250);
+    let results = crate::grade::parallel_map(&work, jobs, |worker, (_, n, token, file)| {
+        let host = format!("127.0.{}.{}", worker + 1, 30 + n);
+        let secrets = crate::seed::Secrets::for_student(token, *n);
+        crate::captures::record(&tools, *n, &secrets, file, &host)
+    });
+    let mut all_ok = true;
+    for ((id, n, _, file), result) in work.iter().zip(results) {
+        match result {
+            Ok(true) => println!("ok      {id} lab{n}: {}", file.display()),
+            Ok(false) => {
+                all_ok = false;
+                println!(
+                    "FAILED  {id} lab{n}: {} does not show what the lab expects",
+                    file.display()
+                );
+            }
+            Err(e) => {
+                all_ok = false;
+                println!("FAILED  {id} lab{n}: {}", e.report());
+            }
+        }
+    }
+    println!(
+        "Give each student their folder; they run `just labN --student TOKEN --offline --capture \
+         {}/ID/labN.pcapng`.",
+        args.out.display()
+    );
+    Ok(all_ok)
 }
 
 /// What git thinks of a path: inside a work tree and tracked-to-be, ignored, or outside.
@@ -164,9 +269,7 @@ fn verify(course: &Path, submissions: &[PathBuf]) -> Result<bool, LabError> {
         let verdict = std::fs::read_to_string(file)
             .map_err(|e| format!("cannot read it: {e}"))
             .and_then(|text| {
-                let id = crate::submit::claimed_student(&text).map_err(|e| e.to_string())?;
-                let token = course.token(&id).map_err(|e| e.to_string())?;
-                crate::submit::verify(&text, &token).map_err(|e| e.to_string())
+                crate::submit::verify_for_course(&text, &course).map_err(|e| e.to_string())
             });
         match verdict {
             Ok(s) => println!(

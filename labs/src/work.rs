@@ -31,8 +31,11 @@ pub fn dir(lab: u8) -> PathBuf {
     root().join(format!("lab{lab}"))
 }
 
-/// `my-work/labN/answers.toml`.
+/// `my-work/labN/answers.toml`; lab 7's answers are its incident report, `my-work/lab7/report.md`.
 pub fn answers_file(lab: u8) -> PathBuf {
+    if lab == crate::lab::CAPSTONE {
+        return dir(lab).join("report.md");
+    }
     dir(lab).join("answers.toml")
 }
 
@@ -113,6 +116,17 @@ pub fn ensure(
     let file = answers_file(lab);
     if file.exists() {
         return Ok((file, false));
+    }
+    if lab == crate::lab::CAPSTONE {
+        let text = crate::report::header(
+            crate::report::TEMPLATE,
+            capture.map(shown).as_deref(),
+            seed,
+            student,
+        );
+        std::fs::write(&file, text)
+            .map_err(LabError::io(format!("cannot write {}", file.display())))?;
+        return Ok((file, true));
     }
     let template = TEMPLATES.get(usize::from(lab)).copied().unwrap_or_default();
     let mut text = match capture {

@@ -1,6 +1,12 @@
-//! Output: tables for people ([`table`]) and JSON lines for programs ([`json`]).
+//! Output: tables for people ([`table`]) and JSON lines for programs ([`json`]); the ladder
+//! diagrams of [`crate::ladder`] drawn for the terminal ([`ladder_text`]), as Mermaid
+//! ([`mermaid`]) and as SVG ([`svg`]) inside the HTML report ([`html`]).
 
+pub mod html;
 pub mod json;
+pub mod ladder_text;
+pub mod mermaid;
+pub mod svg;
 pub mod table;
 pub mod tls;
 

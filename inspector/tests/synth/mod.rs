@@ -35,6 +35,9 @@ fn tcp(
     if flags.contains('P') {
         b = b.psh();
     }
+    if flags.contains('R') {
+        b = b.rst();
+    }
     let mut out = Vec::new();
     b.write(&mut out, payload).expect("build packet");
     out
@@ -357,4 +360,51 @@ pub fn many_sessions(n: u32, out: &mut impl std::io::Write) -> std::io::Result<u
         }
     }
     Ok(frames)
+}
+
+/// A download cut short (the data connection reset after 10 bytes, 426) and resumed with
+/// `REST 10` on a second data connection: [`FILE`] in two parts.
+pub fn resumed_download() -> Vec<Vec<u8>> {
+    let client = ([10, 0, 0, 2], 40020);
+    let server = ([10, 0, 0, 1], 21);
+    let mut out = Vec::new();
+    let mut c = Conn::open(client, server, &mut out);
+    c.server(b"220 ready\r\n", &mut out);
+    c.client(b"USER alice\r\n", &mut out);
+    c.server(b"331 Password please.\r\n", &mut out);
+    c.client(b"PASS s3cret\r\n", &mut out);
+    c.server(b"230 Login successful.\r\n", &mut out);
+    let (first, rest) = FILE.split_at(10);
+    for (n, part) in [first, rest].into_iter().enumerate() {
+        let port = 50010 + n as u16;
+        c.client(b"PASV\r\n", &mut out);
+        let reply = format!(
+            "227 Entering Passive Mode (10,0,0,1,{},{}).\r\n",
+            port >> 8,
+            port & 0xff
+        );
+        c.server(reply.as_bytes(), &mut out);
+        let mut d = Conn::open((client.0, 40021 + n as u16), (server.0, port), &mut out);
+        if n == 1 {
+            c.client(b"REST 10\r\n", &mut out);
+            c.server(b"350 Restarting at 10.\r\n", &mut out);
+        }
+        c.client(b"RETR plans.txt\r\n", &mut out);
+        c.server(
+            b"150 Opening BINARY mode data connection (22 bytes).\r\n",
+            &mut out,
+        );
+        d.server(part, &mut out);
+        if n == 0 {
+            out.push(tcp(d.c, d.s, d.cseq, d.sseq, "R", b""));
+            c.server(b"426 Connection closed; transfer aborted.\r\n", &mut out);
+        } else {
+            d.close(&mut out);
+            c.server(b"226 Transfer complete.\r\n", &mut out);
+        }
+    }
+    c.client(b"QUIT\r\n", &mut out);
+    c.server(b"221 Goodbye.\r\n", &mut out);
+    c.close(&mut out);
+    out
 }

@@ -8,8 +8,10 @@ mod lab3;
 mod lab4;
 mod lab5;
 pub(crate) mod lab6;
+mod lab7;
 
 pub use lab4::{BOUNCE_PASSWORD, BOUNCE_USER, THIRD_PARTY_IP};
+pub use lab7::FIELDS as REPORT_FIELDS;
 
 use crate::events::{Events, number, text};
 use crate::packets::Packets;
@@ -22,6 +24,17 @@ pub const TLS_LAB_HOST: &str = "127.0.0.5";
 
 /// Number of labs.
 pub const COUNT: usize = 7;
+
+/// The capstone (lab 7): a forensic case answered in an incident report (`report.md`, see
+/// [`crate::report`]) about a capture the runner makes for the student ([`crate::scene`]).
+pub const CAPSTONE: u8 = 7;
+
+/// Every lab's number: the numbered labs, then the capstone.
+pub fn numbers() -> impl Iterator<Item = u8> {
+    (0..COUNT)
+        .filter_map(|n| u8::try_from(n).ok())
+        .chain(std::iter::once(CAPSTONE))
+}
 
 /// One `ftp-server serve` a lab starts (on a free loopback port).
 #[derive(Debug, Clone)]
@@ -296,9 +309,10 @@ fn q(questions: &'static [Question], key: &str) -> Question {
         })
 }
 
-/// Lab `n` (0-6).
+/// Lab `n` (0-7).
 pub fn get(n: u8) -> &'static Lab {
     match n {
+        CAPSTONE => &lab7::LAB,
         0 => &lab0::LAB,
         1 => &lab1::LAB,
         2 => &lab2::LAB,

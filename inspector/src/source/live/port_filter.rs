@@ -77,11 +77,13 @@ impl PortFilter {
     }
 
     /// Decides whether `frame` goes on, and learns the data ports announced in it.
-    /// IP fragments and broken frames go on, so the analysis can report them.
+    /// IP fragments and broken frames go on, so the analysis can report them, and ARP, for
+    /// the ARP spoofing findings.
     pub fn keep(&mut self, frame: &RawFrame<'_>) -> bool {
         let segment = match frame::decode(frame) {
             Ok(Decoded::Tcp(segment)) => segment,
-            Ok(Decoded::Other) => return self.all,
+            // ARP goes on too: few frames, and what the ARP findings read.
+            Ok(Decoded::Other) => return self.all || crate::arp::Arp::of_frame(frame).is_some(),
             Ok(Decoded::Fragment(_)) | Err(_) => return true,
         };
         let (src, dst) = (segment.src.port(), segment.dst.port());
@@ -321,5 +323,23 @@ mod tests {
         let mut f = PortFilter::new(&[], false);
         assert!(keep(&mut f, &[0x00, 0x01]));
         assert!(keep(&mut PortFilter::new(&[], true), &tcp_frame(1, 2, b"")));
+    }
+
+    #[test]
+    fn arp_goes_on_and_other_protocols_do_not() {
+        let mut f = PortFilter::new(&[], false);
+        let mut arp = [vec![0xff; 6], vec![2; 6], vec![0x08, 0x06]].concat();
+        arp.extend([0, 1, 8, 0, 6, 4, 0, 2]);
+        arp.extend([
+            2, 0, 0, 0, 0, 0x0e, 10, 66, 0, 2, 2, 0, 0, 0, 0, 1, 10, 66, 0, 1,
+        ]);
+        assert!(keep(&mut f, &arp));
+        let mut udp = Vec::new();
+        etherparse::PacketBuilder::ethernet2([0; 6], [0; 6])
+            .ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64)
+            .udp(5353, 5353)
+            .write(&mut udp, b"x")
+            .unwrap();
+        assert!(!keep(&mut f, &udp));
     }
 }
