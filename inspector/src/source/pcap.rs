@@ -1,15 +1,21 @@
 //! The classic libpcap file format: a 24-byte file header, then a 16-byte header per record.
 //!
 //! Read by hand rather than with `pcap-file`'s reader so that a record with an absurd length is
-//! told apart from a file that simply ends early, and both name their frame.
+//! told apart from a file that simply ends early, and both name their frame. The file is read in
+//! large sequential reads into one buffer and each frame is a slice of it: no copy per frame and
+//! no allocation once the buffer is there (memory maps would need `unsafe`, which the workspace
+//! forbids).
 
-use super::{LinkType, PacketSource, RawFrame, SourceError, read_full};
+use super::{LinkType, PacketSource, RawFrame, SourceError};
 use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// No link layer has frames anywhere near this big; a larger length means a corrupt record.
 const MAX_RECORD: u32 = 16 << 20;
+/// Bytes asked of the file per read: large enough that system calls and the page cache copy run
+/// at full speed, small enough to stay in the caches (grown only for a record longer than it).
+const READ_SIZE: usize = 1 << 20;
 
 /// True for the four pcap magic numbers (µs or ns timestamps, either byte order).
 pub(super) fn is_magic(m: [u8; 4]) -> bool {
@@ -28,7 +34,12 @@ pub struct PcapSource<R: Read> {
     nanos: bool,
     link_type: LinkType,
     next_number: u64,
+    /// Bytes read from the file; `buf[at..end]` are not handed out yet.
     buf: Vec<u8>,
+    at: usize,
+    end: usize,
+    /// The reader said end of file.
+    eof: bool,
     done: bool,
 }
 
@@ -80,9 +91,36 @@ impl<R: Read> PcapSource<R> {
             nanos,
             link_type,
             next_number: 1,
-            buf: Vec::with_capacity(65536),
+            buf: Vec::new(),
+            at: 0,
+            end: 0,
+            eof: false,
             done: false,
         })
+    }
+
+    /// Makes at least `need` unread bytes available in `buf[at..]`, reading as much as the
+    /// buffer holds; returns how many are available (fewer than `need` only at end of file).
+    fn fill(&mut self, need: usize) -> std::io::Result<usize> {
+        if self.end - self.at >= need {
+            return Ok(self.end - self.at);
+        }
+        // The unread tail (less than one record) moves to the front; then one large read.
+        self.buf.copy_within(self.at..self.end, 0);
+        self.end -= self.at;
+        self.at = 0;
+        if self.buf.len() < need.max(READ_SIZE) {
+            self.buf.resize(need.max(READ_SIZE), 0);
+        }
+        while self.end < need && !self.eof {
+            match self.reader.read(self.buf.get_mut(self.end..).unwrap_or_default()) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.end)
     }
 
     fn word(&self, bytes: [u8; 4]) -> u32 {
@@ -100,20 +138,19 @@ impl<R: Read> PacketSource for PcapSource<R> {
             return Ok(None);
         }
         let number = self.next_number;
-        let mut header = [0u8; 16];
         let io = |file: &PathBuf, source| SourceError::Io {
             file: file.clone(),
             source,
         };
         // A read that failed once (a corrupt gzip stream) would fail forever: stop there.
         self.done = true;
-        let got = read_full(&mut self.reader, &mut header).map_err(|e| io(&self.file, e))?;
+        let got = self.fill(16).map_err(|e| io(&self.file, e))?.min(16);
         self.done = false;
         if got == 0 {
             self.done = true;
             return Ok(None);
         }
-        if got < header.len() {
+        if got < 16 {
             self.done = true;
             return Err(SourceError::Truncated {
                 file: self.file.clone(),
@@ -138,7 +175,11 @@ impl<R: Read> PacketSource for PcapSource<R> {
             o1,
             o2,
             o3,
-        ] = header;
+        ] = self
+            .buf
+            .get(self.at..self.at + 16)
+            .and_then(|h| <[u8; 16]>::try_from(h).ok())
+            .unwrap_or_default();
         let secs = self.word([s0, s1, s2, s3]);
         let frac = self.word([f0, f1, f2, f3]);
         let incl_len = self.word([i0, i1, i2, i3]);
@@ -156,9 +197,8 @@ impl<R: Read> PacketSource for PcapSource<R> {
             });
         }
         let len = incl_len as usize;
-        self.buf.resize(len, 0);
         self.done = true;
-        let got = read_full(&mut self.reader, &mut self.buf).map_err(|e| io(&self.file, e))?;
+        let got = self.fill(16 + len).map_err(|e| io(&self.file, e))? - 16;
         self.done = false;
         if got < len {
             self.done = true;
@@ -169,6 +209,8 @@ impl<R: Read> PacketSource for PcapSource<R> {
             });
         }
         self.next_number += 1;
+        let start = self.at + 16;
+        self.at = start + len;
         let nanos = if self.nanos {
             frac.min(999_999_999)
         } else {
@@ -178,7 +220,7 @@ impl<R: Read> PacketSource for PcapSource<R> {
             number,
             timestamp: Duration::new(u64::from(secs), nanos),
             link_type: self.link_type,
-            bytes: &self.buf,
+            bytes: self.buf.get(start..start + len).unwrap_or_default(),
             wire_len: orig_len.max(incl_len),
         }))
     }
