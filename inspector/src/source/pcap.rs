@@ -113,7 +113,10 @@ impl<R: Read> PcapSource<R> {
             self.buf.resize(need.max(READ_SIZE), 0);
         }
         while self.end < need && !self.eof {
-            match self.reader.read(self.buf.get_mut(self.end..).unwrap_or_default()) {
+            match self
+                .reader
+                .read(self.buf.get_mut(self.end..).unwrap_or_default())
+            {
                 Ok(0) => self.eof = true,
                 Ok(n) => self.end += n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -227,5 +230,89 @@ impl<R: Read> PacketSource for PcapSource<R> {
 
     fn name(&self) -> &str {
         &self.name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that hands out at most `step` bytes per read, like a pipe or a gzip stream.
+    struct Trickle {
+        data: Vec<u8>,
+        at: usize,
+        step: usize,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.step).min(self.data.len() - self.at);
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    /// A little-endian µs pcap holding `frames` (link type Ethernet).
+    fn capture(frames: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+        out.extend_from_slice(&[2, 0, 4, 0]);
+        out.extend_from_slice(&[0; 8]);
+        out.extend_from_slice(&65535u32.to_le_bytes());
+        out.extend_from_slice(&1u32.to_le_bytes());
+        for (i, f) in frames.iter().enumerate() {
+            out.extend_from_slice(&(i as u32).to_le_bytes());
+            out.extend_from_slice(&7u32.to_le_bytes());
+            out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            out.extend_from_slice(f);
+        }
+        out
+    }
+
+    /// Frames of many sizes, one longer than a read, so records straddle every buffer refill.
+    fn frames() -> Vec<Vec<u8>> {
+        let mut sizes: Vec<usize> = (0..400).map(|i| (i * 7919) % 65_536).collect();
+        sizes.insert(150, 3 * READ_SIZE + 5);
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| (0..n).map(|j| (i * 31 + j) as u8).collect())
+            .collect()
+    }
+
+    #[test]
+    fn frames_straddling_reads_come_out_whole_and_in_order() {
+        let frames = frames();
+        for step in [1 << 20, 65_537, 4093] {
+            let data = capture(&frames);
+            let reader = Trickle { data, at: 0, step };
+            let mut source = PcapSource::new(reader, Path::new("t.pcap")).unwrap();
+            for (i, want) in frames.iter().enumerate() {
+                let got = source.next_frame().unwrap().unwrap();
+                assert_eq!(got.number, i as u64 + 1, "step {step}");
+                assert_eq!(got.timestamp, Duration::new(i as u64, 7000));
+                assert!(got.bytes == want.as_slice(), "frame {} step {step}", i + 1);
+            }
+            assert!(source.next_frame().unwrap().is_none());
+        }
+    }
+
+    #[test]
+    fn a_record_cut_short_is_reported_with_what_was_there() {
+        let frames = frames();
+        let mut data = capture(&frames[..3]);
+        data.truncate(data.len() - 10);
+        let mut source = PcapSource::new(std::io::Cursor::new(data), Path::new("t.pcap")).unwrap();
+        assert!(source.next_frame().unwrap().is_some());
+        assert!(source.next_frame().unwrap().is_some());
+        let err = source.next_frame().unwrap_err().to_string();
+        let len = frames[2].len();
+        assert!(
+            err.contains("frame 3:") && err.contains(&format!("{} of {len}", len - 10)),
+            "{err}"
+        );
+        assert!(source.next_frame().unwrap().is_none());
     }
 }
