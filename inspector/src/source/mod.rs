@@ -150,7 +150,9 @@ pub fn open_file(path: &Path) -> Result<Box<dyn PacketSource>, SourceError> {
         file: path.to_owned(),
         source,
     };
-    let mut file = BufReader::with_capacity(1 << 20, File::open(path).map_err(io)?);
+    // Unbuffered: the pcap reader makes large reads of its own (a BufReader would copy every
+    // byte once more); the pcapng reader gets a buffer below.
+    let mut file = File::open(path).map_err(io)?;
     let (magic, got) = read_magic(&mut file).map_err(io)?;
     if got >= 2 && magic.starts_with(&GZIP_MAGIC) {
         let file = File::open(path).map_err(io)?;
@@ -173,8 +175,14 @@ pub fn open_file(path: &Path) -> Result<Box<dyn PacketSource>, SourceError> {
         });
     }
     let reader = std::io::Cursor::new(magic).take(got as u64).chain(file);
+    if magic == PCAPNG_MAGIC {
+        return pick_reader(BufReader::with_capacity(1 << 20, reader), path, magic, got);
+    }
     pick_reader(reader, path, magic, got)
 }
+
+/// The first four bytes of a pcapng file (its Section Header Block type).
+const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 
 /// The first four bytes of `reader` (fewer when it is shorter), and how many there were.
 fn read_magic(reader: &mut impl Read) -> std::io::Result<([u8; 4], usize)> {
@@ -198,7 +206,7 @@ fn pick_reader<R: Read + 'static>(
     got: usize,
 ) -> Result<Box<dyn PacketSource>, SourceError> {
     match magic {
-        [0x0a, 0x0d, 0x0d, 0x0a] => Ok(Box::new(PcapNgSource::new(reader, path)?)),
+        PCAPNG_MAGIC => Ok(Box::new(PcapNgSource::new(reader, path)?)),
         m if got == 4 && pcap::is_magic(m) => Ok(Box::new(PcapSource::new(reader, path)?)),
         _ => Err(SourceError::NotACapture {
             file: path.to_owned(),
