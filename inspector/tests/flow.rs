@@ -31,6 +31,8 @@ const CAPTURES: &[(&str, &[&str])] = &[
     ("lab3", &["lab3.pcapng"]),
     ("lab4", &["lab4.pcapng"]),
     ("lab5", &["lab5.pcapng"]),
+    ("lab6", &["lab6.pcapng"]),
+    ("lab6-client", &["lab6.client.pcapng"]),
     ("lab7", &["lab7.pcapng"]),
     ("lab5-keylog", &["--keylog", "lab5.keys", "lab5.pcapng"]),
     (
@@ -378,6 +380,28 @@ fn mermaid_cli_renders_the_diagrams_when_installed() {
                 svg.contains("220 hi; %%{init"),
                 "escaped text not shown as sent"
             );
+        }
+    }
+}
+
+/// A capture added to `captures/` gets its place in [`CAPTURES`] (and so its test) or this fails.
+#[test]
+fn every_shipped_capture_is_in_the_list() {
+    for dir in [captures(), captures().join("broken")] {
+        for entry in std::fs::read_dir(&dir).expect("captures/ is readable") {
+            let name = entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
+            if name.contains(".pcap") {
+                assert!(
+                    CAPTURES
+                        .iter()
+                        .any(|(_, args)| args.iter().any(|a| a.rsplit('/').next() == Some(&name))),
+                    "{name} is not in CAPTURES"
+                );
+            }
         }
     }
 }

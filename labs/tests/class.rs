@@ -4,24 +4,13 @@
 //! capture, an edit after submission, a submission handed in twice, a student who handed in
 //! nothing, late work) and the free-text answers gathered per question.
 
+mod common;
+use common::{runner_at as runner_in, stdout};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
 use testkit::process::{describe, run};
-
-fn runner_in(work: &Path) -> Command {
-    for name in ["ftp-server", "ftp-client", "inspector"] {
-        testkit::workspace_bin(name);
-    }
-    std::fs::create_dir_all(work).expect("work folder");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ftplab-lab"));
-    cmd.env("FTPLAB_MY_WORK", work).current_dir(work);
-    cmd
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// The course file and each student's token, from `teacher init` and `teacher roster --out`.
 fn class(dir: &Path, ids: &[&str]) -> (PathBuf, PathBuf, BTreeMap<String, String>) {

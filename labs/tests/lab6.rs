@@ -5,6 +5,8 @@
 //! The namespace tests take a file lock (cargo runs tests in threads, nextest in processes) and
 //! use their own name prefix, so they never touch a student's running lab.
 
+mod common;
+
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -16,12 +18,8 @@ use testkit::process::{describe, run};
 const PREFIX: &str = "ftplt6-";
 
 fn runner_in(work: &Path) -> Command {
-    for name in ["ftp-server", "ftp-client", "inspector"] {
-        testkit::workspace_bin(name);
-    }
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ftplab-lab"));
-    cmd.env("FTPLAB_MY_WORK", work)
-        .env("FTPLAB_NETNS_PREFIX", PREFIX);
+    let mut cmd = common::runner(work);
+    cmd.env("FTPLAB_NETNS_PREFIX", PREFIX);
     cmd
 }
 

@@ -2,22 +2,12 @@
 //! right and wrong facts (the wrong field named, the right value never shown), and two seeds
 //! giving two different incidents. Every run has its own work folder (`FTPLAB_MY_WORK`).
 
+mod common;
+use common::{runner as runner_in, stdout};
+
 use std::path::Path;
 use std::process::{Command, Output};
 use testkit::process::{describe, run};
-
-fn runner_in(work: &Path) -> Command {
-    for name in ["ftp-server", "ftp-client", "inspector"] {
-        testkit::workspace_bin(name);
-    }
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ftplab-lab"));
-    cmd.env("FTPLAB_MY_WORK", work);
-    cmd
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// The teacher's key of lab 7: the filled report.
 fn key(work: &Path, extra: &[&str]) -> String {

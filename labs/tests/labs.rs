@@ -4,25 +4,14 @@
 //! leaving nothing behind. Every run gets a work folder of its own (`FTPLAB_MY_WORK`): tests never
 //! read or write the student's `my-work/`.
 
+mod common;
+use common::{runner as runner_in, stdout};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 use testkit::process::{describe, run, run_with_stdin};
-
-/// The runner, with the programs it starts built next to it, working in `work`.
-fn runner_in(work: &Path) -> Command {
-    for name in ["ftp-server", "ftp-client", "inspector"] {
-        testkit::workspace_bin(name);
-    }
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ftplab-lab"));
-    cmd.env("FTPLAB_MY_WORK", work);
-    cmd
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// One answer of the teacher's key: key, value as written, where it is found, and whether it is
 /// one of the words the question offers (`client`/`server`, `fin`/`rst`…).

@@ -3,27 +3,16 @@
 //! logging in with the derived passwords) and `teacher captures --roster` (every student's own
 //! offline capture, several recorded at once).
 
+mod common;
+use common::{runner_at as runner_in, stdout};
+
 use labs::course::Token;
 use labs::seed::Secrets;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use testkit::ftp_server::{FtpServerProcess, ServeOptions};
 use testkit::process::{describe, run};
-
-fn runner_in(work: &Path) -> Command {
-    for name in ["ftp-server", "ftp-client", "inspector"] {
-        testkit::workspace_bin(name);
-    }
-    std::fs::create_dir_all(work).expect("work folder");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ftplab-lab"));
-    cmd.env("FTPLAB_MY_WORK", work).current_dir(work);
-    cmd
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// `teacher init` and a roster of `ids`: the course file, the roster and each id's token.
 fn class(dir: &Path, ids: &[&str]) -> (PathBuf, PathBuf, BTreeMap<String, Token>) {

@@ -3,25 +3,14 @@
 //! token saved in the work folder, a live lab and its check per student, and the key that needs
 //! the course file. Every run gets its own work folder (`FTPLAB_MY_WORK`).
 
+mod common;
+use common::{runner_at as runner_in, stdout};
+
 use labs::course::{Course, Token};
 use labs::seed::Secrets;
 use std::path::Path;
 use std::process::{Command, Output};
 use testkit::process::{describe, run};
-
-fn runner_in(work: &Path) -> Command {
-    for name in ["ftp-server", "ftp-client", "inspector"] {
-        testkit::workspace_bin(name);
-    }
-    std::fs::create_dir_all(work).expect("work folder");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ftplab-lab"));
-    cmd.env("FTPLAB_MY_WORK", work).current_dir(work);
-    cmd
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
