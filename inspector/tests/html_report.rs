@@ -139,9 +139,10 @@ fn load(browser: &str, page: &Path, scratch: &Path) -> (String, Vec<String>) {
 #[test]
 fn every_report_renders_in_chromium_with_the_password_frames_and_the_arrows() {
     let Some(browser) = chromium() else {
-        eprintln!(
-            "SKIPPED: no chromium found (apt-get install -y chromium, as .ci/run does); the \
-             browser check of the HTML reports did not run"
+        testkit::guard::missing(
+            testkit::guard::SKIP_BROWSER,
+            "no chromium found: `apt-get install -y chromium` (as .ci/run does) for the browser \
+             check of the HTML reports",
         );
         return;
     };
@@ -215,17 +216,20 @@ fn markup_in_a_user_name_is_shown_as_text() {
     assert!(!page.contains("<img"), "an img element got through");
     assert!(!page.contains("<svg onload"), "an svg element got through");
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-    if let Some(browser) = chromium() {
-        let (dom, console) = load(browser, &html, dir.path());
-        assert!(console.is_empty(), "console output: {console:?}");
-        assert!(
-            !dom.contains("<script"),
-            "the browser built a script element"
-        );
-        assert!(
-            dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
-            "{dom}"
-        );
+    match chromium() {
+        None => testkit::guard::missing(testkit::guard::SKIP_BROWSER, "no chromium found"),
+        Some(browser) => {
+            let (dom, console) = load(browser, &html, dir.path());
+            assert!(console.is_empty(), "console output: {console:?}");
+            assert!(
+                !dom.contains("<script"),
+                "the browser built a script element"
+            );
+            assert!(
+                dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+                "{dom}"
+            );
+        }
     }
 }
 

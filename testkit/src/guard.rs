@@ -10,6 +10,8 @@ pub const SKIP_MYSQL: &str = "FTPLAB_SKIP_MYSQL";
 pub const SKIP_LIVE: &str = "FTPLAB_SKIP_LIVE";
 /// Skips the tests that need root (tcpdump recordings, network namespaces).
 pub const SKIP_PRIVILEGED: &str = "FTPLAB_SKIP_PRIVILEGED";
+/// Skips the tests that load pages in a headless browser (Debian's `chromium`).
+pub const SKIP_BROWSER: &str = "FTPLAB_SKIP_BROWSER";
 
 /// `true` when `var` is set to `1`.
 pub fn skipping(var: &str) -> bool {
