@@ -33,13 +33,21 @@ lab4 *args: _build
 lab5 *args: _build
     @{{runner}} lab 5 "$@"
 
-# Lab 6: where the eavesdropper stands: hub, switch, ARP spoofing, port stealing, bounce (root: network namespaces; or --offline)
+# Lab 6: hub, switch, ARP spoofing, port stealing, bounce (root: network namespaces; or --offline); `sudo just lab6 shell eve` (client, server, eve, victim): a shell on a host while it runs
 lab6 *args: _build
-    @{{runner}} lab 6 "$@"
-
-# A shell on one of lab 6's hosts while the lab runs, e.g. `sudo just lab6-shell client` (client, server, eve, victim)
-lab6-shell host:
-    ip netns exec "ftplab6-$1" "${SHELL:-bash}"
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ "${1:-}" != shell ]; then exec {{runner}} lab 6 "$@"; fi
+    case "${2:-}" in
+      client|server|eve|victim) ;;
+      *) echo "which host? sudo just lab6 shell client|server|eve|victim" >&2; exit 2 ;;
+    esac
+    if ! ip netns list 2>/dev/null | grep -q "^ftplab6-$2\b"; then
+      echo "lab 6 is not running: start it with \`sudo just lab6\` in another terminal, then run this again" >&2
+      exit 1
+    fi
+    echo "a shell on lab 6's host $2 (exit to leave); try: ip -br addr, ip neigh"
+    exec ip netns exec "ftplab6-$2" "${SHELL:-bash}"
 
 # Lab 7, the capstone: a forensic case (live: the runner plays an incident and captures it for you; --offline)
 lab7 *args: _build

@@ -589,7 +589,7 @@ pub fn run(args: &crate::runner::LabArgs, secrets: &Secrets) -> Result<bool, Lab
     );
     println!(
         "  a shell on a host while the lab runs (second terminal): sudo ip netns exec {} bash \
-         (`sudo just lab6-shell client`)",
+         (`sudo just lab6 shell client`)",
         lab.net.namespace(CLIENT)
     );
     println!("  Ctrl-C ends the lab and removes its namespaces and processes.");
