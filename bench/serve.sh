@@ -4,7 +4,8 @@
 #
 #   bench/serve.sh [ftplab|ftplab-info|vsftpd|vsftpd-anon|pyftpdlib ...]  (default: all five)
 #
-# ftplab-before and ftplab-before-info run another build of ftp-server (FTPLAB_BEFORE_BIN, e.g.
+# FTPLAB_BIN runs that binary as ftplab instead of building this tree (so the tree can change
+# during a long benchmark). ftplab-before and ftplab-before-info run another build of ftp-server (FTPLAB_BEFORE_BIN, e.g.
 # the release binary of the commit before a change) in the same session, for before/after rows.
 #
 # BENCH_PORT (2222) and BENCH_PASV (31000-31999) move the servers off the default ports, e.g. when
@@ -25,8 +26,12 @@ chmod 777 "$ROOT/up"
 SERVERS=("$@")
 [ ${#SERVERS[@]} -gt 0 ] || SERVERS=(ftplab vsftpd vsftpd-anon pyftpdlib ftplab-info)
 
-cargo build --release -p ftp-server --manifest-path "$HERE/Cargo.toml" >&2
-FTP_SERVER="${CARGO_TARGET_DIR:-$HERE/target}/release/ftp-server"
+if [ -n "${FTPLAB_BIN:-}" ]; then
+  FTP_SERVER=$FTPLAB_BIN
+else
+  cargo build --release -p ftp-server --manifest-path "$HERE/Cargo.toml" >&2
+  FTP_SERVER="${CARGO_TARGET_DIR:-$HERE/target}/release/ftp-server"
+fi
 
 run_ftplab() {
   local label=$1 log=$2 bin=${3:-$FTP_SERVER} db="$PERF/ftplab-bench.db"
