@@ -529,12 +529,12 @@ mod tests {
         assert!(lines[0][..27].ends_with('Z'), "{text}");
         assert_eq!(
             &lines[0][27..],
-            " INFO logging::tests: command session=1 peer=127.0.0.1:40966 command=USER user1"
+            "  INFO logging::tests: command session=1 peer=127.0.0.1:40966 command=USER user1"
                 .replace("logging::tests", module_path!())
         );
         assert_eq!(
             &lines[1][27..],
-            " WARN logging::tests: login failed session=1 user=\"user1\" tls=false delta=-3"
+            "  WARN logging::tests: login failed session=1 user=\"user1\" tls=false delta=-3"
                 .replace("logging::tests", module_path!())
         );
     }
