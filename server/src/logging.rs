@@ -348,9 +348,7 @@ fn format_text(out: &mut String, record: &Record, colour: bool) {
             }
         }
         match value {
-            Value::U64(n) => {
-                let _ = write!(out, "{n}");
-            }
+            Value::U64(n) => push_u64(out, *n),
             Value::I64(n) => {
                 let _ = write!(out, "{n}");
             }
@@ -401,9 +399,7 @@ fn format_json(out: &mut String, record: &Record) {
         push_json_string(out, name.strip_prefix("r#").unwrap_or(name));
         out.push(':');
         match value {
-            Value::U64(n) => {
-                let _ = write!(out, "{n}");
-            }
+            Value::U64(n) => push_u64(out, *n),
             Value::I64(n) => {
                 let _ = write!(out, "{n}");
             }
@@ -441,20 +437,45 @@ fn push_json_string(out: &mut String, text: &str) {
     out.push('"');
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC, microseconds), as `fmt`'s default timer.
+/// `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC, microseconds), as `fmt`'s default timer. Digits are
+/// written by hand: through `write!` with padding this was the writer's most costly step.
 fn push_timestamp(out: &mut String, time: SystemTime) {
     let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs();
     let (year, month, day) = civil_from_days((secs / 86_400) as i64);
     let second_of_day = secs % 86_400;
-    let _ = write!(
-        out,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-        second_of_day / 3600,
-        second_of_day / 60 % 60,
-        second_of_day % 60,
-        since.subsec_micros()
-    );
+    push_digits(out, year.clamp(0, 9999) as u64, 4);
+    out.push('-');
+    push_digits(out, u64::from(month), 2);
+    out.push('-');
+    push_digits(out, u64::from(day), 2);
+    out.push('T');
+    push_digits(out, second_of_day / 3600, 2);
+    out.push(':');
+    push_digits(out, second_of_day / 60 % 60, 2);
+    out.push(':');
+    push_digits(out, second_of_day % 60, 2);
+    out.push('.');
+    push_digits(out, u64::from(since.subsec_micros()), 6);
+    out.push('Z');
+}
+
+/// The last `width` decimal digits of `n`, zero-padded.
+fn push_digits(out: &mut String, mut n: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let width = width.min(digits.len());
+    for slot in digits[..width].iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    // ASCII digits only, so the conversion cannot fail.
+    out.push_str(std::str::from_utf8(&digits[..width]).unwrap_or(""));
+}
+
+/// `n` in decimal.
+fn push_u64(out: &mut String, n: u64) {
+    let width = n.checked_ilog10().map_or(1, |log| log as usize + 1);
+    push_digits(out, n, width);
 }
 
 /// The proleptic Gregorian date of a day counted from 1970-01-01: shift the year to start in
@@ -597,5 +618,10 @@ mod tests {
             UNIX_EPOCH + Duration::from_micros(1_795_990_432_249_849),
         );
         assert_eq!(out, "2026-11-29T22:13:52.249849Z");
+        for n in [0, 7, 10, 99, 1_000_000, u64::MAX] {
+            let mut out = String::new();
+            push_u64(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
     }
 }
