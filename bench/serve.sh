@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Runs the shared server benchmark (serve-bench.sh) against ftplab's ftp-server, vsftpd and
-# pyftpdlib in one session, one after the other, on 127.0.0.1:2222, with the same files.
+# pyftpdlib in one session, one after the other, on 127.0.0.1:2222 (or BENCH_PORT), with the same files.
 #
 #   bench/serve.sh [ftplab|ftplab-info|vsftpd|vsftpd-anon|pyftpdlib ...]  (default: all five)
 #
-# ftplab-before and ftplab-before-info run another build of ftp-server (FTPLAB_BEFORE_BIN, e.g.
+# FTPLAB_BIN runs that binary as ftplab instead of building this tree (so the tree can change
+# during a long benchmark). ftplab-before and ftplab-before-info run another build of ftp-server (FTPLAB_BEFORE_BIN, e.g.
 # the release binary of the commit before a change) in the same session, for before/after rows.
+#
+# BENCH_PORT (2222) and BENCH_PASV (31000-31999) move the servers off the default ports, e.g. when
+# another benchmark runs on this machine at the same time.
 #
 # Needs root (vsftpd runs as root and gets a system user `bench`), the packages vsftpd, curl,
 # lftp, python3 with pyftpdlib, and ../shared/bench (or FTPLAB_BENCH_DIR). Variables of
@@ -15,14 +19,19 @@ HERE="$(cd "$(dirname "$0")/.." && pwd)"
 BENCH="${FTPLAB_BENCH_DIR:-$HERE/../shared/bench}"
 export PERF="${PERF:-${TMPDIR:-/tmp}/perf}"
 ROOT="$PERF/root"
-PORT=2222
+PORT="${BENCH_PORT:-2222}"
+PASV="${BENCH_PASV:-31000-31999}"
 mkdir -p "$ROOT/up"
 chmod 777 "$ROOT/up"
 SERVERS=("$@")
 [ ${#SERVERS[@]} -gt 0 ] || SERVERS=(ftplab vsftpd vsftpd-anon pyftpdlib ftplab-info)
 
-cargo build --release -p ftp-server --manifest-path "$HERE/Cargo.toml" >&2
-FTP_SERVER="$HERE/target/release/ftp-server"
+if [ -n "${FTPLAB_BIN:-}" ]; then
+  FTP_SERVER=$FTPLAB_BIN
+else
+  cargo build --release -p ftp-server --manifest-path "$HERE/Cargo.toml" >&2
+  FTP_SERVER="${CARGO_TARGET_DIR:-$HERE/target}/release/ftp-server"
+fi
 
 run_ftplab() {
   local label=$1 log=$2 bin=${3:-$FTP_SERVER} db="$PERF/ftplab-bench.db"
@@ -30,7 +39,7 @@ run_ftplab() {
   printf 'bench\n' | "$bin" --db "sqlite://$db" user add bench --root "$ROOT" --password-stdin >&2
   FTPLAB_LOG=$log FTP_PORT=$PORT FTP_USER=bench FTP_PASS=bench LABEL=$label \
     "$BENCH/serve-bench.sh" "$bin" --db "sqlite://$db" serve --listen "127.0.0.1:$PORT" \
-    --passive-ports 31000-31999 --max-sessions 5000 --max-sessions-per-address 5000
+    --passive-ports "$PASV" --max-sessions 5000 --max-sessions-per-address 5000
 }
 
 run_vsftpd() {
@@ -49,8 +58,8 @@ write_enable=YES
 local_root=$ROOT
 chroot_local_user=YES
 allow_writeable_chroot=YES
-pasv_min_port=31000
-pasv_max_port=31999
+pasv_min_port=${PASV%-*}
+pasv_max_port=${PASV#*-}
 max_clients=5000
 max_per_ip=5000
 seccomp_sandbox=NO
@@ -75,8 +84,8 @@ no_anon_password=YES
 anon_root=$ROOT
 local_enable=NO
 write_enable=NO
-pasv_min_port=31000
-pasv_max_port=31999
+pasv_min_port=${PASV%-*}
+pasv_max_port=${PASV#*-}
 max_clients=5000
 max_per_ip=5000
 seccomp_sandbox=NO
@@ -89,7 +98,7 @@ CONF
 
 run_pyftpdlib() {
   FTP_PORT=$PORT FTP_USER=bench FTP_PASS=bench LABEL=pyftpdlib \
-    "$BENCH/serve-bench.sh" python3 "$BENCH/pyftpd-launch.py" --port $PORT --root "$ROOT" --pasv 31000-31999
+    "$BENCH/serve-bench.sh" python3 "$BENCH/pyftpd-launch.py" --port $PORT --root "$ROOT" --pasv "$PASV"
 }
 
 for server in "${SERVERS[@]}"; do

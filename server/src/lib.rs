@@ -16,6 +16,7 @@
 //!   in memory or shared by every instance on the database.
 //! - [`tls`]: FTPS (RFC 4217): the rustls configuration, the demo certificate, the key log.
 //! - [`user_store`]: the users table; [`user_admin`]: the `user` and `init` subcommands.
+//! - [`logging`]: log events queued as typed fields, formatted and written on one thread.
 //!
 //! Data flow: accept → limits → one task per control connection → line →
 //! [`session::Session::handle`] → [`session::Action`] → replies and data connections.
@@ -27,6 +28,7 @@ pub mod data_channel;
 pub mod error;
 pub mod listener;
 pub mod listing_format;
+pub mod logging;
 pub mod login_guard;
 pub mod paths;
 pub mod session;

@@ -282,25 +282,19 @@ impl ServeArgs {
     }
 }
 
-/// Sets up logging to stderr. Lines are written by a background thread, so a busy server does
-/// not make one write(2) per log line on its own threads; the returned guard flushes at exit.
-fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false) // a full queue slows logging down rather than losing lines
-        .finish(std::io::stderr());
+/// Sets up logging to stderr. Events are queued as typed fields and one writer thread formats
+/// and writes them in batches ([`ftp_server::logging`]), so sessions do not format log lines;
+/// the returned guard flushes at exit.
+fn init_logging(format: LogFormat) -> ftp_server::logging::LogGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FTPLAB_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     use std::io::IsTerminal;
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
-        .with_ansi(colour);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
-    guard
+    let format = match format {
+        LogFormat::Text => ftp_server::logging::Format::Text { colour },
+        LogFormat::Json => ftp_server::logging::Format::Json,
+    };
+    ftp_server::logging::init(filter, format)
 }
 
 async fn open_store(url: &str) -> Result<SqlUserStore> {
