@@ -2,54 +2,15 @@
 //! UTF-8 and ASCII, each line within 100 columns; `--flow=mermaid` checked against a small
 //! grammar of the Mermaid subset it emits.
 
+mod shipped;
 mod synth;
+
+use shipped::{CAPTURES, captures};
 
 use std::path::PathBuf;
 use std::process::Command;
 
 const INSPECTOR: &str = env!("CARGO_BIN_EXE_inspector");
-
-fn captures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../captures")
-}
-
-/// Every shipped capture with the arguments it needs.
-const CAPTURES: &[(&str, &[&str])] = &[
-    ("ftplab-curl", &["--port", "2121", "ftplab-curl.pcap"]),
-    (
-        "pyftpdlib-lftp-any",
-        &["--port", "2122", "pyftpdlib-lftp-any.pcapng"],
-    ),
-    (
-        "broken-truncated",
-        &["--port", "2121", "broken/truncated.pcap"],
-    ),
-    ("broken-not-a-capture", &["broken/not-a-capture.pcap"]),
-    ("lab0", &["lab0.pcapng"]),
-    ("lab1", &["lab1.pcapng"]),
-    ("lab2", &["lab2.pcapng"]),
-    ("lab3", &["lab3.pcapng"]),
-    ("lab4", &["lab4.pcapng"]),
-    ("lab5", &["lab5.pcapng"]),
-    ("lab6", &["lab6.pcapng"]),
-    ("lab6-client", &["lab6.client.pcapng"]),
-    ("lab7", &["lab7.pcapng"]),
-    ("lab5-keylog", &["--keylog", "lab5.keys", "lab5.pcapng"]),
-    (
-        "ftps-pyftpdlib",
-        &["--port", "2144", "ftps-pyftpdlib.pcapng"],
-    ),
-    (
-        "ftps-pyftpdlib-keylog",
-        &[
-            "--port",
-            "2144",
-            "--keylog",
-            "ftps-pyftpdlib.keys",
-            "ftps-pyftpdlib.pcapng",
-        ],
-    ),
-];
 
 /// Runs `inspector read` from `captures/` with the locale `lang`; (exit code, stdout, stderr).
 fn inspect(lang: &str, args: &[&str]) -> (i32, String, String) {
@@ -384,24 +345,8 @@ fn mermaid_cli_renders_the_diagrams_when_installed() {
     }
 }
 
-/// A capture added to `captures/` gets its place in [`CAPTURES`] (and so its test) or this fails.
+/// A capture added to `captures/` gets its place in [`CAPTURES`] (and so its tests) or this fails.
 #[test]
 fn every_shipped_capture_is_in_the_list() {
-    for dir in [captures(), captures().join("broken")] {
-        for entry in std::fs::read_dir(&dir).expect("captures/ is readable") {
-            let name = entry
-                .expect("entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned();
-            if name.contains(".pcap") {
-                assert!(
-                    CAPTURES
-                        .iter()
-                        .any(|(_, args)| args.iter().any(|a| a.rsplit('/').next() == Some(&name))),
-                    "{name} is not in CAPTURES"
-                );
-            }
-        }
-    }
+    shipped::assert_every_capture_is_listed();
 }
