@@ -173,6 +173,27 @@ fn lab6_offline_auto_passes_without_root() {
         "{}",
         describe(&out)
     );
+    // As root, once more as a user without any privilege (nobody), as a student runs it.
+    if !rustix::process::geteuid().is_root()
+        || Command::new("setpriv").arg("--version").output().is_err()
+    {
+        return;
+    }
+    let work = tempfile::tempdir().expect("temp dir");
+    let _ = Command::new("chmod").arg("777").arg(work.path()).status();
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_ftplab-lab"))
+        .args(["lab", "6", "--offline", "--auto"])
+        .env("FTPLAB_MY_WORK", work.path())
+        .env("FTPLAB_NETNS_PREFIX", PREFIX);
+    let out = run(&mut cmd);
+    assert!(out.status.success(), "as nobody: {}", describe(&out));
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains('✗'),
+        "as nobody: {}",
+        describe(&out)
+    );
 }
 
 #[test]
