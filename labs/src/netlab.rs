@@ -93,53 +93,36 @@ impl NetLab {
                 "--allow-foreign-data-address",
             ],
         )?;
-        let mut cmd = lab.net.command(EVE, &lab.tools.inspector);
-        cmd.args([
-            "live",
-            "--iface",
-            IFACE,
-            "--json",
-            "--no-color",
-            "--all-traffic",
-        ])
-        .args([
-            "--port",
-            &SAFE_PORT.to_string(),
-            "--port",
-            &WEAK_PORT.to_string(),
-        ])
-        .arg("--write")
-        .arg(capture);
-        let inspector =
-            LiveInspector::spawn(cmd, echo, None).map_err(|e| LabError::NoLiveCapture {
-                lab: 6,
-                reason: e.to_string(),
-            })?;
-        lab.inspector = Some(inspector);
-        let mut cmd = lab.net.command(CLIENT, &lab.tools.inspector);
-        cmd.args([
-            "live",
-            "--iface",
-            IFACE,
-            "--json",
-            "--no-color",
-            "--all-traffic",
-        ])
-        .args([
-            "--port",
-            &SAFE_PORT.to_string(),
-            "--port",
-            &WEAK_PORT.to_string(),
-        ])
-        .arg("--write")
-        .arg(lab::client_capture_for(capture));
-        let client =
-            LiveInspector::spawn(cmd, false, None).map_err(|e| LabError::NoLiveCapture {
-                lab: 6,
-                reason: e.to_string(),
-            })?;
+        lab.inspector = Some(lab.capture_on(EVE, capture, echo)?);
+        let client = lab.capture_on(CLIENT, &lab::client_capture_for(capture), false)?;
         lab.client_capture = Some(client);
         Ok(lab)
+    }
+
+    /// `inspector live` on `host`'s interface, both servers' ports, written to `file`; `echo`
+    /// shows its lines to the student.
+    fn capture_on(&self, host: Host, file: &Path, echo: bool) -> Result<LiveInspector, LabError> {
+        let mut cmd = self.net.command(host, &self.tools.inspector);
+        cmd.args([
+            "live",
+            "--iface",
+            IFACE,
+            "--json",
+            "--no-color",
+            "--all-traffic",
+        ])
+        .args([
+            "--port",
+            &SAFE_PORT.to_string(),
+            "--port",
+            &WEAK_PORT.to_string(),
+        ])
+        .arg("--write")
+        .arg(file);
+        LiveInspector::spawn(cmd, echo, None).map_err(|e| LabError::NoLiveCapture {
+            lab: 6,
+            reason: e.to_string(),
+        })
     }
 
     fn start_server(
