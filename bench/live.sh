@@ -5,7 +5,9 @@
 # sniffer CPU and peak RSS. Then RUNS_CAPPED runs with curl --limit-rate 1000M.
 #
 #   bench/live.sh            (as root; RUNS=10 RUNS_CAPPED=3 PORT=2224; BUFFER=bytes for inspector;
-#                             SERVER_NAME=ftplab|pyftpdlib|vsftpd, the server that sends the file)
+#                             SERVER_NAME=ftplab|pyftpdlib|vsftpd, the server that sends the file;
+#                             INSPECTOR_BEFORE=another inspector binary, run as a third sniffer
+#                             "inspector-before" in the same rounds, e.g. the build before a change)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")/.." && pwd)"
 export PERF="${PERF:-${TMPDIR:-/tmp}/perf}"
@@ -74,8 +76,10 @@ one_run() {
   local hogs=() machine0
   for _ in $(seq "${LOAD:-0}"); do timeout 120 sh -c 'while :; do :; done' & hogs+=($!); done
   machine0=$(busy_ticks)
-  if [ "$tool" = inspector ]; then
-    "$INSPECTOR" live --iface lo --port "$PORT" --json --write "$out.pcapng" ${BUFFER:+--buffer "$BUFFER"} \
+  if [ "$tool" != tcpdump ]; then
+    local bin=$INSPECTOR
+    [ "$tool" = inspector-before ] && bin=$INSPECTOR_BEFORE
+    "$bin" live --iface lo --port "$PORT" --json --write "$out.pcapng" ${BUFFER:+--buffer "$BUFFER"} \
       > "$out.json" 2> "$out.err" &
   else
     tcpdump -i lo -B 524288 -w "$out.pcap" "port $PORT or portrange 31000-31999" 2> "$out.err" &
@@ -87,7 +91,7 @@ one_run() {
   # Let the sniffer drain what the kernel still queues (tcpdump discards it at SIGINT), the way
   # make-captures.sh does: wait 2 s, then until the capture file stops growing.
   local file=$out.pcap a b
-  [ "$tool" = inspector ] && file=$out.pcapng
+  [ "$tool" != tcpdump ] && file=$out.pcapng
   sleep 2
   for _ in $(seq 60); do
     a=$(stat -c %s "$file" 2>/dev/null); sleep 1.5; b=$(stat -c %s "$file" 2>/dev/null)
@@ -133,9 +137,11 @@ print("%d,%d,%d" % best)' "$json" 2>/dev/null || echo 0,0,0)
 for i in $(seq "$RUNS"); do
   printf 'none       %s\n' "$(curl -sS -o /dev/null -w '%{speed_download}' -u bench:bench "ftp://127.0.0.1:$PORT/big1g.bin")" >&2
   one_run inspector ""
+  [ -n "${INSPECTOR_BEFORE:-}" ] && one_run inspector-before ""
   one_run tcpdump ""
 done
 for i in $(seq "$RUNS_CAPPED"); do
   one_run inspector 1000M
+  [ -n "${INSPECTOR_BEFORE:-}" ] && one_run inspector-before 1000M
   one_run tcpdump 1000M
 done

@@ -1,12 +1,16 @@
-//! Live capture: frames from a network interface through pnet's datalink channel.
+//! Live capture: frames from a network interface on an `AF_PACKET` socket.
 //!
-//! The socket is an `AF_PACKET` socket that we open ourselves (socket2) and hand to pnet, so the
-//! kernel options pnet does not offer can be set on it first: a large receive buffer
-//! (`SO_RCVBUFFORCE`), and on loopback a classic BPF filter that drops the outgoing copy of each
-//! packet — Linux shows every loopback packet twice, once leaving and once arriving, and pnet's
-//! receiver does not say which is which. Frames are then filtered early by TCP port: the FTP
-//! control ports, plus the data ports learned from PORT, EPRT, 227 and 229 on the control
-//! connections, so unrelated traffic is dropped before the rest of the pipeline sees it.
+//! The socket is one we open ourselves (socket2) and hand to pnet's datalink channel, which
+//! binds it to the interface (and sets promiscuous mode when asked), so the kernel options pnet
+//! does not offer can be set on it first: a large receive buffer (`SO_RCVBUFFORCE`), and on
+//! loopback a classic BPF filter that drops the outgoing copy of each packet — Linux shows every
+//! loopback packet twice, once leaving and once arriving. Frames are then read from the socket
+//! straight into the buffer the analysis borrows (one `recv` per frame while frames are queued,
+//! a `poll` only when none is): pnet's receiver would `poll` before every read and lend its own
+//! buffer only until the next read, which cost a second copy of every frame. Frames are
+//! filtered early by TCP port: the FTP control ports, plus the data ports learned from PORT,
+//! EPRT, 227 and 229 on the control connections, so unrelated traffic is dropped before the
+//! rest of the pipeline sees it.
 //!
 //! This file opens the socket and reads it; the other jobs have their own files:
 //! - [`port_filter`]: which TCP ports are kept, learned from the control connections.
@@ -25,7 +29,7 @@ use super::{LinkType, PacketSource, RawFrame, SourceError};
 use interfaces::link_type_of;
 pub use interfaces::{InterfaceInfo, list_interfaces};
 pub use pcapng_writer::{CaptureWriter, WriteError};
-use pnet_datalink::{Channel, DataLinkReceiver};
+use pnet_datalink::Channel;
 pub use port_filter::PortFilter;
 use socket_filter::{accept_nothing, drop_outgoing};
 use socket2::{Domain, Socket, Type};
@@ -42,9 +46,9 @@ pub const PRIVILEGE_MESSAGE: &str = "inspector needs CAP_NET_RAW to capture: run
 cap_net_raw,cap_net_admin+ep $(which inspector), or run it with sudo, or analyse a saved capture \
 with inspector read FILE";
 
-/// pnet's default read buffer is 4 KiB; loopback frames reach 64 KiB plus headers (MTU 65536,
-/// and segmentation offload hands the socket whole 64 KiB super-packets). A frame that fills
-/// the buffer may have been cut and is counted in [`LiveStats::frames_at_buffer_limit`].
+/// The read buffer: loopback frames reach 64 KiB plus headers (MTU 65536, and segmentation
+/// offload hands the socket whole 64 KiB super-packets). A longer frame is cut to it and counted
+/// in [`LiveStats::frames_at_buffer_limit`] (the kernel tells its real length).
 pub const READ_BUFFER: usize = 256 * 1024;
 
 /// Default socket receive buffer (the kernel doubles the value it is given for bookkeeping).
@@ -145,11 +149,11 @@ pub struct LiveStats {
     pub bytes_seen: u64,
     /// Bytes of the frames kept.
     pub bytes_kept: u64,
-    /// Frames as long as the read buffer: they may have been cut short.
+    /// Frames longer than the read buffer, cut short to it.
     pub frames_at_buffer_limit: u64,
     /// Frames the kernel dropped because the socket's receive buffer was full (from the socket's
-    /// `sk_drops` counter via `sock_diag`, since pnet keeps the fd to itself and
-    /// `PACKET_STATISTICS` would need an unsafe `getsockopt`); `None` when the kernel did not say.
+    /// `sk_drops` counter via `sock_diag`, since `PACKET_STATISTICS` would need an unsafe
+    /// `getsockopt`); `None` when the kernel did not say.
     pub kernel_drops: Option<u64>,
     /// Receive buffer the kernel granted, in bytes.
     pub recv_buffer: usize,
@@ -158,14 +162,13 @@ pub struct LiveStats {
 /// Frames from a network interface, as a [`PacketSource`].
 pub struct LiveSource {
     name: String,
-    rx: Box<dyn DataLinkReceiver>,
-    /// A second handle on the capture socket, for its inode (sock_diag statistics).
+    /// The capture socket (non-blocking: pnet set `O_NONBLOCK` when it bound it).
     socket: Socket,
     link_type: LinkType,
     filter: PortFilter,
-    /// The kept frame, copied out of pnet's buffer: pnet lends its buffer only until the next
-    /// read, and the borrow checker cannot return a frame that a loop iteration may skip.
+    /// The read buffer ([`READ_BUFFER`] bytes); the latest frame is its first `frame_len`.
     frame: Vec<u8>,
+    frame_len: usize,
     number: u64,
     stats: LiveStats,
     stop: Arc<AtomicBool>,
@@ -235,11 +238,14 @@ impl LiveSource {
                 .map_err(io_err("attach the loopback filter"))?;
         }
         let recv_buffer = socket.recv_buffer_size().unwrap_or(0);
+        // pnet closes the descriptor it is given when its channel is dropped: it gets a
+        // duplicate, and frames are read from this one.
         let handle = socket.try_clone().map_err(io_err("duplicate the socket"))?;
         let channel = pnet_datalink::channel(
             interface,
             pnet_datalink::Config {
-                read_buffer_size: READ_BUFFER,
+                // Unused (frames are read from `handle`): the smallest buffer pnet takes.
+                read_buffer_size: 1,
                 read_timeout: Some(READ_TIMEOUT),
                 promiscuous: config.promiscuous,
                 socket_fd: Some(socket.into_raw_fd()),
@@ -253,21 +259,22 @@ impl LiveSource {
                 io_err("bind to the interface")(e)
             }
         })?;
-        let rx = match channel {
-            Channel::Ethernet(_tx, rx) => rx,
+        // The socket stays bound (and in promiscuous mode) while `handle` keeps it open.
+        match channel {
+            Channel::Ethernet(_tx, _rx) => {}
             _ => {
                 return Err(io_err("open the channel")(io::Error::other(
                     "pnet returned an unknown channel type",
                 )));
             }
-        };
+        }
         Ok(LiveSource {
             name: format!("live capture on {}", config.iface),
-            rx,
             socket: handle,
             link_type: link_type_of(&interface.name),
             filter: PortFilter::new(&config.ports, config.all_traffic),
-            frame: Vec::with_capacity(READ_BUFFER),
+            frame: vec![0; READ_BUFFER],
+            frame_len: 0,
             number: 0,
             stats: LiveStats {
                 recv_buffer,
@@ -370,6 +377,26 @@ impl LiveSource {
     fn kernel_drops(&self) -> Option<u64> {
         kernel_stats::kernel_drops(&self.socket)
     }
+
+    /// Reads the next frame into `frame`; returns its length on the wire (longer than the
+    /// buffer when it was cut). Waits at most [`READ_TIMEOUT`] for one (then `TimedOut`).
+    fn receive(&mut self) -> io::Result<usize> {
+        use rustix::event::{PollFd, PollFlags, Timespec, poll};
+        use rustix::io::Errno;
+        use rustix::net::{RecvFlags, recv};
+        loop {
+            match recv(&self.socket, &mut self.frame[..], RecvFlags::TRUNC) {
+                Ok((_, wire_len)) => return Ok(wire_len),
+                Err(Errno::AGAIN) => {}
+                Err(e) => return Err(e.into()),
+            }
+            let timeout = Timespec::try_from(READ_TIMEOUT).unwrap_or_default();
+            let mut fds = [PollFd::new(&self.socket, PollFlags::IN)];
+            if poll(&mut fds, Some(&timeout))? == 0 {
+                return Err(io::ErrorKind::TimedOut.into());
+            }
+        }
+    }
 }
 
 impl PacketSource for LiveSource {
@@ -381,26 +408,25 @@ impl PacketSource for LiveSource {
             if self.should_stop() {
                 return self.end().map(|()| None);
             }
-            match self.rx.next() {
-                Ok(bytes) => {
+            match self.receive() {
+                Ok(wire_len) => {
+                    let len = wire_len.min(READ_BUFFER);
                     self.stats.frames_seen += 1;
-                    self.stats.bytes_seen += bytes.len() as u64;
-                    if bytes.len() >= READ_BUFFER {
+                    self.stats.bytes_seen += wire_len as u64;
+                    if wire_len > READ_BUFFER {
                         self.stats.frames_at_buffer_limit += 1;
                     }
                     let probe = RawFrame {
                         number: self.number + 1,
                         timestamp: Duration::ZERO,
                         link_type: self.link_type,
-                        bytes,
-                        wire_len: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+                        bytes: &self.frame[..len],
+                        wire_len: u32::try_from(wire_len).unwrap_or(u32::MAX),
                     };
-                    if !self.filter.keep(&probe) {
-                        continue;
+                    if self.filter.keep(&probe) {
+                        self.frame_len = len;
+                        break;
                     }
-                    self.frame.clear();
-                    self.frame.extend_from_slice(bytes);
-                    break;
                 }
                 Err(e)
                     if matches!(
@@ -426,15 +452,15 @@ impl PacketSource for LiveSource {
         }
         self.number += 1;
         self.stats.frames_kept += 1;
-        self.stats.bytes_kept += self.frame.len() as u64;
+        self.stats.bytes_kept += self.frame_len as u64;
         let frame = RawFrame {
             number: self.number,
             timestamp: SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .unwrap_or_default(),
             link_type: self.link_type,
-            bytes: &self.frame,
-            wire_len: u32::try_from(self.frame.len()).unwrap_or(u32::MAX),
+            bytes: &self.frame[..self.frame_len],
+            wire_len: u32::try_from(self.frame_len).unwrap_or(u32::MAX),
         };
         if let Some(writer) = &mut self.writer
             && let Err(e) = writer.write(&frame)
