@@ -169,6 +169,8 @@ pub struct LiveSource {
     /// The read buffer ([`READ_BUFFER`] bytes); the latest frame is its first `frame_len`.
     frame: Vec<u8>,
     frame_len: usize,
+    /// The latest frame's length on the wire (more than `frame_len` when it was cut).
+    frame_wire_len: usize,
     number: u64,
     stats: LiveStats,
     stop: Arc<AtomicBool>,
@@ -275,6 +277,7 @@ impl LiveSource {
             filter: PortFilter::new(&config.ports, config.all_traffic),
             frame: vec![0; READ_BUFFER],
             frame_len: 0,
+            frame_wire_len: 0,
             number: 0,
             stats: LiveStats {
                 recv_buffer,
@@ -425,6 +428,7 @@ impl PacketSource for LiveSource {
                     };
                     if self.filter.keep(&probe) {
                         self.frame_len = len;
+                        self.frame_wire_len = wire_len;
                         break;
                     }
                 }
@@ -460,7 +464,7 @@ impl PacketSource for LiveSource {
                 .unwrap_or_default(),
             link_type: self.link_type,
             bytes: &self.frame[..self.frame_len],
-            wire_len: u32::try_from(self.frame_len).unwrap_or(u32::MAX),
+            wire_len: u32::try_from(self.frame_wire_len).unwrap_or(u32::MAX),
         };
         if let Some(writer) = &mut self.writer
             && let Err(e) = writer.write(&frame)

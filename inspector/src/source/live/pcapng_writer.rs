@@ -85,7 +85,10 @@ impl<W: Write> CaptureWriter<W> {
     /// Appends one frame. Allocation-free once its link type has an interface block.
     pub fn write(&mut self, frame: &RawFrame<'_>) -> Result<(), WriteError> {
         let interface_id = self.interface_for(frame.link_type)?;
-        let len = u32::try_from(frame.bytes.len()).map_err(|_| self.error("frame over 4 GiB"))?;
+        // A frame cut to the read buffer keeps its length on the wire, as tcpdump's snap length.
+        let len = frame
+            .wire_len
+            .max(u32::try_from(frame.bytes.len()).unwrap_or(u32::MAX));
         let block = EnhancedPacketBlock {
             interface_id,
             timestamp: frame.timestamp,
