@@ -17,10 +17,13 @@
 //! [`RING`] frames in a ring: 98,304 entries of 24 bytes, 2.3 MiB, whatever the size of the
 //! capture. While time runs forward, as it does in almost every capture, no frame can repeat an
 //! earlier one with a timestamp not earlier than its own, so nothing is looked up: a frame costs
-//! its digest and one store. The first frame whose time does not advance builds a hash index of
-//! the entries (at most 2^17 slots of 13 bytes, 1.7 MiB), kept up to date from then on. A repeat
-//! whose first copy is no longer in the window is not recognised and is read like any other
-//! frame.
+//! its digest and one store. A frame with the same timestamp as the latest (loopback captures
+//! give many frames one microsecond) can only repeat a frame of that same instant: those are
+//! kept in a short list ([`SAME_INSTANT`] at most) and compared one by one. The first frame
+//! whose time runs backwards, or an instant with more frames than the list holds, builds a hash
+//! index of the entries (at most 2^17 slots of 13 bytes, 1.7 MiB), kept up to date from then
+//! on. A repeat whose first copy is no longer in the window is not recognised and is read like
+//! any other frame.
 
 use crate::event::FindingEvent;
 use crate::frame::Segment;
@@ -33,6 +36,9 @@ use std::time::Duration;
 pub const HEAD: usize = 1 << 15;
 /// Digests of the latest frames.
 pub const RING: usize = 1 << 16;
+
+/// Frames of one instant compared one by one before the hash index is worth building.
+pub const SAME_INSTANT: usize = 32;
 
 /// Bytes of each end of a TCP payload that go into its digest.
 const SAMPLE: usize = 64;
@@ -52,9 +58,13 @@ pub struct Duplicates {
     head: Vec<Entry>,
     ring: Vec<Entry>,
     ring_at: usize,
-    /// Digest → slot (`HEAD + i` for ring slot `i`), built when time first fails to advance.
+    /// Digest → slot (`HEAD + i` for ring slot `i`), built when time first runs backwards or
+    /// one instant holds more than [`SAME_INSTANT`] frames.
     index: Option<HashMap<u64, u32, FxBuildHasher>>,
     latest: u64,
+    /// The frames whose time is `latest`, while there are at most [`SAME_INSTANT`] of them
+    /// (`None` past that: the index answers).
+    same_instant: Option<Vec<Entry>>,
     /// Repeated frames found.
     pub count: u64,
     /// The first repeat: (its frame, the frame it repeats).
@@ -106,9 +116,19 @@ impl Duplicates {
     /// whose timestamp is not earlier. Remembers the frame otherwise.
     pub fn is_repeat(&mut self, digest: u64, frame: u64, time: Duration) -> bool {
         let time = u64::try_from(time.as_nanos()).unwrap_or(u64::MAX);
-        if time > self.latest {
-            self.latest = time;
-        } else if let Some(first) = self.earlier(digest)
+        let first = if time > self.latest || self.head.is_empty() {
+            self.latest = self.latest.max(time);
+            self.same_instant.get_or_insert_with(Vec::new).clear();
+            None
+        } else if time == self.latest
+            && self.index.is_none()
+            && let Some(instant) = &self.same_instant
+        {
+            instant.iter().find(|e| e.digest == digest).copied()
+        } else {
+            self.earlier(digest)
+        };
+        if let Some(first) = first
             && time <= first.time
         {
             self.count += 1;
@@ -144,6 +164,15 @@ impl Duplicates {
     }
 
     fn remember(&mut self, entry: Entry) {
+        if entry.time == self.latest
+            && let Some(instant) = &mut self.same_instant
+        {
+            if instant.len() < SAME_INSTANT {
+                instant.push(entry);
+            } else {
+                self.same_instant = None;
+            }
+        }
         let slot = if self.head.len() < HEAD {
             self.head.push(entry);
             self.head.len() - 1
@@ -218,6 +247,36 @@ mod tests {
         let f = d.finding("x.pcap").unwrap();
         assert!(f.message.contains("2 frame(s)"), "{}", f.message);
         assert!(f.message.contains("starts at frame 2 (a copy of frame 1)"));
+    }
+
+    #[test]
+    fn frames_of_one_instant_are_compared_without_an_index_until_there_are_too_many() {
+        let mut d = Duplicates::new();
+        let t = Duration::from_micros(5);
+        for i in 0..SAME_INSTANT as u64 {
+            assert!(!d.is_repeat(100 + i, i + 1, t));
+        }
+        // The same instant's repeats are found in the short list.
+        assert!(d.is_repeat(100, 50, t));
+        assert!(d.is_repeat(100 + SAME_INSTANT as u64 - 1, 51, t));
+        assert!(
+            d.index.is_none(),
+            "no index for a few frames of one instant"
+        );
+        // One more new frame at that instant: the index takes over and still knows them all.
+        assert!(!d.is_repeat(999, 52, t));
+        assert!(d.is_repeat(101, 53, t));
+        assert!(d.is_repeat(999, 54, t));
+        assert!(d.index.is_some());
+        // A later instant starts a new list; the earlier instant's frames are no repeats then.
+        let mut d = Duplicates::new();
+        assert!(!d.is_repeat(1, 1, t));
+        assert!(!d.is_repeat(2, 2, t + Duration::from_micros(1)));
+        assert!(!d.is_repeat(1, 3, t + Duration::from_micros(1)));
+        assert!(d.index.is_none());
+        // Time running backwards still finds them through the index.
+        assert!(d.is_repeat(2, 4, t));
+        assert_eq!(d.count, 1);
     }
 
     #[test]
