@@ -462,6 +462,11 @@ const WRITEBACK_LAG: u64 = 8 * UPLOAD_CHUNK as u64;
 /// How far behind the end of an upload its (written back) pages leave the page cache.
 const DROP_LAG: u64 = 32 * UPLOAD_CHUNK as u64;
 
+/// Drop-behind works in steps of this many bytes: one request to its thread per step.
+const ADVICE_STEP: u64 = 4 * UPLOAD_CHUNK as u64;
+/// Requests to the drop-behind thread queued before the upload stops asking.
+const ADVICE_QUEUE: usize = 16;
+
 /// Drop-behind for big uploads: each write of an upload needs fresh page-cache pages, and
 /// without this a 1 GiB upload holds 1 GiB of them beside the file it replaces (which stays
 /// whole until the upload lands). Pages taken from the free pool cost the kernel several times
@@ -469,25 +474,46 @@ const DROP_LAG: u64 = 32 * UPLOAD_CHUNK as u64;
 /// So the bytes `WRITEBACK_LAG` behind the end go to the disk, and those `DROP_LAG` behind,
 /// written back by then, leave the cache: the upload keeps reusing the same few dozen MiB of
 /// pages, and a big upload no longer pushes other files out of the cache. Small uploads never
-/// reach the lag; advice that fails changes nothing but speed.
-#[derive(Default)]
+/// reach the lag.
+///
+/// The advice runs on a thread of its own ([`advise`]): starting writeback can wait for the
+/// disk, and a disk slower than the network must not slow the upload. When that thread lags,
+/// the upload skips advice, and those pages stay in the cache as they did before.
 struct DropBehind {
     written: u64,
+    /// The end of each step written, for [`advise`].
+    steps: std::sync::mpsc::SyncSender<u64>,
 }
 
 impl DropBehind {
-    /// Records that `n` more bytes were written to `file` at the end.
-    fn wrote(&mut self, file: &File, n: usize) {
-        let start = self.written;
+    /// Records that `n` more bytes were written at the end of the upload.
+    fn wrote(&mut self, n: usize) {
+        let before = self.written;
         self.written += n as u64;
-        let Some(len) = std::num::NonZeroU64::new(n as u64) else {
-            return;
-        };
-        // DONTNEED starts writeback of dirty pages and drops the clean ones of its range: said
-        // once at WRITEBACK_LAG, it starts the writeback; said again at DROP_LAG, it drops.
+        for step in before / ADVICE_STEP..self.written / ADVICE_STEP {
+            self.steps.try_send((step + 1) * ADVICE_STEP).ok();
+        }
+    }
+}
+
+/// The drop-behind thread: for each step the upload has written (its end), advises the step
+/// `WRITEBACK_LAG` behind and the one `DROP_LAG` behind, until the upload is over.
+/// DONTNEED starts writeback of dirty pages and drops the clean ones of its range: said once
+/// at `WRITEBACK_LAG`, it starts the writeback; said again at `DROP_LAG`, it drops. Advice that
+/// fails changes nothing but speed.
+fn advise(
+    file: &File,
+    steps: std::sync::mpsc::Receiver<u64>,
+    over: &std::sync::atomic::AtomicBool,
+) {
+    let len = std::num::NonZeroU64::new(ADVICE_STEP);
+    for end in steps {
         for lag in [WRITEBACK_LAG, DROP_LAG] {
-            if let Some(offset) = start.checked_sub(lag) {
-                rustix::fs::fadvise(file, offset, Some(len), rustix::fs::Advice::DontNeed).ok();
+            if over.load(std::sync::atomic::Ordering::Relaxed) {
+                return;
+            }
+            if let Some(offset) = end.checked_sub(lag + ADVICE_STEP) {
+                rustix::fs::fadvise(file, offset, len, rustix::fs::Advice::DontNeed).ok();
             }
         }
     }
@@ -496,9 +522,11 @@ impl DropBehind {
 /// TYPE I upload. sha256 runs on a second thread so hashing overlaps with reading the socket
 /// and writing the file: one after the other, the three halve the upload rate.
 fn receive_binary(upload: Upload, stream: &mut impl Read) -> io::Result<Outcome> {
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::mpsc::sync_channel;
-    let mut upload = upload;
-    let temp = &mut upload.file;
+    let temp: &File = &upload.file;
+    let (to_advisor, ranges) = sync_channel(ADVICE_QUEUE);
+    let over = AtomicBool::new(false);
     let (to_hasher, for_hasher) = sync_channel::<(Vec<u8>, usize)>(BUFFERS_IN_FLIGHT);
     let (to_reader, free_buffers) = sync_channel::<Vec<u8>>(BUFFERS_IN_FLIGHT);
     for _ in 0..BUFFERS_IN_FLIGHT {
@@ -516,8 +544,14 @@ fn receive_binary(upload: Upload, stream: &mut impl Read) -> io::Result<Outcome>
             }
             hasher.finalize()
         });
+        let over = &over;
+        scope.spawn(move || advise(temp, ranges, over));
         let mut received = 0u64;
-        let mut behind = DropBehind::default();
+        let mut behind = DropBehind {
+            written: 0,
+            steps: to_advisor,
+        };
+        let mut writer = temp;
         let result = loop {
             let Ok(mut buf) = free_buffers.recv() else {
                 break Err(io::Error::other("hashing thread stopped"));
@@ -528,15 +562,18 @@ fn receive_binary(upload: Upload, stream: &mut impl Read) -> io::Result<Outcome>
                 Err(e) => break Err(e),
             };
             received += n as u64;
-            if let Err(e) = temp.write_all(&buf[..n]) {
+            if let Err(e) = writer.write_all(&buf[..n]) {
                 break Err(e);
             }
-            behind.wrote(temp, n);
+            behind.wrote(n);
             if to_hasher.send((buf, n)).is_err() {
                 break Err(io::Error::other("hashing thread stopped"));
             }
         };
         drop(to_hasher);
+        // Advice still queued is of no use now: the advisor stops at the next range.
+        over.store(true, Ordering::Relaxed);
+        drop(behind);
         let digest = hashing
             .join()
             .map_err(|_| io::Error::other("hashing thread panicked"))?;
