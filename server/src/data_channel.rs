@@ -740,6 +740,28 @@ mod tests {
     }
 
     #[test]
+    fn a_big_upload_arrives_whole_while_its_pages_are_dropped_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let (server, mut client) = pair();
+        // Past DROP_LAG and a few advice steps, and not a whole number of chunks.
+        let len = (DROP_LAG + 3 * ADVICE_STEP) as usize + 12_345;
+        let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let expected = hex::encode(Sha256::digest(&data));
+        let sent = data.clone();
+        let sender = std::thread::spawn(move || client.write_all(&sent).unwrap());
+        let job = Job::Receive {
+            upload: upload(dir.path(), "big", UploadMode::Replace),
+            ascii: false,
+        };
+        let outcome = run_job(job, server, Duration::from_secs(60)).unwrap();
+        sender.join().unwrap();
+        assert_eq!(outcome.bytes, len as u64);
+        assert_eq!(outcome.sha256.as_deref(), Some(expected.as_str()));
+        outcome.upload.unwrap().land().unwrap();
+        assert!(std::fs::read(dir.path().join("big")).unwrap() == data);
+    }
+
+    #[test]
     fn failed_upload_leaves_no_file_at_all() {
         let dir = tempfile::tempdir().unwrap();
         let (server, client) = pair();
