@@ -525,7 +525,7 @@ fn receive_binary(upload: Upload, stream: &mut impl Read) -> io::Result<Outcome>
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::mpsc::sync_channel;
     let temp: &File = &upload.file;
-    let (to_advisor, ranges) = sync_channel(ADVICE_QUEUE);
+    let (to_advisor, steps) = sync_channel(ADVICE_QUEUE);
     let over = AtomicBool::new(false);
     let (to_hasher, for_hasher) = sync_channel::<(Vec<u8>, usize)>(BUFFERS_IN_FLIGHT);
     let (to_reader, free_buffers) = sync_channel::<Vec<u8>>(BUFFERS_IN_FLIGHT);
@@ -545,7 +545,7 @@ fn receive_binary(upload: Upload, stream: &mut impl Read) -> io::Result<Outcome>
             hasher.finalize()
         });
         let over = &over;
-        scope.spawn(move || advise(temp, ranges, over));
+        scope.spawn(move || advise(temp, steps, over));
         let mut received = 0u64;
         let mut behind = DropBehind {
             written: 0,
@@ -571,7 +571,7 @@ fn receive_binary(upload: Upload, stream: &mut impl Read) -> io::Result<Outcome>
             }
         };
         drop(to_hasher);
-        // Advice still queued is of no use now: the advisor stops at the next range.
+        // Advice still queued is of no use now: the advisor stops before its next call.
         over.store(true, Ordering::Relaxed);
         drop(behind);
         let digest = hashing
