@@ -94,7 +94,13 @@ struct ControlReader {
     deferred: VecDeque<Incoming>,
     /// The peer closed its side; lines still in `buf` are handled first.
     eof: bool,
+    /// What each read(2) fills, kept for the whole session: a fresh zeroed 4 KiB array for
+    /// each of the two reads per command was a fifth of a session's instructions.
+    chunk: Box<[u8]>,
 }
+
+/// Bytes asked for per read of the control connection.
+const READ_CHUNK: usize = 4096;
 
 impl ControlReader {
     /// The next line, or `None` at end of stream.
@@ -109,12 +115,11 @@ impl ControlReader {
             if self.eof {
                 return Ok(None);
             }
-            let mut chunk = [0u8; 4096];
-            let n = self.half.read(&mut chunk).await?;
+            let n = self.half.read(&mut self.chunk).await?;
             if n == 0 {
                 return Ok(None);
             }
-            self.buf.extend_from_slice(&chunk[..n]);
+            self.buf.extend_from_slice(&self.chunk[..n]);
             self.drain_ready()?;
         }
     }
@@ -134,12 +139,12 @@ impl ControlReader {
         let ControlRead::Plain(half) = &self.half else {
             return Ok(());
         };
-        let mut chunk = [0u8; 4096];
+        let chunk = &mut self.chunk;
         // Straight to the socket: tokio's own `try_read` answers "would block" from its cached
         // readiness without asking the kernel, which is exactly the state we must get out of.
         let socket = socket2::SockRef::from(half.as_ref());
         while self.buf.len() < 4 * MAX_LINE_LEN {
-            match (&*socket).read(&mut chunk) {
+            match (&*socket).read(chunk) {
                 Ok(0) => {
                     self.eof = true;
                     break;
@@ -191,7 +196,9 @@ impl ControlReader {
         if self.eof {
             return true;
         }
-        let ControlReader { half, buf, .. } = self;
+        let ControlReader {
+            half, buf, chunk, ..
+        } = self;
         let ControlRead::Plain(half) = half else {
             return false;
         };
@@ -199,12 +206,11 @@ impl ControlReader {
         // try_io clears tokio's readiness when the kernel says "would block", so a later
         // `readable()` really waits for news.
         let result = stream.try_io(tokio::io::Interest::READABLE, || {
-            let mut chunk = [0u8; 4096];
             loop {
                 if buf.len() >= 4 * MAX_LINE_LEN {
                     return Ok(false);
                 }
-                match (&*socket2::SockRef::from(stream)).read(&mut chunk) {
+                match (&*socket2::SockRef::from(stream)).read(chunk) {
                     Ok(0) => return Ok(true),
                     Ok(n) => buf.extend_from_slice(&chunk[..n]),
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -290,6 +296,7 @@ pub async fn serve(
             discarding: false,
             deferred: VecDeque::new(),
             eof: false,
+            chunk: vec![0u8; READ_CHUNK].into_boxed_slice(),
         },
         writer: Some(ControlWrite::Plain(writer)),
         passive: None,
@@ -298,10 +305,10 @@ pub async fn serve(
     let tls = session.is_protected();
     match result {
         Ok(()) => {
-            tracing::info!(session = session.id, peer = %session.peer, tls, "session closed")
+            tracing::info!(session = session.id, peer = %session.peer_name, tls, "session closed")
         }
         Err(error) => {
-            tracing::info!(session = session.id, peer = %session.peer, tls, %error, "session ended")
+            tracing::info!(session = session.id, peer = %session.peer_name, tls, %error, "session ended")
         }
     }
     // Inside TLS, say goodbye with close_notify so the client sees a clean end.
@@ -341,7 +348,7 @@ impl Connection {
         shared: &Shared,
         reply: &Reply,
     ) -> io::Result<()> {
-        let (id, peer) = (session.id, session.peer);
+        let (id, peer) = (session.id, session.peer_name.clone());
         let Some(config) = shared.tls.clone() else {
             // The session offers AUTH TLS only when a certificate is loaded.
             return self
@@ -425,13 +432,13 @@ impl Connection {
                 Ok(Ok(None)) => return Ok(()),
                 Ok(Err(error)) => return Err(error),
                 Ok(Ok(Some(Err(error)))) => {
-                    tracing::info!(session = session.id, peer = %session.peer, %error, "bad command line");
+                    tracing::info!(session = session.id, peer = %session.peer_name, %error, "bad command line");
                     self.send(&SessionError::from(error).into_reply()).await?;
                     continue;
                 }
                 Ok(Ok(Some(Ok(line)))) => line,
             };
-            tracing::info!(session = session.id, peer = %session.peer, command = %ftp_proto::loggable_line(&line), "command");
+            tracing::info!(session = session.id, peer = %session.peer_name, command = %ftp_proto::loggable_line(&line), "command");
             match session.handle_line(&line) {
                 Action::Reply(reply) => self.send(&reply).await?,
                 Action::Close(reply) => return self.send(&reply).await,
@@ -489,7 +496,7 @@ impl Connection {
         let attempt = match shared.guard.begin(ip, &name).await {
             Ok(attempt) => attempt,
             Err(lockout) => {
-                tracing::warn!(session = session.id, peer = %session.peer, user = %name,
+                tracing::warn!(session = session.id, peer = %session.peer_name, user = %name,
                     ?lockout, "login refused without checking the password");
                 session.set_state(LoginState::AwaitingUser);
                 // Refusals cost the guesser the same time as failures (RFC 2577 §5).
@@ -511,10 +518,10 @@ impl Connection {
             attempt.undecided().await;
         } else if password_ok {
             attempt.succeeded().await;
-            tracing::info!(session = session.id, peer = %session.peer, user = %name, "login ok");
+            tracing::info!(session = session.id, peer = %session.peer_name, user = %name, "login ok");
         } else {
             let locked = attempt.failed().await;
-            tracing::warn!(session = session.id, peer = %session.peer, user = %name, ?locked, "login failed");
+            tracing::warn!(session = session.id, peer = %session.peer_name, user = %name, ?locked, "login failed");
             // The pause makes each guess cost the guesser time (RFC 2577 §5).
             tokio::time::sleep(shared.config.login_failure_delay).await;
         }
@@ -532,7 +539,7 @@ impl Connection {
         session: &Session,
         description: &str,
     ) -> (io::Result<Outcome>, bool, bool) {
-        let (id, peer) = (session.id, session.peer);
+        let (id, peer) = (session.id, session.peer_name.clone());
         let mut aborted = false;
         let mut control_gone = false;
         tokio::pin!(work);
@@ -583,7 +590,7 @@ impl Connection {
             }
             (false, _) => None,
         };
-        let (id, peer) = (session.id, session.peer);
+        let (id, peer) = (session.id, session.peer_name.clone());
         let (endpoint, endpoint_text) = match endpoint {
             DataSetup::Active(addr) => (
                 data_channel::DataEndpoint::Active(addr),
@@ -600,7 +607,7 @@ impl Connection {
         self.send(&opening).await?;
         let stream = match data_channel::open(
             endpoint,
-            peer.ip(),
+            session.peer.ip(),
             session.local.ip(),
             config.data_timeout,
             config.allow_foreign_passive_peer,

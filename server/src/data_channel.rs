@@ -457,12 +457,76 @@ fn receive(upload: Upload, ascii: bool, stream: &mut impl Read) -> io::Result<Ou
 /// Buffers in flight between the socket reader and the hashing thread.
 const BUFFERS_IN_FLIGHT: usize = 4;
 
+/// How far behind the end of an upload its bytes are handed to the disk (writeback started).
+const WRITEBACK_LAG: u64 = 8 * UPLOAD_CHUNK as u64;
+/// How far behind the end of an upload its (written back) pages leave the page cache.
+const DROP_LAG: u64 = 32 * UPLOAD_CHUNK as u64;
+
+/// Drop-behind works in steps of this many bytes: one request to its thread per step.
+const ADVICE_STEP: u64 = 4 * UPLOAD_CHUNK as u64;
+/// Requests to the drop-behind thread queued before the upload stops asking.
+const ADVICE_QUEUE: usize = 16;
+
+/// Drop-behind for big uploads: each write of an upload needs fresh page-cache pages, and
+/// without this a 1 GiB upload holds 1 GiB of them beside the file it replaces (which stays
+/// whole until the upload lands). Pages taken from the free pool cost the kernel several times
+/// the copy itself (1.5 s of system time per GiB on the benchmark VM, against 0.4 s with this).
+/// So the bytes `WRITEBACK_LAG` behind the end go to the disk, and those `DROP_LAG` behind,
+/// written back by then, leave the cache: the upload keeps reusing the same few dozen MiB of
+/// pages, and a big upload no longer pushes other files out of the cache. Small uploads never
+/// reach the lag.
+///
+/// The advice runs on a thread of its own ([`advise`]): starting writeback can wait for the
+/// disk, and a disk slower than the network must not slow the upload. When that thread lags,
+/// the upload skips advice, and those pages stay in the cache as they did before.
+struct DropBehind {
+    written: u64,
+    /// The end of each step written, for [`advise`].
+    steps: std::sync::mpsc::SyncSender<u64>,
+}
+
+impl DropBehind {
+    /// Records that `n` more bytes were written at the end of the upload.
+    fn wrote(&mut self, n: usize) {
+        let before = self.written;
+        self.written += n as u64;
+        for step in before / ADVICE_STEP..self.written / ADVICE_STEP {
+            self.steps.try_send((step + 1) * ADVICE_STEP).ok();
+        }
+    }
+}
+
+/// The drop-behind thread: for each step the upload has written (its end), advises the step
+/// `WRITEBACK_LAG` behind and the one `DROP_LAG` behind, until the upload is over.
+/// DONTNEED starts writeback of dirty pages and drops the clean ones of its range: said once
+/// at `WRITEBACK_LAG`, it starts the writeback; said again at `DROP_LAG`, it drops. Advice that
+/// fails changes nothing but speed.
+fn advise(
+    file: &File,
+    steps: std::sync::mpsc::Receiver<u64>,
+    over: &std::sync::atomic::AtomicBool,
+) {
+    let len = std::num::NonZeroU64::new(ADVICE_STEP);
+    for end in steps {
+        for lag in [WRITEBACK_LAG, DROP_LAG] {
+            if over.load(std::sync::atomic::Ordering::Relaxed) {
+                return;
+            }
+            if let Some(offset) = end.checked_sub(lag + ADVICE_STEP) {
+                rustix::fs::fadvise(file, offset, len, rustix::fs::Advice::DontNeed).ok();
+            }
+        }
+    }
+}
+
 /// TYPE I upload. sha256 runs on a second thread so hashing overlaps with reading the socket
 /// and writing the file: one after the other, the three halve the upload rate.
 fn receive_binary(upload: Upload, stream: &mut impl Read) -> io::Result<Outcome> {
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::mpsc::sync_channel;
-    let mut upload = upload;
-    let temp = &mut upload.file;
+    let temp: &File = &upload.file;
+    let (to_advisor, steps) = sync_channel(ADVICE_QUEUE);
+    let over = AtomicBool::new(false);
     let (to_hasher, for_hasher) = sync_channel::<(Vec<u8>, usize)>(BUFFERS_IN_FLIGHT);
     let (to_reader, free_buffers) = sync_channel::<Vec<u8>>(BUFFERS_IN_FLIGHT);
     for _ in 0..BUFFERS_IN_FLIGHT {
@@ -480,7 +544,14 @@ fn receive_binary(upload: Upload, stream: &mut impl Read) -> io::Result<Outcome>
             }
             hasher.finalize()
         });
+        let over = &over;
+        scope.spawn(move || advise(temp, steps, over));
         let mut received = 0u64;
+        let mut behind = DropBehind {
+            written: 0,
+            steps: to_advisor,
+        };
+        let mut writer = temp;
         let result = loop {
             let Ok(mut buf) = free_buffers.recv() else {
                 break Err(io::Error::other("hashing thread stopped"));
@@ -491,14 +562,18 @@ fn receive_binary(upload: Upload, stream: &mut impl Read) -> io::Result<Outcome>
                 Err(e) => break Err(e),
             };
             received += n as u64;
-            if let Err(e) = temp.write_all(&buf[..n]) {
+            if let Err(e) = writer.write_all(&buf[..n]) {
                 break Err(e);
             }
+            behind.wrote(n);
             if to_hasher.send((buf, n)).is_err() {
                 break Err(io::Error::other("hashing thread stopped"));
             }
         };
         drop(to_hasher);
+        // Advice still queued is of no use now: the advisor stops before its next call.
+        over.store(true, Ordering::Relaxed);
+        drop(behind);
         let digest = hashing
             .join()
             .map_err(|_| io::Error::other("hashing thread panicked"))?;
@@ -662,6 +737,28 @@ mod tests {
         assert!(!dir.path().join("t").exists(), "named before it was landed");
         outcome.upload.unwrap().land().unwrap();
         assert_eq!(std::fs::read(dir.path().join("t")).unwrap(), b"a\nb\rc\r");
+    }
+
+    #[test]
+    fn a_big_upload_arrives_whole_while_its_pages_are_dropped_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let (server, mut client) = pair();
+        // Past DROP_LAG and a few advice steps, and not a whole number of chunks.
+        let len = (DROP_LAG + 3 * ADVICE_STEP) as usize + 12_345;
+        let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let expected = hex::encode(Sha256::digest(&data));
+        let sent = data.clone();
+        let sender = std::thread::spawn(move || client.write_all(&sent).unwrap());
+        let job = Job::Receive {
+            upload: upload(dir.path(), "big", UploadMode::Replace),
+            ascii: false,
+        };
+        let outcome = run_job(job, server, Duration::from_secs(60)).unwrap();
+        sender.join().unwrap();
+        assert_eq!(outcome.bytes, len as u64);
+        assert_eq!(outcome.sha256.as_deref(), Some(expected.as_str()));
+        outcome.upload.unwrap().land().unwrap();
+        assert!(std::fs::read(dir.path().join("big")).unwrap() == data);
     }
 
     #[test]

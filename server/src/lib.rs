@@ -199,7 +199,7 @@ async fn admit_and_serve(
     socket2::SockRef::from(&stream)
         .set_out_of_band_inline(true)
         .ok();
-    tracing::info!(session = id, %peer, "connected");
     let session = session::Session::new(id, peer, local, Arc::clone(&shared.config));
+    tracing::info!(session = id, peer = %session.peer_name, "connected");
     connection::serve(stream, session, shared, stop_rx).await;
 }

@@ -13,7 +13,9 @@
 
 use std::fmt::{self, Write as _};
 use std::io::Write;
+use std::net::SocketAddr;
 use std::ops::Range;
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -33,6 +35,25 @@ const BATCH_BYTES: usize = 64 * 1024;
 const REUSE_LIMIT: usize = 4 * 1024;
 /// How long dropping the guard waits for the writer to finish the queue.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A client's address as its log lines show it (`peer=127.0.0.1:40966`), formatted once per
+/// session: `Display` of a `SocketAddr` for every line was two thirds of the instructions
+/// logging cost the session's thread.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerName(Arc<str>);
+
+impl PeerName {
+    /// The text of `addr`, as `Display` writes it.
+    pub fn new(addr: SocketAddr) -> PeerName {
+        PeerName(addr.to_string().into())
+    }
+}
+
+impl fmt::Display for PeerName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// How lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +109,7 @@ pub fn channel_layer<W: Write + Send + 'static>(
         format,
         out,
         text: String::with_capacity(BATCH_BYTES + REUSE_LIMIT),
+        stamps: Stamps::default(),
     };
     thread::Builder::new()
         .name("log-writer".into())
@@ -233,6 +255,7 @@ struct Writer<W> {
     format: Format,
     out: W,
     text: String,
+    stamps: Stamps,
 }
 
 impl<W: Write> Writer<W> {
@@ -278,8 +301,10 @@ impl<W: Write> Writer<W> {
 
     fn format(&mut self, record: &Record) {
         match self.format {
-            Format::Text { colour } => format_text(&mut self.text, record, colour),
-            Format::Json => format_json(&mut self.text, record),
+            Format::Text { colour } => {
+                format_text(&mut self.text, &mut self.stamps, record, colour)
+            }
+            Format::Json => format_json(&mut self.text, &mut self.stamps, record),
         }
     }
 }
@@ -302,7 +327,7 @@ const RESET: &str = "\x1b[0m";
 /// One line as `tracing-subscriber`'s default (`Full`) format writes it, except that control
 /// characters in every value are escaped, not only in the message: a client's command line must
 /// not reach an operator's terminal as escape sequences.
-fn format_text(out: &mut String, record: &Record, colour: bool) {
+fn format_text(out: &mut String, stamps: &mut Stamps, record: &Record, colour: bool) {
     let (level, level_colour) = match record.level {
         Level::TRACE => ("TRACE", "\x1b[35m"),
         Level::DEBUG => ("DEBUG", "\x1b[34m"),
@@ -312,7 +337,7 @@ fn format_text(out: &mut String, record: &Record, colour: bool) {
     };
     if colour {
         out.push_str(DIM);
-        push_timestamp(out, record.time);
+        stamps.push(out, record.time);
         out.push_str(RESET);
         out.push(' ');
         out.push_str(level_colour);
@@ -324,7 +349,7 @@ fn format_text(out: &mut String, record: &Record, colour: bool) {
         out.push(':');
         out.push_str(RESET);
     } else {
-        push_timestamp(out, record.time);
+        stamps.push(out, record.time);
         out.push(' ');
         out.push_str(level);
         out.push(' ');
@@ -386,9 +411,9 @@ fn push_escaped(out: &mut String, text: &str) {
 
 /// One JSON object as `tracing-subscriber`'s `json()` format writes it (no spans: the server
 /// has none).
-fn format_json(out: &mut String, record: &Record) {
+fn format_json(out: &mut String, stamps: &mut Stamps, record: &Record) {
     out.push_str("{\"timestamp\":\"");
-    push_timestamp(out, record.time);
+    stamps.push(out, record.time);
     out.push_str("\",\"level\":\"");
     out.push_str(record.level.as_str());
     out.push_str("\",\"fields\":{");
@@ -437,11 +462,41 @@ fn push_json_string(out: &mut String, text: &str) {
     out.push('"');
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC, microseconds), as `fmt`'s default timer. Digits are
-/// written by hand: through `write!` with padding this was the writer's most costly step.
+/// `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC, microseconds), as `fmt`'s default timer.
+#[cfg(test)]
 fn push_timestamp(out: &mut String, time: SystemTime) {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
+    Stamps::default().push(out, time);
+}
+
+/// Timestamps as `fmt`'s default timer writes them: `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC,
+/// microseconds). The lines of one second share the text up to the dot, so it is worked out
+/// once per second; digits are written by hand (through `write!` with padding this was the
+/// writer's most costly step).
+#[derive(Default)]
+struct Stamps {
+    /// The second `prefix` is for.
+    second: Option<u64>,
+    /// `YYYY-MM-DDTHH:MM:SS.`
+    prefix: String,
+}
+
+impl Stamps {
+    fn push(&mut self, out: &mut String, time: SystemTime) {
+        let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let secs = since.as_secs();
+        if self.second != Some(secs) {
+            self.prefix.clear();
+            push_second(&mut self.prefix, secs);
+            self.second = Some(secs);
+        }
+        out.push_str(&self.prefix);
+        push_digits(out, u64::from(since.subsec_micros()), 6);
+        out.push('Z');
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.` of a second counted from the epoch.
+fn push_second(out: &mut String, secs: u64) {
     let (year, month, day) = civil_from_days((secs / 86_400) as i64);
     let second_of_day = secs % 86_400;
     push_digits(out, year.clamp(0, 9999) as u64, 4);
@@ -456,8 +511,6 @@ fn push_timestamp(out: &mut String, time: SystemTime) {
     out.push(':');
     push_digits(out, second_of_day % 60, 2);
     out.push('.');
-    push_digits(out, u64::from(since.subsec_micros()), 6);
-    out.push('Z');
 }
 
 /// The last `width` decimal digits of `n`, zero-padded.

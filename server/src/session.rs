@@ -16,6 +16,7 @@
 use crate::config::ServerConfig;
 use crate::data_channel::Job;
 pub use crate::error::{SessionError, describe_io};
+use crate::logging::PeerName;
 use crate::paths::{Jail, Resolved};
 use crate::tls::TlsSummary;
 use ftp_proto::{Command, DataDirection, Reply, ReplyCode};
@@ -165,6 +166,8 @@ pub struct Session {
     pub id: u64,
     /// The client's address on the control connection.
     pub peer: SocketAddr,
+    /// The same as logged (`peer=…`), formatted once for the session's ten or so lines.
+    pub peer_name: PeerName,
     /// Our address on the control connection.
     pub local: SocketAddr,
     pub(crate) config: Arc<ServerConfig>,
@@ -192,6 +195,7 @@ impl Session {
         Session {
             id,
             peer,
+            peer_name: PeerName::new(peer),
             local,
             config,
             state: LoginState::AwaitingUser,

@@ -20,11 +20,11 @@ impl Session {
         let target = addr.ip().to_canonical();
         if target != peer {
             if !self.config.allow_foreign_data_address {
-                tracing::warn!(session = self.id, peer = %self.peer, %addr,
+                tracing::warn!(session = self.id, peer = %self.peer_name, %addr,
                     "refused PORT/EPRT to a foreign address (FTP bounce attempt?)");
                 return Err(SessionError::ForeignDataAddress(peer));
             }
-            tracing::warn!(session = self.id, peer = %self.peer, %addr,
+            tracing::warn!(session = self.id, peer = %self.peer_name, %addr,
                 "WEAKENED RULE USED: PORT/EPRT to a foreign address accepted (bounce attack possible)");
         }
         // Ports below 1024 belong to system services; connecting there is how bounce attacks

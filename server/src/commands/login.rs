@@ -43,7 +43,7 @@ impl Session {
             let Some(root) = self.config.anonymous_root.clone() else {
                 return Err(SessionError::NotLoggedIn);
             };
-            tracing::warn!(session = self.id, peer = %self.peer, email = %password,
+            tracing::warn!(session = self.id, peer = %self.peer_name, email = %password,
                 "WEAKENED RULE USED: anonymous login (read-only)");
             let jail = Jail::new(&root).map_err(SessionError::Local)?;
             let user = LoggedInUser {

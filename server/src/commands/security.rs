@@ -58,7 +58,7 @@ impl Session {
             Security::Handshaking { data } => data,
             _ => DataProtection::AwaitingPbsz,
         };
-        tracing::info!(session = self.id, peer = %self.peer, tls = %summary,
+        tracing::info!(session = self.id, peer = %self.peer_name, tls = %summary,
             "control connection protected by TLS");
         self.set_security(Security::Protected { data });
         self.control_tls = Some(summary.clone());
