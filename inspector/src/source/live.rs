@@ -33,7 +33,6 @@ use pnet_datalink::Channel;
 pub use port_filter::PortFilter;
 use socket_filter::{accept_nothing, drop_outgoing};
 use socket2::{Domain, Socket, Type};
-use std::fs::File;
 use std::io::{self, BufWriter};
 use std::os::fd::IntoRawFd;
 use std::path::{Path, PathBuf};
@@ -177,7 +176,7 @@ pub struct LiveSource {
     stop_now: Arc<AtomicBool>,
     deadline: Option<Instant>,
     count: Option<u64>,
-    writer: Option<CaptureWriter<BufWriter<File>>>,
+    writer: Option<CaptureWriter<BufWriter<pcapng_writer::WriteBehind>>>,
     pending: Option<SourceError>,
     /// Set once a stop was asked for: frames already queued in the kernel are still read,
     /// until the queue is empty or this instant.
