@@ -12,6 +12,8 @@ use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 /// Snap length written in each Interface Description Block: larger than any loopback frame
 /// (MTU 65536 plus headers, or a GSO super-packet).
@@ -57,16 +59,64 @@ const ADVICE_STEP: u64 = 4 << 20;
 const WRITEBACK_LAG: u64 = 8 << 20;
 /// How far behind the end of the file a step's pages leave the cache.
 const DROP_LAG: u64 = 32 << 20;
+/// Steps queued for the advising thread; past it advice is skipped (those pages stay cached).
+const ADVICE_QUEUED: usize = 64;
 
 /// The capture file, written behind: pages a few MiB behind the end are written back and then
 /// dropped from the page cache (`POSIX_FADV_DONTNEED`), so that a long capture reuses the same
 /// few pages instead of taking fresh ones for every gigabyte, which on a VM costs more than
 /// the copy itself (the profile of `inspector live --write`: half the process's CPU in the
 /// kernel's page-cache copy). A capture is written once and read later, if at all.
+///
+/// The advice runs on a thread of its own: starting writeback can wait for a busy disk, and
+/// the capturing thread must never wait, or the kernel drops frames. When that thread lags,
+/// advice is skipped, never queued without bound.
 #[derive(Debug)]
 pub struct WriteBehind {
     file: File,
     written: u64,
+    /// The end of each step written, to the advising thread (`None` if it could not start).
+    steps: Option<SyncSender<u64>>,
+    advisor: Option<JoinHandle<()>>,
+}
+
+impl WriteBehind {
+    /// `file`, written from its start.
+    pub fn new(file: File) -> WriteBehind {
+        let (steps, advisor) = match file.try_clone() {
+            Ok(advised) => {
+                let (to, from) = sync_channel::<u64>(ADVICE_QUEUED);
+                let advisor = std::thread::Builder::new()
+                    .name("inspector-writeback".into())
+                    .spawn(move || advise(&advised, from));
+                match advisor {
+                    Ok(advisor) => (Some(to), Some(advisor)),
+                    Err(_) => (None, None),
+                }
+            }
+            Err(_) => (None, None),
+        };
+        WriteBehind {
+            file,
+            written: 0,
+            steps,
+            advisor,
+        }
+    }
+}
+
+/// For each step written (its end), advises the step `WRITEBACK_LAG` behind (DONTNEED starts
+/// writeback of dirty pages) and the one `DROP_LAG` behind (by then written back: DONTNEED drops
+/// them). Advice that fails changes nothing but speed.
+fn advise(file: &File, steps: Receiver<u64>) {
+    let len = std::num::NonZeroU64::new(ADVICE_STEP);
+    for end in steps {
+        for lag in [WRITEBACK_LAG, DROP_LAG] {
+            if let Some(offset) = end.checked_sub(lag + ADVICE_STEP) {
+                let _ = rustix::fs::fadvise(file, offset, len, rustix::fs::Advice::DontNeed);
+            }
+        }
+    }
 }
 
 impl Write for WriteBehind {
@@ -74,15 +124,9 @@ impl Write for WriteBehind {
         let n = self.file.write(buf)?;
         let before = self.written;
         self.written += n as u64;
-        let len = std::num::NonZeroU64::new(ADVICE_STEP);
-        for step in before / ADVICE_STEP..self.written / ADVICE_STEP {
-            let end = (step + 1) * ADVICE_STEP;
-            for lag in [WRITEBACK_LAG, DROP_LAG] {
-                if let Some(offset) = end.checked_sub(lag + ADVICE_STEP) {
-                    // Advice that fails changes nothing but speed.
-                    let _ =
-                        rustix::fs::fadvise(&self.file, offset, len, rustix::fs::Advice::DontNeed);
-                }
+        if let Some(steps) = &self.steps {
+            for step in before / ADVICE_STEP..self.written / ADVICE_STEP {
+                let _ = steps.try_send((step + 1) * ADVICE_STEP);
             }
         }
         Ok(n)
@@ -90,6 +134,15 @@ impl Write for WriteBehind {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.file.flush()
+    }
+}
+
+impl Drop for WriteBehind {
+    fn drop(&mut self) {
+        drop(self.steps.take());
+        if let Some(advisor) = self.advisor.take() {
+            let _ = advisor.join();
+        }
     }
 }
 
@@ -101,7 +154,7 @@ impl CaptureWriter<BufWriter<WriteBehind>> {
             detail: e.to_string(),
         })?;
         Self::new(
-            BufWriter::with_capacity(1 << 20, WriteBehind { file, written: 0 }),
+            BufWriter::with_capacity(1 << 20, WriteBehind::new(file)),
             path,
             interface_name,
         )
@@ -197,7 +250,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("behind.bin");
         let file = File::create(&path).unwrap();
-        let mut out = BufWriter::new(WriteBehind { file, written: 0 });
+        let mut out = BufWriter::new(WriteBehind::new(file));
         // Odd-sized pieces, so steps end inside writes; past DROP_LAG so pages were dropped.
         let total = (DROP_LAG + 3 * ADVICE_STEP + 12_345) as usize;
         let piece: Vec<u8> = (0..65_537u32).map(|i| (i % 251) as u8).collect();
