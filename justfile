@@ -81,6 +81,10 @@ teacher *args: _build
 test *args:
     cargo test --workspace "$@"
 
+# The API documentation of every crate (target/doc), broken links and bad markup as errors
+doc *args:
+    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps "$@"
+
 # Licenses, bans, sources and advisories of the dependency tree (deny.toml; advisories need GitHub)
 deny *args:
     cargo deny check "$@"

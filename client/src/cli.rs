@@ -16,6 +16,8 @@ use std::path::PathBuf;
 )]
 pub struct Cli {
     /// Server: HOST, or ftp://[USER[:PASSWORD]@]HOST[:PORT][/PATH]
+    // The line above is clap's help text, not rustdoc: its brackets are not links.
+    #[allow(rustdoc::broken_intra_doc_links)]
     pub target: Option<String>,
     /// Control port (default 21)
     pub port: Option<u16>,

@@ -393,7 +393,7 @@ impl Tracker {
     /// Bytes the server sent on control connection `s`. Each byte is looked at once: a line
     /// is searched for its end only past what earlier calls searched, and a reply is decoded a
     /// line at a time ([`ReplyLines`]), so a reply that never ends costs linear time and at
-    /// most [`MAX_REPLY`] bytes of memory.
+    /// most `MAX_REPLY` (64 KiB) bytes of memory.
     pub fn server_bytes(&mut self, s: usize, chunk: Chunk<'_>, ctx: Ctx) {
         if !self.buffer_control_bytes(s, Side::Server, chunk, ctx) {
             return;

@@ -160,7 +160,7 @@ impl Guard {
         }
     }
 
-    /// Sends `signal` to the child's group, waits [`STOP_GRACE`], then kills the group.
+    /// Sends `signal` to the child's group, waits `STOP_GRACE` (5 s), then kills the group.
     pub fn stop_with(&mut self, signal: Signal) -> Option<ExitStatus> {
         let pid = self.child.id();
         let status = match self.try_wait() {

@@ -307,7 +307,7 @@ impl LiveSource {
 
     /// Setting this flag (from a Ctrl-C handler or another thread) ends the capture: nothing
     /// new is queued from then on, the frames already queued in the kernel are still delivered
-    /// (for at most [`DRAIN_LIMIT`]), then [`PacketSource::next_frame`] returns `Ok(None)`.
+    /// (for at most `DRAIN_LIMIT`, 60 s), then [`PacketSource::next_frame`] returns `Ok(None)`.
     pub fn stop_handle(&self) -> Arc<AtomicBool> {
         self.stop.clone()
     }

@@ -188,7 +188,7 @@ fn p_hash<M: Mac + KeyInit + Clone>(secret: &[u8], seed: &[u8], len: usize) -> V
     out
 }
 
-/// The TLS 1.2 PRF: P_<hash>(secret, label + seed).
+/// The TLS 1.2 PRF: `P_<hash>(secret, label + seed)`.
 pub fn prf(hash: HashAlg, secret: &[u8], label: &[u8], seed: &[u8], len: usize) -> Vec<u8> {
     let mut s = label.to_vec();
     s.extend_from_slice(seed);
