@@ -13,7 +13,7 @@
 //! Memory is bounded: about the latest [`WINDOW`] segments are remembered (a forwarded copy
 //! follows its original within microseconds), and [`PAIRS_LISTED`] pairs named per finding.
 //! The window is a table of [`SETS`] sets of two entries, a segment's set chosen by its digest,
-//! the older entry of a set giving way to a new one: one cache line touched per segment, where
+//! the older entry of a set giving way to a new one: one set (two entries, under 100 bytes) touched per segment, where
 //! a hash map with an eviction queue cost an insert and a remove in a table that misses the
 //! cache. An original is lost before its copy comes only if two newer segments fall into its
 //! set in between, which in the few frames that separate them does not happen in practice.
