@@ -170,7 +170,21 @@ fn assert_decrypted_like_tshark(pcap: &Path, keys: &Path, port: u16, events: &[V
         tshark_files.len() >= 8,
         "tshark found too few files: {tshark_files:?}"
     );
-    assert_eq!(our_files, tshark_files, "file sha256s");
+    if our_files != tshark_files {
+        // Kept for a look in Wireshark: the capture is timing-dependent and gone with the test.
+        let kept = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("ftps-mismatch-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&kept);
+        let _ = std::fs::copy(pcap, kept.join("ftps.pcap"));
+        let _ = std::fs::copy(keys, kept.join("keys.log"));
+        let lines: Vec<String> = events.iter().map(Value::to_string).collect();
+        let _ = std::fs::write(kept.join("inspector.json"), lines.join("\n"));
+        panic!(
+            "file sha256s differ (capture, key log and the inspector's events kept in {}):\n  \
+             inspector: {our_files:?}\n  tshark:    {tshark_files:?}",
+            kept.display()
+        );
+    }
     for t in of_kind(events, "transfer") {
         assert_eq!(t["complete"], true, "{t}");
         if t["tls"]["encrypted"] == true {
