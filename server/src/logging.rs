@@ -495,21 +495,21 @@ impl Stamps {
     }
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.` of a second counted from the epoch.
+/// `YYYY-MM-DDTHH:MM:SS.` of a second counted from the epoch (the calendar is ftp-proto's
+/// MDTM time-val; worked out once per second, so its cost does not matter).
 fn push_second(out: &mut String, secs: u64) {
-    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
-    let second_of_day = secs % 86_400;
-    push_digits(out, year.clamp(0, 9999) as u64, 4);
+    let t = ftp_proto::TimeVal::from_system_time(UNIX_EPOCH + Duration::from_secs(secs));
+    push_digits(out, u64::from(t.year), 4);
     out.push('-');
-    push_digits(out, u64::from(month), 2);
+    push_digits(out, u64::from(t.month), 2);
     out.push('-');
-    push_digits(out, u64::from(day), 2);
+    push_digits(out, u64::from(t.day), 2);
     out.push('T');
-    push_digits(out, second_of_day / 3600, 2);
+    push_digits(out, u64::from(t.hour), 2);
     out.push(':');
-    push_digits(out, second_of_day / 60 % 60, 2);
+    push_digits(out, u64::from(t.minute), 2);
     out.push(':');
-    push_digits(out, second_of_day % 60, 2);
+    push_digits(out, u64::from(t.second), 2);
     out.push('.');
 }
 
@@ -529,27 +529,6 @@ fn push_digits(out: &mut String, mut n: u64, width: usize) {
 fn push_u64(out: &mut String, n: u64) {
     let width = n.checked_ilog10().map_or(1, |log| log as usize + 1);
     push_digits(out, n, width);
-}
-
-/// The proleptic Gregorian date of a day counted from 1970-01-01: shift the year to start in
-/// March (so the leap day ends it), split into 400-year eras of 146,097 days, then years and
-/// months by the 153-day rhythm of March–July / August–December.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
@@ -661,10 +640,15 @@ mod tests {
 
     #[test]
     fn dates_match_known_days() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(civil_from_days(20_786), (2026, 11, 29));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        for (day, date) in [
+            (0, "1970-01-01T00:00:00."),
+            (11_016, "2000-02-29T00:00:00."),
+            (20_786, "2026-11-29T00:00:00."),
+        ] {
+            let mut out = String::new();
+            push_second(&mut out, day * 86_400);
+            assert_eq!(out, date);
+        }
         let mut out = String::new();
         push_timestamp(
             &mut out,
